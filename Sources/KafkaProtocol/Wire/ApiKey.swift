@@ -1,0 +1,74 @@
+/// A Kafka API key (protocol guide, "Api Keys"), with the version facts Runnel needs per API.
+public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int16
+    public init(rawValue: Int16) { self.rawValue = rawValue }
+
+    public static let produce = ApiKey(rawValue: 0)
+    public static let fetch = ApiKey(rawValue: 1)
+    public static let listOffsets = ApiKey(rawValue: 2)
+    public static let metadata = ApiKey(rawValue: 3)
+    public static let apiVersions = ApiKey(rawValue: 18)
+    public static let createTopics = ApiKey(rawValue: 19)
+    public static let deleteTopics = ApiKey(rawValue: 20)
+    public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
+
+    /// The first version that uses the flexible encoding (KIP-482), from Kafka's message JSON
+    /// `flexibleVersions`; `nil` for keys Runnel does not know.
+    public var firstFlexibleVersion: Int16? {
+        switch rawValue {
+        case 0: return 9          // Produce
+        case 1: return 12         // Fetch
+        case 2: return 6          // ListOffsets
+        case 3: return 9          // Metadata
+        case 8: return 8          // OffsetCommit
+        case 9: return 6          // OffsetFetch
+        case 10: return 3         // FindCoordinator
+        case 11: return 6         // JoinGroup
+        case 12: return 4         // Heartbeat
+        case 13: return 4         // LeaveGroup
+        case 14: return 4         // SyncGroup
+        case 15: return 5         // DescribeGroups
+        case 16: return 3         // ListGroups
+        case 17: return nil       // SaslHandshake: never flexible
+        case 18: return 3         // ApiVersions
+        case 19: return 5         // CreateTopics
+        case 20: return 4         // DeleteTopics
+        case 22: return 2         // InitProducerId
+        case 23: return 4         // OffsetForLeaderEpoch
+        case 32: return 4         // DescribeConfigs
+        case 60: return 0         // DescribeCluster
+        default: return nil
+        }
+    }
+
+    /// Whether `version` of this API uses the flexible encoding.
+    public func isFlexible(_ version: Int16) -> Bool {
+        guard let first = firstFlexibleVersion else { return false }
+        return version >= first
+    }
+
+    /// Request header version for `version` (protocol guide, "Headers"): 2 when flexible, else 1.
+    public func requestHeaderVersion(_ version: Int16) -> Int16 {
+        isFlexible(version) ? 2 : 1
+    }
+
+    /// Response header version for `version`: 1 when flexible, else 0; ApiVersions always uses 0 (KIP-511).
+    public func responseHeaderVersion(_ version: Int16) -> Int16 {
+        if self == .apiVersions { return 0 }
+        return isFlexible(version) ? 1 : 0
+    }
+
+    public var description: String {
+        switch rawValue {
+        case 0: return "Produce"
+        case 1: return "Fetch"
+        case 2: return "ListOffsets"
+        case 3: return "Metadata"
+        case 18: return "ApiVersions"
+        case 19: return "CreateTopics"
+        case 20: return "DeleteTopics"
+        case 23: return "OffsetForLeaderEpoch"
+        default: return "ApiKey(\(rawValue))"
+        }
+    }
+}

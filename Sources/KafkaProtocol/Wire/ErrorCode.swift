@@ -1,0 +1,82 @@
+/// A Kafka error code (protocol guide, "Error Codes"; Kafka's `Errors.java`).
+///
+/// A raw-value struct rather than an enum so that codes Runnel does not name still round-trip.
+public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int16
+    public init(rawValue: Int16) { self.rawValue = rawValue }
+    public init(_ rawValue: Int16) { self.rawValue = rawValue }
+
+    public static let unknownServerError = ErrorCode(-1)
+    public static let none = ErrorCode(0)
+    public static let offsetOutOfRange = ErrorCode(1)
+    public static let corruptMessage = ErrorCode(2)
+    public static let unknownTopicOrPartition = ErrorCode(3)
+    public static let invalidFetchSize = ErrorCode(4)
+    public static let leaderNotAvailable = ErrorCode(5)
+    public static let notLeaderOrFollower = ErrorCode(6)
+    public static let requestTimedOut = ErrorCode(7)
+    public static let brokerNotAvailable = ErrorCode(8)
+    public static let replicaNotAvailable = ErrorCode(9)
+    public static let messageTooLarge = ErrorCode(10)
+    public static let networkException = ErrorCode(13)
+    public static let coordinatorLoadInProgress = ErrorCode(14)
+    public static let coordinatorNotAvailable = ErrorCode(15)
+    public static let notCoordinator = ErrorCode(16)
+    public static let invalidTopicException = ErrorCode(17)
+    public static let recordListTooLarge = ErrorCode(18)
+    public static let notEnoughReplicas = ErrorCode(19)
+    public static let notEnoughReplicasAfterAppend = ErrorCode(20)
+    public static let invalidRequiredAcks = ErrorCode(21)
+    public static let invalidTimestamp = ErrorCode(32)
+    public static let unsupportedVersion = ErrorCode(35)
+    public static let topicAlreadyExists = ErrorCode(36)
+    public static let invalidPartitions = ErrorCode(37)
+    public static let invalidReplicationFactor = ErrorCode(38)
+    public static let invalidReplicaAssignment = ErrorCode(39)
+    public static let invalidConfig = ErrorCode(40)
+    public static let notController = ErrorCode(41)
+    public static let invalidRequest = ErrorCode(42)
+    public static let unsupportedForMessageFormat = ErrorCode(43)
+    public static let policyViolation = ErrorCode(44)
+    public static let kafkaStorageError = ErrorCode(56)
+    public static let fencedLeaderEpoch = ErrorCode(74)
+    public static let unknownLeaderEpoch = ErrorCode(75)
+    public static let unsupportedCompressionType = ErrorCode(76)
+    public static let offsetNotAvailable = ErrorCode(78)
+    public static let invalidRecord = ErrorCode(87)
+    public static let unknownTopicID = ErrorCode(100)
+    public static let inconsistentTopicID = ErrorCode(103)
+
+    /// Whether Kafka's Java client treats this error as retriable (`RetriableException` subclasses).
+    public var isRetriable: Bool {
+        switch self {
+        case .corruptMessage, .unknownTopicOrPartition, .leaderNotAvailable, .notLeaderOrFollower,
+             .requestTimedOut, .replicaNotAvailable, .networkException, .coordinatorLoadInProgress,
+             .coordinatorNotAvailable, .notCoordinator, .notEnoughReplicas, .notEnoughReplicasAfterAppend,
+             .notController, .kafkaStorageError, .fencedLeaderEpoch, .unknownLeaderEpoch,
+             .offsetNotAvailable, .unknownTopicID:
+            return true
+        default:
+            return false
+        }
+    }
+
+    public var description: String {
+        let names: [Int16: String] = [
+            -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",
+            3: "UNKNOWN_TOPIC_OR_PARTITION", 4: "INVALID_FETCH_SIZE", 5: "LEADER_NOT_AVAILABLE",
+            6: "NOT_LEADER_OR_FOLLOWER", 7: "REQUEST_TIMED_OUT", 8: "BROKER_NOT_AVAILABLE",
+            9: "REPLICA_NOT_AVAILABLE", 10: "MESSAGE_TOO_LARGE", 13: "NETWORK_EXCEPTION",
+            14: "COORDINATOR_LOAD_IN_PROGRESS", 15: "COORDINATOR_NOT_AVAILABLE", 16: "NOT_COORDINATOR",
+            17: "INVALID_TOPIC_EXCEPTION", 18: "RECORD_LIST_TOO_LARGE", 19: "NOT_ENOUGH_REPLICAS",
+            20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 21: "INVALID_REQUIRED_ACKS", 32: "INVALID_TIMESTAMP",
+            35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS",
+            38: "INVALID_REPLICATION_FACTOR", 39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG",
+            41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 74: "FENCED_LEADER_EPOCH",
+            75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
+            87: "INVALID_RECORD", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
+        ]
+        return names[rawValue] ?? "ERROR_\(rawValue)"
+    }
+}

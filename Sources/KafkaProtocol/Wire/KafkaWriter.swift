@@ -1,0 +1,112 @@
+import NIOCore
+
+/// Writes Kafka wire primitives; the mirror of ``KafkaReader``.
+///
+/// `flexible` selects the compact (KIP-482) forms for strings, bytes and arrays.
+public struct KafkaWriter {
+    /// The bytes written so far.
+    public var buffer: ByteBuffer
+    /// Whether the message version being written uses the flexible encoding.
+    public let flexible: Bool
+
+    public init(buffer: ByteBuffer = ByteBuffer(), flexible: Bool) {
+        self.buffer = buffer
+        self.flexible = flexible
+    }
+
+    public mutating func writeInt8(_ v: Int8) { buffer.writeInteger(v) }
+    public mutating func writeInt16(_ v: Int16) { buffer.writeInteger(v, endianness: .big) }
+    public mutating func writeInt32(_ v: Int32) { buffer.writeInteger(v, endianness: .big) }
+    public mutating func writeInt64(_ v: Int64) { buffer.writeInteger(v, endianness: .big) }
+    public mutating func writeUInt32(_ v: UInt32) { buffer.writeInteger(v, endianness: .big) }
+    public mutating func writeBool(_ v: Bool) { buffer.writeInteger(v ? 1 : 0, as: Int8.self) }
+
+    public mutating func writeUUID(_ v: UUIDBytes) {
+        buffer.writeInteger(v.high, endianness: .big)
+        buffer.writeInteger(v.low, endianness: .big)
+    }
+
+    public mutating func writeUnsignedVarint(_ v: UInt32) {
+        buffer.writeUnsignedVarint(UInt64(v))
+    }
+
+    public mutating func writeVarint(_ v: Int32) {
+        buffer.writeUnsignedVarint(UInt64(UInt32(bitPattern: (v << 1) ^ (v >> 31))))
+    }
+
+    public mutating func writeVarlong(_ v: Int64) {
+        buffer.writeUnsignedVarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    }
+
+    // MARK: Strings and bytes
+
+    public mutating func writeNullableString(_ s: String?) {
+        guard let s else {
+            if flexible { writeUnsignedVarint(0) } else { writeInt16(-1) }
+            return
+        }
+        let count = s.utf8.count
+        if flexible { writeUnsignedVarint(UInt32(count + 1)) } else { writeInt16(Int16(count)) }
+        buffer.writeString(s)
+    }
+
+    public mutating func writeString(_ s: String) { writeNullableString(s) }
+
+    public mutating func writeNullableBytes(_ b: ByteBuffer?) {
+        guard var b else {
+            if flexible { writeUnsignedVarint(0) } else { writeInt32(-1) }
+            return
+        }
+        if flexible { writeUnsignedVarint(UInt32(b.readableBytes + 1)) } else { writeInt32(Int32(b.readableBytes)) }
+        buffer.writeBuffer(&b)
+    }
+
+    public mutating func writeBytes(_ b: ByteBuffer) { writeNullableBytes(b) }
+
+    // MARK: Arrays
+
+    public mutating func writeArrayCount(_ count: Int?) {
+        guard let count else {
+            if flexible { writeUnsignedVarint(0) } else { writeInt32(-1) }
+            return
+        }
+        if flexible { writeUnsignedVarint(UInt32(count + 1)) } else { writeInt32(Int32(count)) }
+    }
+
+    public mutating func writeArray<T>(_ items: [T], _ element: (inout KafkaWriter, T) -> Void) {
+        writeArrayCount(items.count)
+        for item in items { element(&self, item) }
+    }
+
+    public mutating func writeNullableArray<T>(_ items: [T]?, _ element: (inout KafkaWriter, T) -> Void) {
+        guard let items else { writeArrayCount(nil); return }
+        writeArray(items, element)
+    }
+
+    // MARK: Tagged fields
+
+    /// Writes a tag buffer when the encoding is flexible; does nothing otherwise.
+    public mutating func writeTaggedFields(_ tagged: TaggedFields = TaggedFields()) {
+        guard flexible else { return }
+        writeUnsignedVarint(UInt32(tagged.fields.count))
+        for (tag, value) in tagged.fields {
+            writeUnsignedVarint(tag)
+            writeUnsignedVarint(UInt32(value.readableBytes))
+            var v = value
+            buffer.writeBuffer(&v)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Appends `value` as an unsigned LEB128 varint.
+    @inlinable
+    public mutating func writeUnsignedVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        writeInteger(UInt8(truncatingIfNeeded: v))
+    }
+}
