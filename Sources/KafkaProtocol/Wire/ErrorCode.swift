@@ -39,6 +39,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unsupportedForMessageFormat = ErrorCode(43)
     public static let policyViolation = ErrorCode(44)
     public static let kafkaStorageError = ErrorCode(56)
+    public static let fetchSessionIDNotFound = ErrorCode(70)
+    public static let invalidFetchSessionEpoch = ErrorCode(71)
     public static let fencedLeaderEpoch = ErrorCode(74)
     public static let unknownLeaderEpoch = ErrorCode(75)
     public static let unsupportedCompressionType = ErrorCode(76)
@@ -54,7 +56,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
              .requestTimedOut, .replicaNotAvailable, .networkException, .coordinatorLoadInProgress,
              .coordinatorNotAvailable, .notCoordinator, .notEnoughReplicas, .notEnoughReplicasAfterAppend,
              .notController, .kafkaStorageError, .fencedLeaderEpoch, .unknownLeaderEpoch,
-             .offsetNotAvailable, .unknownTopicID:
+             .offsetNotAvailable, .unknownTopicID, .fetchSessionIDNotFound, .invalidFetchSessionEpoch:
             return true
         default:
             return false
@@ -73,7 +75,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS",
             38: "INVALID_REPLICATION_FACTOR", 39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG",
             41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 74: "FENCED_LEADER_EPOCH",
+            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
             87: "INVALID_RECORD", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
         ]

@@ -110,6 +110,7 @@ extension KafkaMessage {
     public static func decode(_ buffer: ByteBuffer, apiKey: ApiKey, version: Int16) throws -> Self {
         var reader = KafkaReader(buffer, flexible: apiKey.isFlexible(version))
         let value = try Self(from: &reader, version: version)
+        try reader.expectEnd()
         return value
     }
 

@@ -1,0 +1,30 @@
+// swift-tools-version:6.1
+// Runnel's benchmarks: a separate package so that the root package never builds or resolves the
+// benchmark dependencies. Run from this directory, e.g.
+//   swift package --scratch-path ../.build-bench benchmark --target CRC32CBenchmarks
+import PackageDescription
+
+let package = Package(
+    name: "runnel-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.29.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CRC32CBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KafkaProtocol", package: "main"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CRC32CBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
+    ]
+)

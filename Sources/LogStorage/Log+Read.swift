@@ -1,0 +1,76 @@
+import KafkaProtocol
+import NIOCore
+
+extension Log {
+    /// Reads whole record batches starting with the batch that contains `offset` (Kafka
+    /// `LogSegment.read`, KIP-74).
+    ///
+    /// - Parameters:
+    ///   - offset: the fetch offset; must be within [logStartOffset, logEndOffset].
+    ///   - maxBytes: byte budget; the first batch is returned even if larger (KIP-74), later
+    ///     batches only while they fit.
+    ///   - upperBound: batches starting at or after this offset are not returned (the high watermark
+    ///     for consumers, the log end offset for replicas).
+    /// - Returns: the batches' bytes, possibly empty.
+    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` or I/O errors.
+    public func read(from offset: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
+        guard offset >= logStartOffset, offset <= logEndOffset else {
+            throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+        }
+        guard offset < upperBound else { return ByteBuffer() }
+        let segments = allSegments
+        // Segment with the greatest base offset <= offset.
+        var index = segments.count - 1
+        while index > 0 && segments[index].baseOffset > offset { index -= 1 }
+        while index < segments.count {
+            let segment = segments[index]
+            if let position = try segment.position(of: offset) {
+                return try readBatches(segment: segment, position: position, maxBytes: maxBytes, upperBound: upperBound)
+            }
+            index += 1
+        }
+        return ByteBuffer()
+    }
+
+    private func readBatches(segment: LogSegment, position: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
+        let want = max(maxBytes, RecordBatchHeader.size)
+        var chunk = try segment.read(at: position, length: want)
+        guard let first = RecordBatchHeader.peek(chunk, at: chunk.readerIndex) else {
+            throw StorageError.corrupt(path: segment.file.path.string, position: position, reason: "unreadable batch header")
+        }
+        if first.baseOffset >= upperBound { return ByteBuffer() }
+        if first.totalSize > chunk.readableBytes {
+            // KIP-74: the first batch goes out whole even when it is larger than the budget.
+            return try segment.read(at: position, length: first.totalSize)
+        }
+        var end = chunk.readerIndex
+        while let header = RecordBatchHeader.peek(chunk, at: end),
+              header.baseOffset < upperBound,
+              end + header.totalSize <= chunk.writerIndex {
+            end += header.totalSize
+        }
+        chunk.moveWriterIndex(to: end)
+        return chunk
+    }
+
+    /// Every batch header in offset order from the segment containing `offset`, read from disk
+    /// without the record bodies; `body(header, position)` returns false to stop.
+    func forEachBatch(from offset: Int64, _ body: (RecordBatchHeader, LogSegment, Int64) throws -> Bool) throws {
+        for segment in allSegments where segment.nextOffset > offset {
+            var position: Int64 = try segment.position(of: max(offset, segment.baseOffset)) ?? segment.sizeBytes
+            while position < segment.sizeBytes {
+                let bytes = try segment.read(at: position, length: RecordBatchHeader.size)
+                guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
+                    throw StorageError.corrupt(path: segment.file.path.string, position: position, reason: "unreadable batch header")
+                }
+                if try !body(header, segment, position) { return }
+                position += Int64(header.totalSize)
+            }
+        }
+    }
+
+    /// The whole batch whose header was seen at `position` of `segment`.
+    func batchBytes(segment: LogSegment, position: Int64, header: RecordBatchHeader) throws -> ByteBuffer {
+        try segment.read(at: position, length: header.totalSize)
+    }
+}

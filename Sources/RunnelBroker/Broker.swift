@@ -1,0 +1,74 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A single Runnel broker as a swift-service-lifecycle `Service`: recovers the logs under
+/// `log.dirs`, then serves the Kafka protocol on `listeners` until graceful shutdown
+/// (SIGTERM/SIGINT when run by a `ServiceGroup`), and closes every log on the way out.
+///
+/// Embeddable in-process: pass port 0 in `listeners` and read the bound port from `onListening`.
+public struct Broker: Service {
+    public let config: BrokerConfig
+    private let logger: Logger
+    private let onListening: @Sendable (Int) -> Void
+
+    /// - Parameters:
+    ///   - config: the validated broker configuration.
+    ///   - logger: the root logger; subsystems add their own metadata.
+    ///   - onListening: called with the bound port once the listener accepts connections.
+    public init(config: BrokerConfig, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.config = config
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Runs until cancelled or asked to shut down gracefully.
+    /// - Throws: ``ConfigError`` or a storage error when `log.dirs` cannot be used; a bind error when
+    ///   the port is taken.
+    public func run() async throws {
+        let listeners = try config.listeners
+        let advertised = try config.advertisedListeners
+        guard let listener = listeners.first, let advertisedListener = advertised.first else {
+            throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
+        }
+        let controller = try Controller(config: config, logger: logger)
+        let handlers = RequestHandlers(controller: controller, config: config, advertised: advertisedListener,
+                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: logger)
+        let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
+                                  router: RequestRouter(handlers: handlers), logger: logger)
+        let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            await controller.shutdown()
+            throw BrokerStartupError.bindFailed(listener: "\(listener)", reason: "\(error)")
+        }
+        let port = channel.channel.localAddress?.port ?? listener.port
+        logger.info("broker listening", metadata: ["listener": "\(listener.securityProtocol)://\(listener.host):\(port)",
+                                                   "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+        onListening(port)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.serve(channel)
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("server stopped with an error", metadata: ["error": "\(error)"])
+        }
+        await controller.shutdown()
+        logger.info("broker stopped")
+    }
+}
+
+/// Start-up failures that name their fix.
+public enum BrokerStartupError: Error, CustomStringConvertible {
+    case bindFailed(listener: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .bindFailed(let listener, let reason):
+            return "cannot listen on \(listener): \(reason). Is another broker running on that port? Change 'listeners' (e.g. --override listeners=PLAINTEXT://localhost:9093)."
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import LogStorage
+
+/// A `PROTOCOL://host:port` listener (Kafka `listeners` / `advertised.listeners`).
+public struct Listener: Sendable, Equatable, CustomStringConvertible {
+    public var securityProtocol: String
+    /// Host name or address; empty means all interfaces.
+    public var host: String
+    public var port: Int
+
+    /// Parses `PLAINTEXT://host:port` (IPv6 hosts in brackets).
+    /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for other protocols or malformed URIs.
+    public static func parse(_ text: String, key: String) throws -> Listener {
+        let t = text.trimmingWhitespace()
+        guard let sep = t.range(of: "://") else {
+            throw ConfigError.invalidValue(key: key, value: text, reason: "expected PROTOCOL://host:port, e.g. PLAINTEXT://localhost:9092")
+        }
+        let proto = String(t[..<sep.lowerBound]).uppercased()
+        guard proto == "PLAINTEXT" else {
+            throw ConfigError.invalidValue(key: key, value: text, reason: "allowed security protocols: PLAINTEXT (TLS and SASL are not implemented yet)")
+        }
+        let rest = t[sep.upperBound...]
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigError.invalidValue(key: key, value: text, reason: "expected a port number in 0-65535 after the last ':'")
+        }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return Listener(securityProtocol: proto, host: host, port: port)
+    }
+
+    public var description: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "\(securityProtocol)://\(h):\(port)"
+    }
+}
+
+/// The validated broker configuration: defaults, then the properties file, then `--override`s.
+public struct BrokerConfig: Sendable {
+    /// Every key's effective value as text (`nil` = null).
+    public private(set) var values: [String: String?]
+
+    /// Builds a configuration from `properties` (file contents, may be empty) and `overrides`.
+    /// - Throws: ``ConfigError`` naming the first unknown key or invalid value.
+    public init(properties: [(key: String, value: String)] = [], overrides: [(key: String, value: String)] = []) throws {
+        var values: [String: String?] = [:]
+        for def in ConfigDefinitions.broker { values[def.name] = def.defaultValue }
+        for (key, value) in properties + overrides {
+            guard let def = ConfigDefinitions.brokerKey(key) else { throw ConfigError.unknownKey(key, scope: .broker) }
+            try def.validate(value)
+            values[key] = value.trimmingWhitespace()
+        }
+        self.values = values
+        _ = try listeners
+        _ = try advertisedListeners
+    }
+
+    /// Parses Java properties text: `key=value` or `key: value` lines, `#`/`!` comments, blank lines.
+    /// - Throws: ``ConfigError/malformedLine(path:line:text:)``.
+    public static func parseProperties(_ text: String, path: String) throws -> [(key: String, value: String)] {
+        var out: [(key: String, value: String)] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw ConfigError.malformedLine(path: path, line: number + 1, text: line)
+            }
+            out.append((String(line[..<sep]).trimmingWhitespace(), String(line[line.index(after: sep)...]).trimmingWhitespace()))
+        }
+        return out
+    }
+
+    /// Parses a `key=value` command-line override.
+    public static func parseOverride(_ text: String) throws -> (key: String, value: String) {
+        guard let eq = text.firstIndex(of: "=") else {
+            throw ConfigError.malformedLine(path: "--override", line: 1, text: text)
+        }
+        return (String(text[..<eq]).trimmingWhitespace(), String(text[text.index(after: eq)...]))
+    }
+
+    public func string(_ key: String) -> String? {
+        precondition(ConfigDefinitions.brokerKey(key) != nil, "undeclared config key \(key)")
+        return values[key] ?? nil
+    }
+
+    public func int(_ key: String) -> Int { Int(string(key) ?? "") ?? 0 }
+    public func bool(_ key: String) -> Bool { string(key)?.lowercased() == "true" }
+
+    public var nodeID: Int32 { Int32(int("node.id")) }
+    public var logDirectory: String {
+        let dirs = (string("log.dirs") ?? "./data").split(separator: ",").map { String($0).trimmingWhitespace() }
+        return dirs.first ?? "./data"
+    }
+    public var listeners: [Listener] {
+        get throws {
+            try (string("listeners") ?? "").split(separator: ",").map { try Listener.parse(String($0), key: "listeners") }
+        }
+    }
+    /// `advertised.listeners`, or `listeners` with an empty host replaced by `localhost`.
+    public var advertisedListeners: [Listener] {
+        get throws {
+            if let adv = string("advertised.listeners"), !adv.isEmpty {
+                return try adv.split(separator: ",").map { try Listener.parse(String($0), key: "advertised.listeners") }
+            }
+            return try listeners.map { l in
+                var a = l
+                if a.host.isEmpty || a.host == "0.0.0.0" || a.host == "::" { a.host = "localhost" }
+                return a
+            }
+        }
+    }
+
+    /// The broker-level defaults of every topic key, as a ``TopicConfig`` with no overrides.
+    public var topicDefaults: [String: String] {
+        var out: [String: String] = [:]
+        for def in ConfigDefinitions.topic {
+            if let brokerKey = def.brokerKey, let v = values[brokerKey] ?? nil { out[def.name] = v }
+            else if let d = def.defaultValue { out[def.name] = d }
+        }
+        return out
+    }
+
+    /// The effective log settings of a topic with `overrides` (topic key → value).
+    public func logConfig(topicOverrides overrides: [String: String]) -> LogConfig {
+        var merged = topicDefaults
+        for (k, v) in overrides { merged[k] = v }
+        return LogConfig(segmentBytes: Int(merged["segment.bytes"] ?? "") ?? 1_073_741_824,
+                         indexIntervalBytes: Int(merged["index.interval.bytes"] ?? "") ?? 4096,
+                         maxMessageBytes: Int(merged["max.message.bytes"] ?? "") ?? 1_048_588)
+    }
+
+    /// Whether a topic with `overrides` stamps LogAppendTime.
+    public func usesLogAppendTime(topicOverrides overrides: [String: String]) -> Bool {
+        (overrides["message.timestamp.type"] ?? topicDefaults["message.timestamp.type"]) == "LogAppendTime"
+    }
+}

@@ -1,0 +1,18 @@
+import KafkaProtocol
+import LogStorage
+
+extension StorageError: StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { errorCode }
+}
+
+extension RecordValidationError: StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { errorCode }
+}
+
+extension CompressionError: StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { .corruptMessage }
+}
+
+extension ProtocolError: StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { .corruptMessage }
+}

@@ -1,0 +1,102 @@
+import KafkaProtocol
+import NIOCore
+
+extension RequestHandlers {
+    /// Fetch v4-12. Every requested partition is answered; empty partitions carry zero-length
+    /// records; HW, LSO and log start offset are always filled; the batch containing the fetch
+    /// offset is returned whole and at least one batch goes out even past the byte limits (KIP-74).
+    /// When less than `min_bytes` is available the fetch waits up to `max_wait_ms` for an append and
+    /// then answers with what it has and no error. Fetch sessions (KIP-227) are always declined
+    /// (session id 0), which every client accepts.
+    func fetch(_ request: FetchRequest, version: Int16) async -> FetchResponse {
+        if request.sessionEpoch > 0 {
+            return FetchResponse(errorCode: .fetchSessionIDNotFound, sessionID: 0, responses: [])
+        }
+        let isReplica = request.replicaID >= 0
+        let maxBytes = version >= 3 ? Int(max(request.maxBytes, 0)) : Int.max
+        var result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica)
+        if result.bytes < Int(request.minBytes), request.maxWaitMs > 0, !result.hadError {
+            let signal = AppendSignal()
+            var registered: [Partition] = []
+            for topic in request.topics {
+                for p in topic.partitions {
+                    if let partition = await controller.partition(TopicPartition(topic.topic, p.partition)) {
+                        await partition.register(signal, ifNoDataAfter: p.fetchOffset)
+                        registered.append(partition)
+                    }
+                }
+            }
+            await signal.wait(timeout: .milliseconds(Int64(request.maxWaitMs)))
+            for partition in registered { await partition.unregister(signal) }
+            result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica)
+        }
+        return FetchResponse(errorCode: .none, sessionID: 0, responses: result.responses)
+    }
+
+    private func readPartitions(_ request: FetchRequest, version: Int16, maxBytes: Int, isReplica: Bool)
+        async -> (responses: [FetchResponse.TopicResponse], bytes: Int, hadError: Bool)
+    {
+        var remaining = maxBytes
+        var total = 0
+        var hadError = false
+        var responses: [FetchResponse.TopicResponse] = []
+        for topic in request.topics {
+            var partitions: [FetchResponse.PartitionData] = []
+            for p in topic.partitions {
+                let data = await readOne(topic: topic.topic, p, version: version, budget: remaining,
+                                         firstData: total == 0, isReplica: isReplica)
+                if data.errorCode != .none { hadError = true }
+                total += data.records.readableBytes
+                remaining = max(0, remaining - data.records.readableBytes)
+                partitions.append(data)
+            }
+            responses.append(.init(topic: topic.topic, partitions: partitions))
+        }
+        return (responses, total, hadError)
+    }
+
+    private func readOne(topic: String, _ p: FetchRequest.Partition, version: Int16, budget: Int,
+                         firstData: Bool, isReplica: Bool) async -> FetchResponse.PartitionData {
+        guard let partition = await controller.partition(TopicPartition(topic, p.partition)) else {
+            return .init(partitionIndex: p.partition, errorCode: .unknownTopicOrPartition, highWatermark: -1,
+                         lastStableOffset: -1, logStartOffset: -1)
+        }
+        let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
+        let limit = min(Int(max(p.partitionMaxBytes, 0)), budget)
+        do {
+            if epochError != .none { throw EpochFenced(code: epochError) }
+            if limit == 0 && !firstData {
+                let empty = try await partition.read(from: p.fetchOffset, maxBytes: 0, isReplica: isReplica)
+                return .init(partitionIndex: p.partition, highWatermark: empty.highWatermark, lastStableOffset: empty.lastStableOffset,
+                             logStartOffset: empty.logStartOffset, abortedTransactions: nil, records: ByteBuffer())
+            }
+            var read = try await partition.read(from: p.fetchOffset, maxBytes: limit, isReplica: isReplica)
+            if !firstData && read.records.readableBytes > limit { read.records = ByteBuffer() }
+            if version < 10 && Self.containsZstd(read.records) {
+                return .init(partitionIndex: p.partition, errorCode: .unsupportedCompressionType, highWatermark: read.highWatermark,
+                             lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset)
+            }
+            return .init(partitionIndex: p.partition, highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset,
+                         logStartOffset: read.logStartOffset, abortedTransactions: nil, records: read.records)
+        } catch {
+            let hw = await partition.highWatermark
+            let start = await partition.logStartOffset
+            let code = (error as? EpochFenced)?.code ?? errorCode(for: error)
+            return .init(partitionIndex: p.partition, errorCode: code, highWatermark: hw, lastStableOffset: hw, logStartOffset: start)
+        }
+    }
+
+    private static func containsZstd(_ records: ByteBuffer) -> Bool {
+        var at = records.readerIndex
+        while let header = RecordBatchHeader.peek(records, at: at) {
+            if header.compressionCodecID == CompressionCodec.zstd.rawValue { return true }
+            at += header.totalSize
+        }
+        return false
+    }
+}
+
+/// A leader-epoch check failed (KIP-320).
+struct EpochFenced: Error {
+    var code: ErrorCode
+}

@@ -1,0 +1,83 @@
+import KafkaProtocol
+
+extension RequestHandlers {
+    /// CreateTopics v0-5. -1 partitions or replication factor means the broker default (KIP-464);
+    /// a manual assignment must name only this broker. v5 responses echo the partition count,
+    /// replication factor and effective configs. A name repeated in one request fails with
+    /// INVALID_REQUEST, as in Kafka.
+    func createTopics(_ request: CreateTopicsRequest, version: Int16) async -> CreateTopicsResponse {
+        var counts: [String: Int] = [:]
+        for t in request.topics { counts[t.name, default: 0] += 1 }
+        var topics: [CreateTopicsResponse.Topic] = []
+        for t in request.topics {
+            if counts[t.name, default: 0] > 1 {
+                topics.append(.init(name: t.name, errorCode: .invalidRequest, errorMessage: "Create topics request from client contains a duplicate topic name: \(t.name)", configs: nil))
+                continue
+            }
+            var numPartitions = t.numPartitions
+            var replicationFactor = t.replicationFactor
+            if !t.assignments.isEmpty {
+                guard numPartitions == -1, replicationFactor == -1 else {
+                    topics.append(.init(name: t.name, errorCode: .invalidRequest,
+                                        errorMessage: "Both numPartitions or replicationFactor and replicasAssignments were set.", configs: nil))
+                    continue
+                }
+                let sorted = t.assignments.sorted { $0.partitionIndex < $1.partitionIndex }
+                let valid = sorted.enumerated().allSatisfy { $0.offset == Int($0.element.partitionIndex) && $0.element.brokerIDs == [nodeID] }
+                guard valid else {
+                    topics.append(.init(name: t.name, errorCode: .invalidReplicaAssignment,
+                                        errorMessage: "Replica assignments must cover partitions 0..n-1 and name only broker \(nodeID).", configs: nil))
+                    continue
+                }
+                numPartitions = Int32(sorted.count)
+                replicationFactor = 1
+            }
+            let result = await controller.createTopic(name: t.name, numPartitions: numPartitions, replicationFactor: replicationFactor,
+                                                      configs: t.configs.map { ($0.name, $0.value) }, validateOnly: request.validateOnly)
+            if result.errorCode != .none {
+                topics.append(.init(name: t.name, errorCode: result.errorCode, errorMessage: result.errorMessage, configs: nil))
+            } else {
+                let configs = result.configs.sorted { $0.key < $1.key }.map {
+                    CreateTopicsResponse.Config(name: $0.key, value: $0.value, readOnly: false, configSource: 5, isSensitive: false)
+                }
+                topics.append(.init(name: t.name, numPartitions: result.numPartitions,
+                                    replicationFactor: result.replicationFactor, configs: configs))
+            }
+        }
+        return CreateTopicsResponse(topics: topics)
+    }
+
+    /// DeleteTopics v0-4 (by name).
+    func deleteTopics(_ request: DeleteTopicsRequest, version: Int16) async -> DeleteTopicsResponse {
+        var results: [DeleteTopicsResponse.Result] = []
+        for name in request.topicNames {
+            let (code, _) = await controller.deleteTopic(name: name)
+            results.append(.init(name: name, errorCode: code))
+        }
+        return DeleteTopicsResponse(responses: results)
+    }
+
+    /// OffsetForLeaderEpoch v2-4 (KIP-101, KIP-279, KIP-320): the end offset of the requested epoch
+    /// in this log and the largest epoch at or below it.
+    func offsetForLeaderEpoch(_ request: OffsetForLeaderEpochRequest, version: Int16) async -> OffsetForLeaderEpochResponse {
+        var topics: [OffsetForLeaderEpochResponse.Topic] = []
+        for topic in request.topics {
+            var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
+            for p in topic.partitions {
+                guard let partition = await controller.partition(TopicPartition(topic.topic, p.partition)) else {
+                    partitions.append(.init(errorCode: .unknownTopicOrPartition, partition: p.partition))
+                    continue
+                }
+                let fenced = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
+                guard fenced == .none else {
+                    partitions.append(.init(errorCode: fenced, partition: p.partition))
+                    continue
+                }
+                let (epoch, end) = await partition.endOffset(forLeaderEpoch: p.leaderEpoch)
+                partitions.append(.init(partition: p.partition, leaderEpoch: epoch, endOffset: end))
+            }
+            topics.append(.init(topic: topic.topic, partitions: partitions))
+        }
+        return OffsetForLeaderEpochResponse(topics: topics)
+    }
+}

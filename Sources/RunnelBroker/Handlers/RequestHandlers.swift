@@ -1,0 +1,33 @@
+import KafkaProtocol
+import Logging
+
+/// The per-API request handlers, one file each (`RequestHandlers+<Api>.swift`). Handlers turn a
+/// decoded request into a response; they never pick storage error codes by hand but use the
+/// `errorCode` carried by the error (``StorageError``, ``RecordValidationError``).
+struct RequestHandlers: Sendable {
+    let controller: Controller
+    let config: BrokerConfig
+    let advertised: Listener
+    let nodeID: Int32
+    let clusterID: String
+    let logger: Logger
+}
+
+extension RequestHandlers {
+    func apiVersions(_ request: ApiVersionsRequest) -> ApiVersionsResponse {
+        ApiVersionsResponse(errorCode: .none, apiKeys: SupportedApis.apiVersionsEntries)
+    }
+}
+
+/// The wire error for any failure thrown below a handler.
+func errorCode(for error: any Error) -> ErrorCode {
+    switch error {
+    case let e as any StorageErrorConvertible: return e.kafkaErrorCode
+    default: return .unknownServerError
+    }
+}
+
+/// Errors that know their Kafka error code.
+protocol StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { get }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import KafkaProtocol
+import LogStorage
+import Logging
+import SystemPackage
+
+/// The single node's controller: owns the metadata log and image and the partitions hosted here.
+///
+/// Every topic change is appended to the metadata log (fsynced) before the image and the
+/// partition map change, so what a client was told exists survives a crash.
+actor Controller {
+    let config: BrokerConfig
+    let nodeID: Int32
+    let clusterID: String
+    let logDirectory: FilePath
+    private let metadataLog: MetadataLog
+    private(set) var image: MetadataImage
+    private var partitions: [TopicPartition: Partition] = [:]
+    private let logger: Logger
+
+    /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
+    /// - Throws: ``ConfigError``, ``StorageError`` or ``ProtocolError`` when the directory is unusable.
+    init(config: BrokerConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        self.nodeID = config.nodeID
+        let directory = FilePath(config.logDirectory)
+        self.logDirectory = directory
+        try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+        let meta = try MetaProperties.loadOrCreate(directory: directory.string, nodeID: config.nodeID)
+        self.clusterID = meta.clusterID
+        let metadataLog = try MetadataLog(logDirectory: directory, logger: logger)
+        self.metadataLog = metadataLog
+        let image = try metadataLog.replay()
+        self.image = image
+        Self.removeDeletedDirectories(directory, logger: logger)
+        var opened: [TopicPartition: Partition] = [:]
+        for topic in image.topics.values {
+            for p in topic.partitions.values {
+                let tp = TopicPartition(topic.name, p.partitionID)
+                opened[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
+                                           logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
+                                           logAppendTime: config.usesLogAppendTime(topicOverrides: topic.configs), logger: logger)
+            }
+        }
+        self.partitions = opened
+        logger.info("loaded metadata", metadata: ["topics": "\(image.topics.count)", "partitions": "\(opened.count)",
+                                                   "cluster.id": "\(meta.clusterID)", "node.id": "\(config.nodeID)"])
+    }
+
+    func partition(_ tp: TopicPartition) -> Partition? { partitions[tp] }
+
+    /// The outcome of creating one topic.
+    struct CreateTopicResult: Sendable {
+        var errorCode: ErrorCode
+        var errorMessage: String?
+        var numPartitions: Int32
+        var replicationFactor: Int16
+        var topicID: UUIDBytes
+        /// The topic's effective configs (override or broker default).
+        var configs: [String: String]
+    }
+
+    /// Creates a topic (CreateTopics, auto-creation).
+    /// - Parameters:
+    ///   - numPartitions: -1 means `num.partitions` (KIP-464).
+    ///   - replicationFactor: -1 means `default.replication.factor`; only 1 is possible on one broker.
+    ///   - configs: topic key → value overrides; null values are ignored as in Kafka.
+    ///   - validateOnly: check everything but change nothing.
+    func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
+                     configs: [(name: String, value: String?)], validateOnly: Bool) -> CreateTopicResult {
+        let partitionCount = numPartitions == -1 ? Int32(config.int("num.partitions")) : numPartitions
+        let rf = replicationFactor == -1 ? Int16(config.int("default.replication.factor")) : replicationFactor
+        var result = CreateTopicResult(errorCode: .none, errorMessage: nil, numPartitions: partitionCount,
+                                       replicationFactor: rf, topicID: .zero, configs: [:])
+        func fail(_ code: ErrorCode, _ message: String) -> CreateTopicResult {
+            result.errorCode = code
+            result.errorMessage = message
+            return result
+        }
+        if let problem = TopicName.problem(name) { return fail(.invalidTopicException, problem) }
+        if name.hasPrefix("__cluster_metadata") { return fail(.invalidTopicException, "'\(name)' is reserved for the metadata log") }
+        if image.topics[name] != nil { return fail(.topicAlreadyExists, "Topic '\(name)' already exists.") }
+        guard partitionCount >= 1 else { return fail(.invalidPartitions, "Number of partitions must be larger than 0.") }
+        guard partitionCount <= 100_000 else { return fail(.invalidPartitions, "Number of partitions \(partitionCount) is above the limit of 100000.") }
+        guard rf >= 1 else { return fail(.invalidReplicationFactor, "Replication factor must be larger than 0.") }
+        guard rf <= 1 else {
+            return fail(.invalidReplicationFactor, "Replication factor: \(rf) larger than available brokers: 1.")
+        }
+        var overrides: [String: String] = [:]
+        for (key, value) in configs {
+            guard let def = ConfigDefinitions.topicKey(key) else {
+                return fail(.invalidConfig, "Unknown topic config name: \(key)")
+            }
+            guard let value else { continue }
+            do { try def.validate(value) } catch { return fail(.invalidConfig, "\(error)") }
+            overrides[key] = value.trimmingWhitespace()
+        }
+        var effective = config.topicDefaults
+        for (k, v) in overrides { effective[k] = v }
+        result.configs = effective
+        if validateOnly { return result }
+
+        let topicID = UUIDBytes.random()
+        var records: [MetadataRecord] = [.topic(name: name, topicID: topicID)]
+        for (k, v) in overrides.sorted(by: { $0.key < $1.key }) {
+            records.append(.config(resourceType: MetadataRecord.topicResourceType, resourceName: name, name: k, value: v))
+        }
+        for p in 0..<partitionCount {
+            records.append(.partition(.init(partitionID: p, topicID: topicID, replicas: [nodeID], isr: [nodeID],
+                                            leader: nodeID, leaderEpoch: 0, partitionEpoch: 0)))
+        }
+        do {
+            try metadataLog.append(records, nowMs: Self.nowMs())
+        } catch {
+            logger.error("metadata log append failed", metadata: ["topic": "\(name)", "error": "\(error)"])
+            return fail(.kafkaStorageError, "metadata log write failed: \(error)")
+        }
+        for r in records { image.apply(r) }
+        do {
+            for p in 0..<partitionCount {
+                let tp = TopicPartition(name, p)
+                partitions[tp] = try Partition(topicPartition: tp, topicID: topicID, leaderEpoch: 0, logDirectory: logDirectory,
+                                               config: config.logConfig(topicOverrides: overrides),
+                                               logAppendTime: config.usesLogAppendTime(topicOverrides: overrides), logger: logger)
+            }
+        } catch {
+            logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])
+            return fail(.kafkaStorageError, "partition directory creation failed: \(error)")
+        }
+        result.topicID = topicID
+        logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(partitionCount)", "topic.id": "\(topicID)"])
+        return result
+    }
+
+    /// Deletes a topic by name: a RemoveTopicRecord, then its partition directories are renamed
+    /// `<topic>-<partition>.<id>-delete` and removed.
+    func deleteTopic(name: String) async -> (ErrorCode, String?) {
+        guard let topic = image.topics[name] else { return (.unknownTopicOrPartition, "This server does not host this topic.") }
+        do {
+            try metadataLog.append([.removeTopic(topicID: topic.topicID)], nowMs: Self.nowMs())
+        } catch {
+            return (.kafkaStorageError, "metadata log write failed: \(error)")
+        }
+        image.apply(.removeTopic(topicID: topic.topicID))
+        for p in topic.partitions.keys.sorted() {
+            let tp = TopicPartition(name, p)
+            if let partition = partitions.removeValue(forKey: tp) { await partition.close() }
+            let dir = logDirectory.appending(tp.directoryName).string
+            let doomed = logDirectory.appending("\(tp.directoryName).\(topic.topicID)-delete").string
+            if rename(dir, doomed) == 0 { try? FileManager.default.removeItem(atPath: doomed) }
+        }
+        logger.info("deleted topic", metadata: ["topic": "\(name)", "topic.id": "\(topic.topicID)"])
+        return (.none, nil)
+    }
+
+    func shutdown() async {
+        for p in partitions.values { await p.close() }
+        partitions.removeAll()
+        metadataLog.close()
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private static func removeDeletedDirectories(_ directory: FilePath, logger: Logger) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.string) else { return }
+        for name in names where name.hasSuffix("-delete") {
+            try? FileManager.default.removeItem(atPath: directory.appending(name).string)
+            logger.info("removed the leftover directory of a deleted topic", metadata: ["dir": "\(name)"])
+        }
+    }
+}

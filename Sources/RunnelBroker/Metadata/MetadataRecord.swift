@@ -1,0 +1,107 @@
+import KafkaProtocol
+import NIOCore
+
+/// A cluster metadata record in Kafka's KRaft encoding (`metadata/src/main/resources/common/metadata/*.json`,
+/// framed by `AbstractApiMessageSerde`): unsigned varint frame version (1), unsigned varint record
+/// api key, unsigned varint record version, then the flexible-encoded body.
+///
+/// Runnel writes the record types it needs so far; the Raft quorum issue replicates the same log.
+public enum MetadataRecord: Equatable, Sendable {
+    /// `TopicRecord` (api key 2, v0): a topic name and its ID.
+    case topic(name: String, topicID: UUIDBytes)
+    /// `PartitionRecord` (api key 3, v0).
+    case partition(PartitionRecordData)
+    /// `ConfigRecord` (api key 4, v0): resource type 2 = topic, 4 = broker; a null value deletes.
+    case config(resourceType: Int8, resourceName: String, name: String, value: String?)
+    /// `RemoveTopicRecord` (api key 9, v0).
+    case removeTopic(topicID: UUIDBytes)
+
+    /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
+    public static let topicResourceType: Int8 = 2
+
+    public struct PartitionRecordData: Equatable, Sendable {
+        public var partitionID: Int32
+        public var topicID: UUIDBytes
+        public var replicas: [Int32]
+        public var isr: [Int32]
+        public var removingReplicas: [Int32] = []
+        public var addingReplicas: [Int32] = []
+        public var leader: Int32
+        public var leaderEpoch: Int32
+        public var partitionEpoch: Int32
+
+        public init(partitionID: Int32, topicID: UUIDBytes, replicas: [Int32], isr: [Int32],
+                    leader: Int32, leaderEpoch: Int32, partitionEpoch: Int32) {
+            self.partitionID = partitionID
+            self.topicID = topicID
+            self.replicas = replicas
+            self.isr = isr
+            self.leader = leader
+            self.leaderEpoch = leaderEpoch
+            self.partitionEpoch = partitionEpoch
+        }
+    }
+
+    /// The framed record value bytes.
+    public func encoded() -> ByteBuffer {
+        var w = KafkaWriter(flexible: true)
+        w.writeUnsignedVarint(1)
+        switch self {
+        case .topic(let name, let id):
+            w.writeUnsignedVarint(2); w.writeUnsignedVarint(0)
+            w.writeString(name); w.writeUUID(id)
+        case .partition(let p):
+            w.writeUnsignedVarint(3); w.writeUnsignedVarint(0)
+            w.writeInt32(p.partitionID); w.writeUUID(p.topicID)
+            for list in [p.replicas, p.isr, p.removingReplicas, p.addingReplicas] {
+                w.writeArray(list) { $0.writeInt32($1) }
+            }
+            w.writeInt32(p.leader); w.writeInt32(p.leaderEpoch); w.writeInt32(p.partitionEpoch)
+        case .config(let type, let resource, let name, let value):
+            w.writeUnsignedVarint(4); w.writeUnsignedVarint(0)
+            w.writeInt8(type); w.writeString(resource); w.writeString(name); w.writeNullableString(value)
+        case .removeTopic(let id):
+            w.writeUnsignedVarint(9); w.writeUnsignedVarint(0)
+            w.writeUUID(id)
+        }
+        w.writeTaggedFields()
+        return w.buffer
+    }
+
+    /// Decodes a framed record; returns `nil` for record types Runnel does not use yet (they are skipped on replay).
+    /// - Throws: ``ProtocolError`` for malformed bytes or an unknown frame version.
+    public static func decode(_ bytes: ByteBuffer) throws -> MetadataRecord? {
+        var r = KafkaReader(bytes, flexible: true)
+        let frame = try r.readUnsignedVarint("frame version")
+        guard frame == 1 else { throw ProtocolError.invalid("unsupported metadata frame version \(frame)") }
+        let apiKey = try r.readUnsignedVarint("record api key")
+        let version = try r.readUnsignedVarint("record version")
+        let record: MetadataRecord?
+        switch apiKey {
+        case 2:
+            record = .topic(name: try r.readString("name"), topicID: try r.readUUID("topic id"))
+        case 3:
+            let partitionID = try r.readInt32()
+            let topicID = try r.readUUID()
+            let replicas = try r.readArray { try $0.readInt32() }
+            let isr = try r.readArray { try $0.readInt32() }
+            _ = try r.readArray { try $0.readInt32() }
+            _ = try r.readArray { try $0.readInt32() }
+            let leader = try r.readInt32()
+            let leaderEpoch = try r.readInt32()
+            let partitionEpoch = try r.readInt32()
+            if version >= 1 { _ = try r.readArray { try $0.readUUID() } }
+            record = .partition(PartitionRecordData(partitionID: partitionID, topicID: topicID, replicas: replicas, isr: isr,
+                                                    leader: leader, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch))
+        case 4:
+            record = .config(resourceType: try r.readInt8(), resourceName: try r.readString(),
+                             name: try r.readString(), value: try r.readNullableString())
+        case 9:
+            record = .removeTopic(topicID: try r.readUUID())
+        default:
+            return nil
+        }
+        _ = try r.readTaggedFields()
+        return record
+    }
+}

@@ -1,0 +1,69 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The TCP side of the broker: accepts connections on one listener and serves each in its own
+/// structured task, one request at a time, so responses leave in request order (Kafka mutes a
+/// connection while a request is in flight in the same way).
+struct BrokerServer {
+    let listener: Listener
+    let maxFrameBytes: Int
+    let router: RequestRouter
+    let logger: Logger
+
+    /// Binds the listener; `onBound` receives the bound port (useful with port 0).
+    func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        let maxFrameBytes = self.maxFrameBytes
+        let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .bind(host: host, port: listener.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// Serves connections until the server channel closes or the task is cancelled.
+    func serve(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await handle(connection) }
+                }
+            }
+        }
+    }
+
+    private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        var connectionLogger = logger
+        connectionLogger[metadataKey: "peer"] = "\(peer)"
+        let context = RequestContext(peer: peer, logger: connectionLogger)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    switch await router.handle(frame: frame, context: context) {
+                    case .respond(let bytes):
+                        try await outbound.write(bytes)
+                    case .noResponse:
+                        continue
+                    case .close(let reason):
+                        connectionLogger.warning("closing connection: \(reason)")
+                        return
+                    }
+                }
+            }
+        } catch let error as FrameError {
+            connectionLogger.warning("closing connection: \(error)")
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
+            connectionLogger.debug("connection closed by peer")
+        } catch {
+            connectionLogger.info("connection ended: \(error)")
+        }
+    }
+}

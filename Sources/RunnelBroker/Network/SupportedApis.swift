@@ -1,0 +1,27 @@
+import KafkaProtocol
+
+/// The API versions this broker advertises in ApiVersions, each implemented for every version in
+/// its range (see docs/protocol-support.md for why some ranges start where they do).
+enum SupportedApis {
+    static let ranges: [ApiKey: ClosedRange<Int16>] = [
+        // Advertised from 0 because librdkafka < 2.11 enables gzip/snappy/lz4 only when Produce v0 is
+        // in range (KAFKA-18659); versions 0-2 are answered with UNSUPPORTED_VERSION.
+        .produce: 0...9,
+        .fetch: 4...12,
+        .listOffsets: 1...7,
+        .metadata: 0...12,
+        .apiVersions: 0...4,
+        .createTopics: 0...5,
+        .deleteTopics: 0...4,
+        .offsetForLeaderEpoch: 2...4,
+    ]
+
+    /// The first Produce version that is actually served (magic-2 batches only).
+    static let firstServedProduceVersion: Int16 = 3
+
+    static var apiVersionsEntries: [ApiVersionsResponse.ApiVersion] {
+        ranges.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            ApiVersionsResponse.ApiVersion(apiKey: $0.key.rawValue, minVersion: $0.value.lowerBound, maxVersion: $0.value.upperBound)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KafkaProtocol
+import LogStorage
+import Logging
+import NIOCore
+import SystemPackage
+
+/// Names a partition: topic and index.
+public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(_ topic: String, _ partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+    /// The directory name `<topic>-<partition>` (Kafka's layout).
+    public var directoryName: String { "\(topic)-\(partition)" }
+    public var description: String { directoryName }
+}
+
+/// The one owner of a partition's mutable state on this broker: its log, leader epoch and the
+/// fetches waiting for new data. With a single broker this replica is always the leader and the
+/// ISR is itself, so the high watermark equals the log end offset after every append.
+actor Partition {
+    let topicPartition: TopicPartition
+    let topicID: UUIDBytes
+    private let log: Log
+    private(set) var leaderEpoch: Int32
+    private var config: LogConfig
+    private var logAppendTime: Bool
+    private var waiters: [AppendSignal] = []
+
+    /// Opens or creates the partition directory under `logDirectory`, recovering its log,
+    /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
+    init(topicPartition: TopicPartition, topicID: UUIDBytes, leaderEpoch: Int32, logDirectory: FilePath,
+         config: LogConfig, logAppendTime: Bool, logger: Logger) throws {
+        self.topicPartition = topicPartition
+        self.topicID = topicID
+        self.leaderEpoch = leaderEpoch
+        self.config = config
+        self.logAppendTime = logAppendTime
+        let directory = logDirectory.appending(topicPartition.directoryName)
+        let log = try Log(directory: directory, config: config, logger: logger)
+        try PartitionMetadataFile.write(topicID: topicID, directory: directory)
+        try log.assignLeaderEpoch(leaderEpoch)
+        self.log = log
+    }
+
+    var logEndOffset: Int64 { log.logEndOffset }
+    var logStartOffset: Int64 { log.logStartOffset }
+    /// Single replica: everything appended is committed.
+    var highWatermark: Int64 { log.logEndOffset }
+    /// No transactions yet: the last stable offset is the high watermark.
+    var lastStableOffset: Int64 { highWatermark }
+
+    /// The outcome of a successful append.
+    struct AppendResult: Sendable {
+        var baseOffset: Int64
+        /// Broker time stamped into the batch for LogAppendTime topics, else -1.
+        var logAppendTimeMs: Int64
+        var logStartOffset: Int64
+    }
+
+    /// Validates and appends one produced record set.
+    /// - Throws: ``RecordValidationError`` or ``StorageError``.
+    func append(_ records: ByteBuffer, nowMs: Int64) throws -> AppendResult {
+        var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
+        var bytes = records
+        var appendTime: Int64 = -1
+        if logAppendTime {
+            appendTime = nowMs
+            LogAppendTime.stamp(&bytes, header: &header, nowMs: nowMs)
+        }
+        let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
+        let signals = waiters
+        waiters.removeAll()
+        for s in signals { s.fire() }
+        return AppendResult(baseOffset: base, logAppendTimeMs: appendTime, logStartOffset: log.logStartOffset)
+    }
+
+    /// What a fetch of one partition returns.
+    struct ReadResult: Sendable {
+        var records: ByteBuffer
+        var highWatermark: Int64
+        var lastStableOffset: Int64
+        var logStartOffset: Int64
+    }
+
+    /// Reads batches from `offset` up to the high watermark (consumers) or the log end (replicas).
+    /// - Throws: ``StorageError`` (OFFSET_OUT_OF_RANGE when outside the log).
+    func read(from offset: Int64, maxBytes: Int, isReplica: Bool) throws -> ReadResult {
+        let bound = isReplica ? log.logEndOffset : highWatermark
+        let records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+        return ReadResult(records: records, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
+                          logStartOffset: log.logStartOffset)
+    }
+
+    /// Registers a fetch waiting for the next append; fired at once if data is already past `offset`.
+    func register(_ signal: AppendSignal, ifNoDataAfter offset: Int64) {
+        if highWatermark > offset { signal.fire(); return }
+        waiters.append(signal)
+    }
+
+    func unregister(_ signal: AppendSignal) {
+        waiters.removeAll { $0 === signal }
+    }
+
+    /// KIP-320/KIP-101 fencing of a client's `current_leader_epoch`: -1 skips the check.
+    func checkLeaderEpoch(_ requested: Int32) -> ErrorCode {
+        if requested == -1 || requested == leaderEpoch { return .none }
+        return requested < leaderEpoch ? .fencedLeaderEpoch : .unknownLeaderEpoch
+    }
+
+    func offsetForTimestamp(_ target: Int64) throws -> Log.TimestampAndOffset? {
+        try log.offsetForTimestamp(target, upperBound: highWatermark)
+    }
+
+    func maxTimestampRecord() throws -> Log.TimestampAndOffset? {
+        try log.maxTimestampRecord(upperBound: highWatermark)
+    }
+
+    /// OffsetForLeaderEpoch: the end offset of `epoch` in this log (KIP-101, KIP-279).
+    func endOffset(forLeaderEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
+        log.leaderEpochCache.endOffset(for: epoch, logEndOffset: log.logEndOffset)
+    }
+
+    func close() {
+        for s in waiters { s.fire() }
+        waiters.removeAll()
+        try? log.flush()
+        log.close()
+    }
+}
+
+/// `partition.metadata` in each partition directory: `version: 0` and `topic_id: <base64 id>` (KIP-516).
+enum PartitionMetadataFile {
+    static func write(topicID: UUIDBytes, directory: FilePath) throws {
+        let path = directory.appending("partition.metadata").string
+        let text = "version: 0\ntopic_id: \(topicID)\n"
+        if MetaProperties.readText(path) == text { return }
+        guard let file = fopen(path + ".tmp", "w") else { throw StorageError.io(operation: "open", path: path, errno: .init(rawValue: errno)) }
+        fputs(text, file)
+        fflush(file)
+        fsync(fileno(file))
+        fclose(file)
+        guard rename(path + ".tmp", path) == 0 else { throw StorageError.io(operation: "rename", path: path, errno: .init(rawValue: errno)) }
+    }
+}
