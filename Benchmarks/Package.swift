@@ -2,7 +2,12 @@
 // Runnel's benchmarks: a separate package so that the root package never builds or resolves the
 // benchmark dependencies. Run from this directory, e.g.
 //   swift package --scratch-path ../.build-bench benchmark --target CRC32CBenchmarks
+import Foundation
 import PackageDescription
+
+// SwiftPM names a path dependency after its directory, which differs between checkouts
+// (e.g. "main" here, something else in CI), so derive it instead of hard-coding it.
+let rootPackage = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
 
 let package = Package(
     name: "runnel-benchmarks",
@@ -17,7 +22,7 @@ let package = Package(
             name: "CRC32CBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "KafkaProtocol", package: "main"),
+                .product(name: "KafkaProtocol", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/CRC32CBenchmarks",

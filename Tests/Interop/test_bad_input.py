@@ -280,6 +280,35 @@ def test_g_api_versions(bad_broker, version):
         assert av["throttle_time_ms"] == 0
 
 
+@pytest.mark.parametrize("version", [0, 1, 4, 7, 9, 10, 12])
+@pytest.mark.parametrize("topics", [None, []], ids=["all-topics", "no-topics"])
+def test_g_metadata_all_and_no_topics(bad_broker, version, topics):
+    """Metadata with a null topic list (all topics) and an empty one (no topics;
+    librdkafka's AdminClient sends this as Metadata v12 to learn the brokers)."""
+    if version == 0 and topics == []:
+        pytest.skip("v0 has no way to ask for no topics")
+    s, _ = _open(bad_broker)
+    try:
+        resp = kw.request(s, kw.encode_metadata_request(version, 50 + version, topics))
+        # the connection must stay usable afterwards
+        again = kw.request(s, kw.encode_api_versions_request(0, 99))
+    finally:
+        s.close()
+    md = kw.decode_metadata_response(resp, version)
+    assert md["correlation_id"] == 50 + version
+    assert md["trailing"] == 0
+    assert [(b["node_id"], b["port"]) for b in md["brokers"]] == [(1, bad_broker.port)]
+    if topics == []:
+        assert md["topics"] == []
+    else:
+        assert background_topic_in(md)
+    assert kw.decode_api_versions_response(again, 0)["correlation_id"] == 99
+
+
+def background_topic_in(md) -> bool:
+    return any(t["name"].startswith("bg-") and t["error_code"] == 0 for t in md["topics"])
+
+
 def test_g_pipelined_requests_answered_in_order(bad_broker):
     s, _ = _open(bad_broker)
     try:

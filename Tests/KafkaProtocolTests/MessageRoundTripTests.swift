@@ -421,12 +421,16 @@ private func roundTrip<M: KafkaMessage & Equatable>(
 
 // MARK: - Whole-message rules
 
-@Test func decodeRejectsTrailingBytes() {
-    var body = DeleteTopicsRequest(topicNames: ["a"], timeoutMs: 1).encoded(apiKey: .deleteTopics, version: 1)
-    body.writeInteger(UInt8(0))
-    #expect(throws: ProtocolError.trailingBytes(count: 1)) {
-        try DeleteTopicsRequest.decode(body, apiKey: .deleteTopics, version: 1)
-    }
+/// Kafka ignores bytes after the last field, and librdkafka relies on it: its "all topics"
+/// Metadata v9+ body keeps a four-byte array-count placeholder (captured from confluent-kafka 2.16).
+@Test func decodeIgnoresTrailingBytesLikeKafka() throws {
+    let librdkafkaAllTopicsV12 = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00])
+    let request = try MetadataRequest.decode(librdkafkaAllTopicsV12, apiKey: .metadata, version: 12)
+    #expect(request.topics == nil)
+    #expect(request.allowAutoTopicCreation == false)
+    var reader = KafkaReader(librdkafkaAllTopicsV12, flexible: true)
+    _ = try MetadataRequest(from: &reader, version: 12)
+    #expect(throws: ProtocolError.trailingBytes(count: 3)) { try reader.expectEnd() }
 }
 
 @Test func truncatedBodiesThrow() throws {

@@ -106,12 +106,15 @@ public protocol KafkaRequest: KafkaMessage {
 }
 
 extension KafkaMessage {
-    /// Decodes a whole body of `version` for `apiKey`, rejecting trailing bytes.
+    /// Decodes a body of `version` for `apiKey`.
+    ///
+    /// Bytes after the last field are ignored, as Kafka's generated parsers do: librdkafka's
+    /// "all topics" Metadata v9+ request carries three stray bytes (its four-byte array-count
+    /// placeholder is never shrunk to the one-byte compact null), and Kafka accepts it.
+    /// Use ``KafkaReader/expectEnd()`` where exactness matters (tests).
     public static func decode(_ buffer: ByteBuffer, apiKey: ApiKey, version: Int16) throws -> Self {
         var reader = KafkaReader(buffer, flexible: apiKey.isFlexible(version))
-        let value = try Self(from: &reader, version: version)
-        try reader.expectEnd()
-        return value
+        return try Self(from: &reader, version: version)
     }
 
     /// Encodes the body of `version` for `apiKey` into a new buffer.

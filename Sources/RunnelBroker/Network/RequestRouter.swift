@@ -38,6 +38,7 @@ struct RequestRouter: Sendable {
         do {
             return try await dispatch(header: header, body: body, context: context)
         } catch let error as ProtocolError {
+            context.logger.debug("malformed request bytes", metadata: ["hex": "\(frame.hexDump(format: .plain(maxBytes: 256)))"])
             return .close(reason: "malformed \(header.apiKey) v\(header.apiVersion) request from client '\(header.clientID ?? "")': \(error)")
         } catch {
             context.logger.error("request failed", metadata: ["api": "\(header.apiKey)", "error": "\(error)"])
