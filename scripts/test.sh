@@ -118,7 +118,7 @@ if [[ "$MODE" != swift ]]; then
         exit 1
     fi
     set +e
-    .venv/bin/python -m pytest -q -rfEw -p no:cacheprovider Tests/Interop ${PYTEST_EXTRA[@]+"${PYTEST_EXTRA[@]}"}
+    .venv/bin/python -m pytest -q -rfEw Tests/Interop ${PYTEST_EXTRA[@]+"${PYTEST_EXTRA[@]}"}
     rc=$?
     set -e
     if [[ $rc -eq 5 ]]; then
@@ -131,4 +131,6 @@ if [[ "$MODE" != swift ]]; then
     fi
 fi
 
-stage "all requested stages passed"
+# Nothing is printed after the last test runner's summary on success: CI reads the
+# runner's closing line (pytest's "N passed ..." / swift test's summary).
+exit 0

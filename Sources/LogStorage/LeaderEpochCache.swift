@@ -27,11 +27,15 @@ public struct LeaderEpochCache: Sendable, Equatable {
 
     /// Kafka's `LeaderEpochFileCache.endOffsetFor`: the largest epoch at or below `requestedEpoch`
     /// and the offset where it ended (the start of the next epoch, or `logEndOffset` for the latest).
-    /// Returns `(-1, -1)` when the epoch is unknown or older than the history.
+    /// An epoch older than the whole history answers `(requestedEpoch, start of the first known
+    /// epoch)`, as Kafka does, so the asker truncates to where this log's history begins.
+    /// Returns `(-1, -1)` for an undefined (negative) epoch, an empty history, or an epoch above the latest.
     public func endOffset(for requestedEpoch: Int32, logEndOffset: Int64) -> (epoch: Int32, endOffset: Int64) {
-        guard requestedEpoch >= 0, let latest = entries.last else { return (-1, -1) }
+        guard requestedEpoch >= 0, let first = entries.first, let latest = entries.last else { return (-1, -1) }
         if requestedEpoch == latest.epoch { return (latest.epoch, logEndOffset) }
-        guard let floorIndex = entries.lastIndex(where: { $0.epoch <= requestedEpoch }) else { return (-1, -1) }
+        guard let floorIndex = entries.lastIndex(where: { $0.epoch <= requestedEpoch }) else {
+            return (requestedEpoch, first.startOffset) // older than the history
+        }
         if floorIndex == entries.count - 1 { return (-1, -1) } // requested is above the latest epoch
         return (entries[floorIndex].epoch, entries[floorIndex + 1].startOffset)
     }

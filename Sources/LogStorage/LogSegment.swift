@@ -61,27 +61,31 @@ final class LogSegment {
         scan: while position < fileSize {
             var chunk = try file.read(at: position, length: Int(min(Int64(chunkBytes), fileSize - position)))
             var consumed = 0
+            // Set when an invalid byte is found; the valid batches before it in this chunk are
+            // still counted (position += consumed) so the cut lands right after them.
+            var invalid = false
             while true {
                 let at = chunk.readerIndex + consumed
                 guard let header = RecordBatchHeader.peek(chunk, at: at) else {
-                    if consumed == 0 { break scan }  // no valid header at this position
+                    if consumed == 0 { invalid = true }  // no valid header at this position
                     break
                 }
                 guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
                       header.baseOffset >= segment.nextOffset, header.lastOffsetDelta >= 0
-                else { break scan }
+                else { invalid = true; break }
                 if at + header.totalSize > chunk.writerIndex {
                     if consumed > 0 { break }  // re-read from this batch
-                    if position + Int64(header.totalSize) > fileSize { break scan }  // torn tail
+                    if position + Int64(header.totalSize) > fileSize { invalid = true; break }  // torn tail
                     chunk = try file.read(at: position, length: header.totalSize)
-                    guard chunk.readableBytes == header.totalSize else { break scan }
+                    guard chunk.readableBytes == header.totalSize else { invalid = true; break }
                 }
-                guard RecordBatchHeader.crcMatches(chunk, at: chunk.readerIndex + consumed, header: header) else { break scan }
+                guard RecordBatchHeader.crcMatches(chunk, at: chunk.readerIndex + consumed, header: header) else { invalid = true; break }
                 segment.noteAppended(header: header, position: position + Int64(consumed))
                 consumed += header.totalSize
                 if chunk.readerIndex + consumed >= chunk.writerIndex { break }
             }
             position += Int64(consumed)
+            if invalid { break scan }
         }
         let truncated = fileSize - position
         if truncated > 0 { try file.truncate(to: position) }

@@ -6,6 +6,6 @@ struct Runnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runnel",
         abstract: "Runnel: a Kafka-compatible, replicated, append-only log broker.",
-        subcommands: [BrokerCommand.self]
+        subcommands: [BrokerCommand.self, ConfigReferenceCommand.self]
     )
 }

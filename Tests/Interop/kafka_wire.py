@@ -6,7 +6,8 @@ Only what the raw-socket tests and the fixture capture tool need:
   strings/arrays, unsigned varints, zig-zag varints, tagged-field buffers);
 * request header v1 / v2 encoding and request-header parsing;
 * ApiVersions (v0-v4) and Metadata (v0-v12) request encoders and response decoders;
-* request-body decoders for Produce (v3-v9), Fetch (v4-v12) and Metadata (v0-v12),
+* request-body decoders for Produce (v3-v9), Fetch (v4-v12), ListOffsets (v1-v7)
+  and Metadata (v0-v12),
   used to describe captured client requests;
 * a decoder for (uncompressed) RecordBatch v2 payloads;
 * socket helpers to send a size-prefixed frame and read one back, or to detect
@@ -650,6 +651,35 @@ def decode_metadata_request_body(r: Reader, version: int) -> dict[str, Any]:
     return out
 
 
+def decode_list_offsets_request_body(r: Reader, version: int) -> dict[str, Any]:
+    if version < 1 or version > 7:
+        raise WireError("ListOffsets decoder supports v1-v7")
+    flex = version >= 6
+    out: dict[str, Any] = {"replica_id": r.int32()}
+    if version >= 2:
+        out["isolation_level"] = r.int8()
+
+    def partition():
+        p: dict[str, Any] = {"partition": r.int32()}
+        if version >= 4:
+            p["current_leader_epoch"] = r.int32()
+        p["timestamp"] = r.int64()
+        if flex:
+            r.tags()
+        return p
+
+    def topic():
+        t = {"topic": r.str_(flex), "partitions": r.array(flex, partition) or []}
+        if flex:
+            r.tags()
+        return t
+
+    out["topics"] = r.array(flex, topic) or []
+    if flex:
+        r.tags()
+    return out
+
+
 def decode_api_versions_request_body(r: Reader, version: int) -> dict[str, Any]:
     if version < 3:
         return {}
@@ -662,6 +692,7 @@ def decode_api_versions_request_body(r: Reader, version: int) -> dict[str, Any]:
 BODY_DECODERS = {
     0: decode_produce_request_body,
     1: decode_fetch_request_body,
+    2: decode_list_offsets_request_body,
     3: decode_metadata_request_body,
     18: decode_api_versions_request_body,
 }

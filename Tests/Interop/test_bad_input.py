@@ -305,6 +305,22 @@ def test_g_metadata_all_and_no_topics(bad_broker, version, topics):
     assert kw.decode_api_versions_response(again, 0)["correlation_id"] == 99
 
 
+def test_g_metadata_v12_all_topics_as_sent_by_librdkafka(bad_broker):
+    """librdkafka 2.16 (confluent-kafka AdminClient.list_topics()) sends its
+    "all topics" Metadata v12 with 3 bytes after the schema'd body
+    (body 00 00 00 00 | 01 00 00). Kafka's parser ignores unread bytes, so the
+    broker must answer it like a normal all-topics request."""
+    payload = kw.request_header(3, 12, 3, client_id="rdkafka") + bytes.fromhex("00000000010000")
+    s, _ = _open(bad_broker)
+    try:
+        resp = kw.request(s, payload)
+    finally:
+        s.close()
+    md = kw.decode_metadata_response(resp, 12)
+    assert md["correlation_id"] == 3 and md["trailing"] == 0
+    assert background_topic_in(md)
+
+
 def background_topic_in(md) -> bool:
     return any(t["name"].startswith("bg-") and t["error_code"] == 0 for t in md["topics"])
 

@@ -142,3 +142,114 @@ def test_admin_create_list_delete_topics(broker):
         assert name not in admin.list_topics()
     finally:
         admin.close()
+
+
+def test_offsets_for_times(broker, topic):
+    base = int(time.time() * 1000) - 100_000
+    p = kp_producer(broker.bootstrap, linger_ms=20)
+    try:
+        futs = [p.send(topic, partition=0, value=f"t{i}".encode(), timestamp_ms=base + i * 10)
+                for i in range(20)]
+        p.flush(10)
+        [f.get(timeout=10) for f in futs]
+    finally:
+        p.close(timeout=5)
+    from interop_util import kp_consumer
+
+    c = kp_consumer(broker.bootstrap)
+    try:
+        tp = TopicPartition(topic, 0)
+        res = c.offsets_for_times({tp: base + 55})  # first record with ts >= target: i=6
+        assert res[tp] is not None and (res[tp].offset, res[tp].timestamp) == (6, base + 60)
+        res = c.offsets_for_times({tp: base})
+        assert res[tp].offset == 0
+        res = c.offsets_for_times({tp: base + 10_000})  # after every record
+        assert res[tp] is None
+    finally:
+        c.close()
+
+
+def test_tailing_consumer_sees_records_produced_later(broker, topic):
+    """Long-poll Fetch on an empty partition must wake up when records arrive."""
+    import threading
+
+    from interop_util import kp_consumer
+
+    kp_producer(broker.bootstrap).send(topic, partition=0, value=b"first").get(timeout=10)
+    c = kp_consumer(broker.bootstrap, fetch_max_wait_ms=500)
+    try:
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        c.seek(tp, 1)  # at the end: nothing to read yet
+        assert c.poll(timeout_ms=1000) == {}
+
+        def later():
+            time.sleep(1.0)
+            p = kp_producer(broker.bootstrap)
+            try:
+                for i in range(5):
+                    p.send(topic, partition=0, value=f"late-{i}".encode()).get(timeout=10)
+            finally:
+                p.close(timeout=5)
+
+        t = threading.Thread(target=later)
+        t.start()
+        got = []
+        deadline = time.monotonic() + 15
+        while len(got) < 5 and time.monotonic() < deadline:
+            for recs in c.poll(timeout_ms=500).values():
+                got.extend(recs)
+        t.join(15)
+        assert [(g.offset, g.value) for g in got] == [(i + 1, f"late-{i}".encode()) for i in range(5)]
+    finally:
+        c.close()
+
+
+def test_large_record_and_too_large_record(broker_factory, topic):
+    from kafka.errors import MessageSizeTooLargeError
+
+    b = broker_factory({"message.max.bytes": 1048588})
+    big = bytes(range(256)) * 3500  # 896000 bytes, under the 1 MiB limit
+    p = kp_producer(b.bootstrap, max_request_size=4 * 1048576, batch_size=4 * 1048576, retries=0)
+    try:
+        md = p.send(topic, partition=0, value=big).get(timeout=15)
+        assert md.offset == 0
+        huge = b"h" * 2_000_000
+        with pytest.raises(MessageSizeTooLargeError):
+            p.send(topic, partition=0, value=huge).get(timeout=15)
+        assert p.send(topic, partition=0, value=b"after").get(timeout=10).offset == 1
+    finally:
+        p.close(timeout=5)
+    got = kp_consume(b.bootstrap, topic, 0, 2, max_partition_fetch_bytes=1048576)
+    assert [g.value for g in got] == [big, b"after"]
+
+
+def test_delete_and_recreate_topic_starts_empty(broker):
+    from kafka.admin import KafkaAdminClient
+
+    name = f"recreate-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **KP_COMMON)
+    try:
+        admin.create_topics({name: {"num_partitions": 1, "replication_factor": 1}})
+        (t1,) = admin.describe_topics([name])
+        p = kp_producer(broker.bootstrap)
+        try:
+            assert p.send(name, partition=0, value=b"old").get(timeout=10).offset == 0
+        finally:
+            p.close(timeout=5)
+        admin.delete_topics([name])
+        deadline = time.monotonic() + 10
+        while name in admin.list_topics() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        admin.create_topics({name: {"num_partitions": 1, "replication_factor": 1}})
+        (t2,) = admin.describe_topics([name])
+        assert t2["topic_id"] != t1["topic_id"], "a recreated topic needs a new topic id"
+    finally:
+        admin.close()
+    p = kp_producer(broker.bootstrap)
+    try:
+        assert p.send(name, partition=0, value=b"new").get(timeout=10).offset == 0
+    finally:
+        p.close(timeout=5)
+    got = kp_consume(broker.bootstrap, name, 0, 2, timeout_s=3)
+    assert [g.value for g in got] == [b"new"]

@@ -156,3 +156,17 @@ def test_varints():
         assert kw.Reader(w.bytes()).varint() == v
     for v in [0, 1, 127, 128, 16383, 16384, 2**32 - 1]:
         assert kw.Reader(kw.Writer().uvarint(v).bytes()).uvarint() == v
+
+
+@pytest.mark.parametrize("version", [1, 2, 4, 5, 6, 7])
+def test_list_offsets_request_decoder(version):
+    from kafka.protocol.consumer import ListOffsetsRequest
+
+    T = ListOffsetsRequest.ListOffsetsTopic
+    P = T.ListOffsetsPartition
+    req = ListOffsetsRequest(replica_id=-1, isolation_level=1, topics=[
+        T(name="lo", partitions=[P(partition_index=4, current_leader_epoch=-1, timestamp=-2)])])
+    parsed = kw.parse_request(_encode(req, version))
+    assert parsed["body_trailing"] == 0
+    (t,) = parsed["body"]["topics"]
+    assert (t["topic"], t["partitions"][0]["partition"], t["partitions"][0]["timestamp"]) == ("lo", 4, -2)

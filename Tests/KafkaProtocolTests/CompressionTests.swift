@@ -275,6 +275,17 @@ import Testing
         }
     }
 
+    /// `Int.max` means "no limit" without overflowing; a negative limit behaves like 0.
+    @Test(arguments: CompressionCodec.allCases)
+    func extremeLimits(codec: CompressionCodec) throws {
+        let input = Self.compressible(100_000)
+        let compressed = try codec.compress(input)
+        #expect(try codec.decompress(compressed, maxOutputBytes: Int.max) == input)
+        #expect(throws: CompressionError.outputTooLarge(codec: codec, limit: 0)) {
+            _ = try codec.decompress(compressed, maxOutputBytes: -1)
+        }
+    }
+
     @Test(arguments: [
         ("input.gzip", CompressionCodec.gzip),
         ("input.snappy-xerial", .snappy),

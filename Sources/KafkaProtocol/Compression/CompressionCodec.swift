@@ -160,17 +160,23 @@ enum CompressionSupport {
         return UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
     }
 
+    /// Output bytes a decoder may still produce, plus one so that overrunning `limit` is seen:
+    /// `limit - written + 1`, saturating at `Int.max` (callers may pass `Int.max` as the limit).
+    static func roomLeft(written: Int, limit: Int) -> Int {
+        let allowance = limit - written
+        return allowance == Int.max ? Int.max : allowance + 1
+    }
+
     /// How many bytes to ask for next when growing a decompression buffer: double what we
     /// have (at least 64 KiB), never more than one byte past `limit`, so that overrunning the
     /// limit is detected without allocating further.
     static func nextChunk(written: Int, limit: Int) -> Int {
-        let allowance = limit - written + 1
-        return max(1, min(max(written, 64 * 1024), allowance))
+        max(1, min(max(written, 64 * 1024), roomLeft(written: written, limit: limit)))
     }
 
     /// An initial capacity guess for an output of unknown size from `inputSize` bytes.
     static func initialCapacity(inputSize: Int, limit: Int) -> Int {
         let guess = inputSize > Int.max / 4 ? Int.max : inputSize * 4
-        return max(64, min(guess, limit + 1, 1 << 20))
+        return max(64, min(guess, roomLeft(written: 0, limit: limit), 1 << 20))
     }
 }

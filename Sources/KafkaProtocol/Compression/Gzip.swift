@@ -92,7 +92,7 @@ enum GzipCodec {
                 let want = CompressionSupport.nextChunk(written: written, limit: limit)
                 written += try out.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { dst -> Int in
                     guard let dstBase = dst.baseAddress else { throw CompressionError.libraryError(codec: .gzip, code: 0, message: "no output buffer") }
-                    let room = min(dst.count, limit - written + 1, maxChunk)
+                    let room = min(dst.count, CompressionSupport.roomLeft(written: written, limit: limit), maxChunk)
                     stream.pointee.next_out = dstBase.assumingMemoryBound(to: UInt8.self)
                     stream.pointee.avail_out = uInt(room)
                     rc = inflate(stream, Z_NO_FLUSH)

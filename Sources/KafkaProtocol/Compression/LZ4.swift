@@ -94,7 +94,7 @@ enum LZ4Codec {
                 let want = CompressionSupport.nextChunk(written: written, limit: limit)
                 let produced = try out.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { dst -> Int in
                     guard let dstBase = dst.baseAddress else { throw CompressionError.libraryError(codec: .lz4, code: 0, message: "no output buffer") }
-                    room = min(dst.count, limit - written + 1)
+                    room = min(dst.count, CompressionSupport.roomLeft(written: written, limit: limit))
                     var dstSize = room
                     hint = LZ4F_decompress(dctx, dstBase, &dstSize, base + position, &consumed, nil)
                     return isError(hint) ? 0 : dstSize

@@ -63,7 +63,7 @@ enum ZstdCodec {
                 let want = CompressionSupport.nextChunk(written: written, limit: limit)
                 let produced = try out.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { dst -> Int in
                     guard let dstBase = dst.baseAddress else { throw CompressionError.libraryError(codec: .zstd, code: 0, message: "no output buffer") }
-                    room = min(dst.count, limit - written + 1)
+                    room = min(dst.count, CompressionSupport.roomLeft(written: written, limit: limit))
                     var outBuffer = ZSTD_outBuffer(dst: dstBase, size: room, pos: 0)
                     hint = ZSTD_decompressStream(dctx, &outBuffer, &inBuffer)
                     return isError(hint) ? 0 : outBuffer.pos

@@ -49,6 +49,11 @@ public struct BrokerConfig: Sendable {
             values[key] = value.trimmingWhitespace()
         }
         self.values = values
+        let dirs = (values["log.dirs"] ?? nil).map { $0.split(separator: ",").filter { !String($0).trimmingWhitespace().isEmpty } } ?? []
+        guard dirs.count == 1 else {
+            throw ConfigError.invalidValue(key: "log.dirs", value: (values["log.dirs"] ?? nil) ?? "",
+                                           reason: "exactly one directory is supported for now")
+        }
         _ = try listeners
         _ = try advertisedListeners
     }
@@ -57,7 +62,9 @@ public struct BrokerConfig: Sendable {
     /// - Throws: ``ConfigError/malformedLine(path:line:text:)``.
     public static func parseProperties(_ text: String, path: String) throws -> [(key: String, value: String)] {
         var out: [(key: String, value: String)] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on any line break: "\r\n" is a single Character, so splitting on "\n" alone
+        // would leave a CRLF file as one line.
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw).trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
             guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
@@ -86,8 +93,7 @@ public struct BrokerConfig: Sendable {
 
     public var nodeID: Int32 { Int32(int("node.id")) }
     public var logDirectory: String {
-        let dirs = (string("log.dirs") ?? "./data").split(separator: ",").map { String($0).trimmingWhitespace() }
-        return dirs.first ?? "./data"
+        (string("log.dirs") ?? "./data").trimmingWhitespace()
     }
     public var listeners: [Listener] {
         get throws {

@@ -9,7 +9,7 @@ public enum ConfigDefinitions {
         ConfigDefinition("advertised.listeners", .broker, .list, default: nil,
                          doc: "Listener URIs clients are told to connect to in Metadata responses. Defaults to listeners."),
         ConfigDefinition("log.dirs", .broker, .list, default: "./data", .nonEmptyList,
-                         doc: "Directory holding the partition logs and the metadata log. Runnel uses the first entry."),
+                         doc: "Directory holding the partition logs and the metadata log. One directory for now (JBOD is not supported yet)."),
         ConfigDefinition("num.partitions", .broker, .int, default: "1", .atLeast(1),
                          doc: "Partitions of an auto-created topic, and of CreateTopics with num_partitions -1."),
         ConfigDefinition("default.replication.factor", .broker, .short, default: "1", .atLeast(1),

@@ -37,8 +37,10 @@ extension RequestHandlers {
             if result.errorCode != .none {
                 topics.append(.init(name: t.name, errorCode: result.errorCode, errorMessage: result.errorMessage, configs: nil))
             } else {
+                // Config sources (DescribeConfigs): 1 = DYNAMIC_TOPIC_CONFIG, 5 = DEFAULT_CONFIG.
                 let configs = result.configs.sorted { $0.key < $1.key }.map {
-                    CreateTopicsResponse.Config(name: $0.key, value: $0.value, readOnly: false, configSource: 5, isSensitive: false)
+                    CreateTopicsResponse.Config(name: $0.key, value: $0.value, readOnly: false,
+                                                configSource: result.overriddenKeys.contains($0.key) ? 1 : 5, isSensitive: false)
                 }
                 topics.append(.init(name: t.name, numPartitions: result.numPartitions,
                                     replicationFactor: result.replicationFactor, configs: configs))

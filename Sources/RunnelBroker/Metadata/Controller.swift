@@ -59,6 +59,8 @@ actor Controller {
         var topicID: UUIDBytes
         /// The topic's effective configs (override or broker default).
         var configs: [String: String]
+        /// The keys of `configs` that the request set explicitly.
+        var overriddenKeys: Set<String> = []
     }
 
     /// Creates a topic (CreateTopics, auto-creation).
@@ -99,6 +101,7 @@ actor Controller {
         var effective = config.topicDefaults
         for (k, v) in overrides { effective[k] = v }
         result.configs = effective
+        result.overriddenKeys = Set(overrides.keys)
         if validateOnly { return result }
 
         let topicID = UUIDBytes.random()

@@ -1,0 +1,173 @@
+import Foundation
+import LogStorage
+@testable import RunnelBroker
+import Testing
+
+/// Broker configuration: defaults, properties files, overrides, validation, listeners, topic configs.
+@Suite struct BrokerConfigTests {
+    @Test func defaults() throws {
+        let config = try BrokerConfig()
+        #expect(config.string("listeners") == "PLAINTEXT://localhost:9092")
+        #expect(try config.listeners == [Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
+        #expect(try config.advertisedListeners == [Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
+        #expect(config.string("advertised.listeners") == nil)
+        #expect(config.string("log.dirs") == "./data")
+        #expect(config.logDirectory == "./data")
+        #expect(config.int("num.partitions") == 1)
+        #expect(config.int("socket.request.max.bytes") == 104_857_600)
+        #expect(config.int("default.replication.factor") == 1)
+        #expect(config.bool("auto.create.topics.enable"))
+        #expect(config.nodeID == 1)
+        #expect(config.values.count == ConfigDefinitions.broker.count)
+    }
+
+    @Test func parsePropertiesText() throws {
+        let text = """
+            # a comment
+            ! another comment
+
+              num.partitions = 4
+            listeners=PLAINTEXT://0.0.0.0:19092
+            auto.create.topics.enable: false
+            log.dirs:/tmp/with=equals
+               # indented comment
+            runnel.log.level=debug\u{20}\u{20}
+            """
+        let props = try BrokerConfig.parseProperties(text, path: "test.properties")
+        #expect(props.map(\.key) == ["num.partitions", "listeners", "auto.create.topics.enable", "log.dirs", "runnel.log.level"])
+        #expect(props.map(\.value) == ["4", "PLAINTEXT://0.0.0.0:19092", "false", "/tmp/with=equals", "debug"])
+        let config = try BrokerConfig(properties: props)
+        #expect(config.int("num.partitions") == 4)
+        #expect(!config.bool("auto.create.topics.enable"))
+        #expect(config.logDirectory == "/tmp/with=equals")
+        #expect(config.string("runnel.log.level") == "debug")
+    }
+
+    @Test func parsePropertiesWithCRLFLineEndings() throws {
+        let props = try BrokerConfig.parseProperties("# c\r\nnum.partitions=2\r\n\r\nnode.id=5\r\n", path: "crlf.properties")
+        #expect(props.map(\.key) == ["num.partitions", "node.id"])
+        #expect(props.map(\.value) == ["2", "5"])
+    }
+
+    @Test func malformedLineNamesTheLine() {
+        #expect(throws: ConfigError.malformedLine(path: "x.properties", line: 3, text: "just words")) {
+            try BrokerConfig.parseProperties("# ok\nnode.id=1\njust words\n", path: "x.properties")
+        }
+    }
+
+    @Test func overrideWinsOverFile() throws {
+        let config = try BrokerConfig(properties: [("num.partitions", "3"), ("node.id", "7")],
+                                      overrides: [("num.partitions", "5")])
+        #expect(config.int("num.partitions") == 5)
+        #expect(config.nodeID == 7)
+        let override = try BrokerConfig.parseOverride("log.dirs=/data/a=b")
+        #expect(override.key == "log.dirs")
+        #expect(override.value == "/data/a=b")
+        #expect(throws: ConfigError.self) { try BrokerConfig.parseOverride("no-equals-sign") }
+    }
+
+    @Test func unknownKeyIsNamed() {
+        #expect(throws: ConfigError.unknownKey("bogus.key", scope: .broker)) {
+            try BrokerConfig(properties: [("bogus.key", "1")])
+        }
+        #expect(throws: ConfigError.unknownKey("segment.bytes", scope: .broker), "a topic key is not a broker key") {
+            try BrokerConfig(overrides: [("segment.bytes", "1000")])
+        }
+        #expect(ConfigError.unknownKey("bogus.key", scope: .broker).description.contains("'bogus.key'"))
+    }
+
+    struct InvalidCase: Sendable, CustomTestStringConvertible {
+        var key: String
+        var value: String
+        var testDescription: String { "\(key)=\(value)" }
+    }
+
+    @Test(arguments: [
+        InvalidCase(key: "num.partitions", value: "0"),
+        InvalidCase(key: "num.partitions", value: "many"),
+        InvalidCase(key: "num.partitions", value: "3000000000"),
+        InvalidCase(key: "auto.create.topics.enable", value: "maybe"),
+        InvalidCase(key: "listeners", value: "SSL://x:1"),
+        InvalidCase(key: "listeners", value: "PLAINTEXT://host:notaport"),
+        InvalidCase(key: "listeners", value: "PLAINTEXT://host:70000"),
+        InvalidCase(key: "listeners", value: "localhost:9092"),
+        InvalidCase(key: "listeners", value: ""),
+        InvalidCase(key: "advertised.listeners", value: "SASL_SSL://x:1"),
+        InvalidCase(key: "default.replication.factor", value: "40000"),
+        InvalidCase(key: "log.message.timestamp.type", value: "createtime"),
+        InvalidCase(key: "runnel.log.level", value: "verbose"),
+        InvalidCase(key: "log.segment.bytes", value: "13"),
+    ])
+    func invalidValueNamesTheKey(_ c: InvalidCase) {
+        let error = #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [(c.key, c.value)]) }
+        guard case .invalidValue(let key, _, _)? = error else {
+            Issue.record("expected invalidValue, got \(String(describing: error))")
+            return
+        }
+        #expect(key == c.key)
+        #expect(error?.description.contains("'\(c.key)'") == true)
+    }
+
+    @Test func advertisedListenersDefaultToListeners() throws {
+        let config = try BrokerConfig(overrides: [("listeners", "PLAINTEXT://0.0.0.0:9092, PLAINTEXT://:9093,PLAINTEXT://[::1]:9094,plaintext://broker1:9095")])
+        #expect(try config.listeners == [
+            Listener(securityProtocol: "PLAINTEXT", host: "0.0.0.0", port: 9092),
+            Listener(securityProtocol: "PLAINTEXT", host: "", port: 9093),
+            Listener(securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
+            Listener(securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
+        ])
+        #expect(try config.advertisedListeners == [
+            Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092),
+            Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9093),
+            Listener(securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
+            Listener(securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
+        ])
+        #expect(try config.listeners.map(\.description) == [
+            "PLAINTEXT://0.0.0.0:9092", "PLAINTEXT://:9093", "PLAINTEXT://[::1]:9094", "PLAINTEXT://broker1:9095",
+        ])
+
+        let explicit = try BrokerConfig(overrides: [("listeners", "PLAINTEXT://0.0.0.0:9092"),
+                                                    ("advertised.listeners", "PLAINTEXT://public.example:19092")])
+        #expect(try explicit.advertisedListeners == [Listener(securityProtocol: "PLAINTEXT", host: "public.example", port: 19092)])
+    }
+
+    @Test func logConfigMergesTopicOverridesOverBrokerDefaults() throws {
+        let defaults = try BrokerConfig().logConfig(topicOverrides: [:])
+        #expect(defaults == LogConfig(segmentBytes: 1_073_741_824, indexIntervalBytes: 4096, maxMessageBytes: 1_048_588))
+
+        let config = try BrokerConfig(overrides: [("log.segment.bytes", "1000000"), ("log.index.interval.bytes", "512"),
+                                                  ("message.max.bytes", "2000")])
+        #expect(config.logConfig(topicOverrides: [:]) == LogConfig(segmentBytes: 1_000_000, indexIntervalBytes: 512, maxMessageBytes: 2000))
+        #expect(config.logConfig(topicOverrides: ["segment.bytes": "4096"])
+                == LogConfig(segmentBytes: 4096, indexIntervalBytes: 512, maxMessageBytes: 2000))
+        #expect(config.logConfig(topicOverrides: ["max.message.bytes": "10", "index.interval.bytes": "1"])
+                == LogConfig(segmentBytes: 1_000_000, indexIntervalBytes: 1, maxMessageBytes: 10))
+        #expect(config.topicDefaults == ["segment.bytes": "1000000", "index.interval.bytes": "512",
+                                         "max.message.bytes": "2000", "message.timestamp.type": "CreateTime"])
+
+        let appendTime = try BrokerConfig(overrides: [("log.message.timestamp.type", "LogAppendTime")])
+        #expect(appendTime.usesLogAppendTime(topicOverrides: [:]))
+        #expect(!appendTime.usesLogAppendTime(topicOverrides: ["message.timestamp.type": "CreateTime"]))
+        #expect(try BrokerConfig().usesLogAppendTime(topicOverrides: ["message.timestamp.type": "LogAppendTime"]))
+    }
+
+    /// `Config/server.properties` at the repository root, found from this file's path.
+    static let serverPropertiesPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Config/server.properties").path
+
+    /// The README promises that `runnel broker` with no arguments behaves like this file.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: serverPropertiesPath), "Config/server.properties exists"))
+    func shippedServerPropertiesMatchesTheDefaults() throws {
+        let text = try readText(Self.serverPropertiesPath)
+        let props = try BrokerConfig.parseProperties(text, path: Self.serverPropertiesPath)
+        #expect(!props.isEmpty)
+        let config = try BrokerConfig(properties: props)
+        for (key, value) in props {
+            let definition = try #require(ConfigDefinitions.brokerKey(key), "\(key) is a broker key")
+            #expect(value == definition.defaultValue, "\(key)=\(value) differs from the built-in default")
+        }
+        #expect(config.values == (try BrokerConfig()).values)
+        #expect(Set(props.map(\.key)).count == props.count, "no key is set twice")
+    }
+}
