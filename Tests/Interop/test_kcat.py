@@ -166,3 +166,16 @@ def test_produce_version_negotiated(tapped_broker, topic):
     assert seen.get(3) == {4}, seen
     assert all(r.get("body_trailing", 0) == 0 for r in tapped_broker.requests())
     assert kafka_wire.api_name(0) == "Produce"
+
+
+def test_librdkafka_feature_detection(broker):
+    """librdkafka 2.0.2 derives features from single-version checks against the
+    advertised ranges (brief §1.2): MsgVer2 needs Produce∋3 and Fetch∋4, ZSTD needs
+    Produce∋7 and Fetch∋10, OffsetTime needs ListOffsets∋1."""
+    cp = kcat(broker.bootstrap, "-L", "-X", "debug=feature", timeout=30)
+    enabled = set()
+    for ln in cp.stderr.decode(errors="replace").splitlines():
+        if "Enabling feature " in ln:
+            enabled.add(ln.rsplit("Enabling feature ", 1)[1].strip())
+    for feature in ("ApiVersion", "MsgVer2", "ZSTD", "OffsetTime"):
+        assert feature in enabled, f"librdkafka did not enable {feature}; enabled: {sorted(enabled)}"
