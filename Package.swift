@@ -83,12 +83,24 @@ let package = Package(
         ),
         .testTarget(
             name: "LogStorageTests",
-            dependencies: ["LogStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "LogStorage", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "RunnelBrokerTests",
-            dependencies: ["RunnelBroker", "KafkaProtocol", "LogStorage", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "RunnelBroker", "KafkaProtocol", "LogStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

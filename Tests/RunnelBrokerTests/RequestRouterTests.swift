@@ -1,0 +1,97 @@
+import Foundation
+import KafkaProtocol
+import Logging
+import NIOCore
+@testable import RunnelBroker
+import Testing
+
+/// The router end to end, in process: frames in, framed responses (or a close) out.
+struct RequestRouterTests {
+    static func withRouter(_ body: (RequestRouter) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try BrokerConfig(overrides: [("log.dirs", dir)])
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let controller = try Controller(config: config, logger: logger)
+        let handlers = RequestHandlers(controller: controller, config: config, advertised: try config.advertisedListeners[0],
+                                       nodeID: 1, clusterID: await controller.clusterID, logger: logger)
+        try await body(RequestRouter(handlers: handlers))
+        await controller.shutdown()
+    }
+
+    static let context = RequestContext(peer: "test", logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+
+    static func frame(_ key: ApiKey, _ version: Int16, correlationID: Int32 = 42, body: [UInt8]) -> ByteBuffer {
+        var b = ByteBuffer()
+        RequestHeader(apiKey: key, apiVersion: version, correlationID: correlationID, clientID: "t").encode(to: &b)
+        b.writeBytes(body)
+        return b
+    }
+
+    @Test func apiVersionsV3AnswersWithHeaderV0AndTheAdvertisedTable() async throws {
+        try await Self.withRouter { router in
+            // v3 body: compact strings "x", "1", empty tags.
+            let outcome = await router.handle(frame: Self.frame(.apiVersions, 3, body: [2, 0x78, 2, 0x31, 0]), context: Self.context)
+            guard case .respond(var bytes) = outcome else { Issue.record("expected a response"); return }
+            #expect(bytes.readInteger(as: Int32.self) == Int32(bytes.readableBytes))
+            #expect(bytes.readInteger(as: Int32.self) == 42)  // header v0: no tag buffer follows
+            var reader = KafkaReader(bytes, flexible: true)
+            let response = try ApiVersionsResponse(from: &reader, version: 3)
+            #expect(response.errorCode == .none)
+            let table = Dictionary(uniqueKeysWithValues: response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) })
+            #expect(table[0] == 0...9)
+            #expect(table[1] == 4...12)
+            #expect(table[2] == 1...7)
+            #expect(table[3] == 0...12)
+            #expect(table[18] == 0...4)
+            #expect(table[19] == 0...5)
+            #expect(table[20] == 0...4)
+            #expect(table[23] == 2...4)
+            #expect(table.count == 8)
+        }
+    }
+
+    @Test func apiVersionsAboveRangeGetsUnsupportedVersionInV0Layout() async throws {
+        try await Self.withRouter { router in
+            // KIP-511: the body is not parsed, so garbage after the header is fine.
+            let outcome = await router.handle(frame: Self.frame(.apiVersions, 99, body: [0xFF, 0xFF]), context: Self.context)
+            guard case .respond(var bytes) = outcome else { Issue.record("expected a response"); return }
+            _ = bytes.readInteger(as: Int32.self)
+            #expect(bytes.readInteger(as: Int32.self) == 42)
+            #expect(Array(bytes.readableBytesView) == [0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4])
+        }
+    }
+
+    @Test func unknownKeysUnsupportedVersionsAndTruncatedBodiesClose() async throws {
+        try await Self.withRouter { router in
+            for frame in [
+                Self.frame(ApiKey(rawValue: 999), 0, body: []),
+                Self.frame(.metadata, 99, body: []),
+                Self.frame(.fetch, 3, body: []),
+                Self.frame(.metadata, 1, body: [0, 0, 0, 5]),     // five topics announced, none sent
+                ByteBuffer(bytes: [0, 3, 0]),                      // shorter than a header
+            ] {
+                guard case .close(let reason) = await router.handle(frame: frame, context: Self.context) else {
+                    Issue.record("expected the connection to close"); continue
+                }
+                #expect(!reason.isEmpty)
+            }
+        }
+    }
+
+    @Test func produceV2IsAnsweredWithUnsupportedVersion() async throws {
+        try await Self.withRouter { router in
+            var body = KafkaWriter(flexible: false)
+            ProduceRequest(acks: 1, timeoutMs: 1000, topicData: [.init(name: "t", partitionData: [.init(index: 0, records: ByteBuffer())])])
+                .encode(to: &body, version: 2)
+            let outcome = await router.handle(frame: Self.frame(.produce, 2, body: Array(body.buffer.readableBytesView)),
+                                              context: Self.context)
+            guard case .respond(var bytes) = outcome else { Issue.record("expected a response"); return }
+            _ = bytes.readInteger(as: Int32.self)
+            _ = bytes.readInteger(as: Int32.self)
+            var reader = KafkaReader(bytes, flexible: false)
+            let response = try ProduceResponse(from: &reader, version: 2)
+            #expect(response.responses.first?.partitionResponses.first?.errorCode == .unsupportedVersion)
+        }
+    }
+}
