@@ -142,8 +142,21 @@ import Testing
                 == LogConfig(segmentBytes: 4096, indexIntervalBytes: 512, maxMessageBytes: 2000))
         #expect(config.logConfig(topicOverrides: ["max.message.bytes": "10", "index.interval.bytes": "1"])
                 == LogConfig(segmentBytes: 1_000_000, indexIntervalBytes: 1, maxMessageBytes: 10))
-        #expect(config.topicDefaults == ["segment.bytes": "1000000", "index.interval.bytes": "512",
-                                         "max.message.bytes": "2000", "message.timestamp.type": "CreateTime"])
+        #expect(config.topicDefaults == [
+            "segment.bytes": "1000000", "index.interval.bytes": "512", "max.message.bytes": "2000",
+            "message.timestamp.type": "CreateTime", "segment.ms": "604800000", "segment.index.bytes": "10485760",
+            "retention.ms": "604800000", "retention.bytes": "-1", "file.delete.delay.ms": "60000",
+            "cleanup.policy": "delete", "min.cleanable.dirty.ratio": "0.5", "min.compaction.lag.ms": "0",
+            "delete.retention.ms": "86400000",
+        ])
+        // Kafka's fallbacks: log.roll.ms -> log.roll.hours; log.retention.ms -> .minutes -> .hours.
+        let fallbacks = try BrokerConfig(overrides: [("log.roll.hours", "2"), ("log.retention.minutes", "3")])
+        #expect(fallbacks.topicDefaults["segment.ms"] == "7200000")
+        #expect(fallbacks.topicDefaults["retention.ms"] == "180000")
+        #expect(try BrokerConfig(overrides: [("log.retention.hours", "-1")]).logConfig(topicOverrides: [:]).retentionMs == -1)
+        #expect(try BrokerConfig(overrides: [("log.retention.ms", "5")]).logConfig(topicOverrides: ["retention.ms": "9"]).retentionMs == 9)
+        let compacted = config.logConfig(topicOverrides: ["cleanup.policy": "compact,delete"])
+        #expect(compacted.compactEnabled && compacted.deleteEnabled)
 
         let appendTime = try BrokerConfig(overrides: [("log.message.timestamp.type", "LogAppendTime")])
         #expect(appendTime.usesLogAppendTime(topicOverrides: [:]))

@@ -114,12 +114,28 @@ public struct BrokerConfig: Sendable {
         }
     }
 
-    /// The broker-level defaults of every topic key, as a ``TopicConfig`` with no overrides.
+    /// The value a broker key supplies as a topic default, resolving Kafka's fallbacks:
+    /// `log.roll.ms` → `log.roll.hours`; `log.retention.ms` → `.minutes` → `.hours`.
+    func brokerDefault(forTopicKey def: ConfigDefinition) -> String? {
+        guard let brokerKey = def.brokerKey else { return def.defaultValue }
+        if let value = values[brokerKey] ?? nil { return value }
+        switch brokerKey {
+        case "log.roll.ms":
+            return String(Int64(int("log.roll.hours")) * 3_600_000)
+        case "log.retention.ms":
+            if let minutes = values["log.retention.minutes"] ?? nil, let m = Int64(minutes) { return m < 0 ? "-1" : String(m * 60_000) }
+            let hours = Int64(int("log.retention.hours"))
+            return hours < 0 ? "-1" : String(hours * 3_600_000)
+        default:
+            return def.defaultValue
+        }
+    }
+
+    /// The broker-level defaults of every topic key (topic key → value).
     public var topicDefaults: [String: String] {
         var out: [String: String] = [:]
         for def in ConfigDefinitions.topic {
-            if let brokerKey = def.brokerKey, let v = values[brokerKey] ?? nil { out[def.name] = v }
-            else if let d = def.defaultValue { out[def.name] = d }
+            if let v = brokerDefault(forTopicKey: def) { out[def.name] = v }
         }
         return out
     }
@@ -128,9 +144,22 @@ public struct BrokerConfig: Sendable {
     public func logConfig(topicOverrides overrides: [String: String]) -> LogConfig {
         var merged = topicDefaults
         for (k, v) in overrides { merged[k] = v }
-        return LogConfig(segmentBytes: Int(merged["segment.bytes"] ?? "") ?? 1_073_741_824,
-                         indexIntervalBytes: Int(merged["index.interval.bytes"] ?? "") ?? 4096,
-                         maxMessageBytes: Int(merged["max.message.bytes"] ?? "") ?? 1_048_588)
+        func int(_ key: String, _ fallback: Int) -> Int { Int(merged[key] ?? "") ?? fallback }
+        func long(_ key: String, _ fallback: Int64) -> Int64 { Int64(merged[key] ?? "") ?? fallback }
+        let policy = (merged["cleanup.policy"] ?? "delete").split(separator: ",").map { String($0).trimmingWhitespace() }
+        return LogConfig(segmentBytes: int("segment.bytes", 1_073_741_824),
+                         segmentMs: long("segment.ms", 604_800_000),
+                         segmentIndexBytes: int("segment.index.bytes", 10_485_760),
+                         indexIntervalBytes: int("index.interval.bytes", 4096),
+                         maxMessageBytes: int("max.message.bytes", 1_048_588),
+                         retentionMs: long("retention.ms", 604_800_000),
+                         retentionBytes: long("retention.bytes", -1),
+                         fileDeleteDelayMs: long("file.delete.delay.ms", 60_000),
+                         deleteEnabled: policy.contains("delete"),
+                         compactEnabled: policy.contains("compact"),
+                         minCleanableDirtyRatio: Double(merged["min.cleanable.dirty.ratio"] ?? "") ?? 0.5,
+                         minCompactionLagMs: long("min.compaction.lag.ms", 0),
+                         deleteRetentionMs: long("delete.retention.ms", 86_400_000))
     }
 
     /// Whether a topic with `overrides` stamps LogAppendTime.
