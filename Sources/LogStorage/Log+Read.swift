@@ -18,12 +18,10 @@ extension Log {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
         guard offset < upperBound else { return ByteBuffer() }
-        let segments = allSegments
-        // Segment with the greatest base offset <= offset.
-        var index = segments.count - 1
-        while index > 0 && segments[index].baseOffset > offset { index -= 1 }
+        var index = segmentIndex(containing: offset)
         while index < segments.count {
             let segment = segments[index]
+            touch(segment)
             if let position = try segment.position(of: offset) {
                 return try readBatches(segment: segment, position: position, maxBytes: maxBytes, upperBound: upperBound)
             }
@@ -32,11 +30,28 @@ extension Log {
         return ByteBuffer()
     }
 
+    /// Index of the segment with the greatest base offset at or below `offset` (0 if none).
+    func segmentIndex(containing offset: Int64) -> Int {
+        var lo = 0
+        var hi = segments.count - 1
+        var found = 0
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if segments[mid].baseOffset <= offset {
+                found = mid
+                lo = mid + 1
+            } else {
+                hi = mid - 1
+            }
+        }
+        return found
+    }
+
     private func readBatches(segment: LogSegment, position: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
         let want = max(maxBytes, RecordBatchHeader.size)
         var chunk = try segment.read(at: position, length: want)
         guard let first = RecordBatchHeader.peek(chunk, at: chunk.readerIndex) else {
-            throw StorageError.corrupt(path: segment.file.path.string, position: position, reason: "unreadable batch header")
+            throw StorageError.corrupt(path: segment.logPath.string, position: position, reason: "unreadable batch header")
         }
         if first.baseOffset >= upperBound { return ByteBuffer() }
         if first.totalSize > chunk.readableBytes {
@@ -54,15 +69,13 @@ extension Log {
     }
 
     /// Every batch header in offset order from the segment containing `offset`, read from disk
-    /// without the record bodies; `body(header, position)` returns false to stop.
+    /// without the record bodies; `body(header, segment, position)` returns false to stop.
     func forEachBatch(from offset: Int64, _ body: (RecordBatchHeader, LogSegment, Int64) throws -> Bool) throws {
-        for segment in allSegments where segment.nextOffset > offset {
+        for segment in segments[segmentIndex(containing: offset)...] where segment.nextOffset > offset {
+            touch(segment)
             var position: Int64 = try segment.position(of: max(offset, segment.baseOffset)) ?? segment.sizeBytes
             while position < segment.sizeBytes {
-                let bytes = try segment.read(at: position, length: RecordBatchHeader.size)
-                guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
-                    throw StorageError.corrupt(path: segment.file.path.string, position: position, reason: "unreadable batch header")
-                }
+                let header = try segment.header(at: position)
                 if try !body(header, segment, position) { return }
                 position += Int64(header.totalSize)
             }

@@ -6,70 +6,166 @@ import Logging
 import NIOCore
 import SystemPackage
 
-/// One partition's log: a directory `<topic>-<partition>` of segments, the last one active.
+/// One partition's log: a directory `<topic>-<partition>` of segments, the last one active
+/// (Kafka `UnifiedLog` + `LocalLog`).
 ///
 /// Not thread-safe: exactly one owner (the broker's partition actor) calls it. Appends take a
 /// record batch as the producer sent it, assign the base offset and partition leader epoch in
 /// place (both outside the CRC-covered range) and write the bytes unchanged otherwise.
 public final class Log {
+    /// How to open a log: what the broker's checkpoints say about it.
+    public struct LoadOptions: Sendable {
+        /// Offset below which everything is known to be on disk (`recovery-point-offset-checkpoint`);
+        /// `nil` recovers every segment.
+        public var recoveryPoint: Int64?
+        /// The broker stopped cleanly (`.kafka_cleanshutdown` was present): no segment is scanned.
+        public var cleanShutdown: Bool
+        /// The log start offset from `log-start-offset-checkpoint`, if any.
+        public var logStartOffset: Int64?
+        /// Inactive segments whose file and maps may stay open after a read.
+        public var maxOpenInactiveSegments: Int
+
+        public init(recoveryPoint: Int64? = nil, cleanShutdown: Bool = false, logStartOffset: Int64? = nil,
+                    maxOpenInactiveSegments: Int = 2) {
+            self.recoveryPoint = recoveryPoint
+            self.cleanShutdown = cleanShutdown
+            self.logStartOffset = logStartOffset
+            self.maxOpenInactiveSegments = maxOpenInactiveSegments
+        }
+    }
+
     /// The partition directory.
     public let directory: FilePath
     public private(set) var config: LogConfig
-    private var segments: [LogSegment]
-    /// First offset still in the log (retention moves it forward in the storage engine issue).
-    public private(set) var logStartOffset: Int64 = 0
+    var segments: [LogSegment]
+    /// First offset still readable (retention and DeleteRecords move it forward).
+    public internal(set) var logStartOffset: Int64
+    /// Offset below which every batch has been fsynced.
+    public private(set) var recoveryPoint: Int64
     /// Leader epoch history (`leader-epoch-checkpoint`).
     public private(set) var leaderEpochCache: LeaderEpochCache
-    private let logger: Logger
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+    private var openInactive: [Int64] = []
+    private let maxOpenInactive: Int
+    var pendingDeletes: [(paths: [FilePath], deadlineMs: Int64)] = []
 
     /// The offset the next appended record gets.
-    public var logEndOffset: Int64 { segments.last!.nextOffset }
+    public var logEndOffset: Int64 { segments[segments.count - 1].nextOffset }
     /// Bytes across all segments.
     public var sizeBytes: Int64 { segments.reduce(0) { $0 + $1.sizeBytes } }
     public var segmentCount: Int { segments.count }
     /// Base offsets of the segments, oldest first.
     public var segmentBaseOffsets: [Int64] { segments.map(\.baseOffset) }
+    /// Segments whose file is open right now (the active one included).
+    public var openSegmentCount: Int { segments.filter(\.isOpen).count }
+    var activeSegment: LogSegment { segments[segments.count - 1] }
 
-    /// Opens the log in `directory`, creating it when missing, and recovers every segment:
-    /// batches are validated (length, magic, CRC-32C, ascending offsets); the first invalid byte
-    /// and everything after it, including later segments, is removed and the cut is logged.
-    /// - Throws: ``StorageError`` when the directory or a file cannot be read or written.
-    public init(directory: FilePath, config: LogConfig, logger: Logger) throws {
+    /// Opens the log in `directory`, creating it when missing.
+    ///
+    /// After a clean shutdown the segments are trusted (indexes that fail their sanity check are
+    /// rebuilt). Otherwise every segment from the one holding the recovery point on is validated
+    /// batch by batch (length, magic, CRC-32C, ascending offsets) with its indexes rebuilt; the first
+    /// invalid byte and everything after it, later segments included, is removed, and one log line
+    /// says how many bytes were cut and why.
+    /// - Parameters:
+    ///   - clock: wall-clock milliseconds since the epoch (tests pass a fake one).
+    /// - Throws: ``StorageError`` when a file cannot be read or written.
+    public init(directory: FilePath, config: LogConfig, logger: Logger, options: LoadOptions = LoadOptions(),
+                clock: @escaping @Sendable () -> Int64 = Log.wallClockMs) throws {
         self.directory = directory
         self.config = config
         self.logger = logger
+        self.clock = clock
+        self.maxOpenInactive = options.maxOpenInactiveSegments
         try makeDirectories(directory)
-        let names = try listDirectory(directory)
-        let bases = names.compactMap { name -> Int64? in
-            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
-            return Int64(name.dropLast(4))
-        }.sorted()
+        let now = clock()
+        let bases = try Self.prepareDirectory(directory, logger: logger)
+        let recoverFrom: Int64 = {
+            if options.cleanShutdown { return Int64.max }
+            guard let point = options.recoveryPoint else { return Int64.min }
+            return bases.last(where: { $0 <= point }) ?? Int64.min
+        }()
         var loaded: [LogSegment] = []
         var cut = false
-        for base in bases {
-            let path = directory.appending(LogSegment.fileName(baseOffset: base, suffix: ".log"))
-            if cut || (loaded.last.map { base < $0.nextOffset } ?? false) {
-                logger.warning("deleting segment after a corrupt or overlapping one", metadata: ["path": "\(path)"])
-                _ = unlink(path.string)
+        var recoveredAny = false
+        for (i, base) in bases.enumerated() {
+            if cut {
+                let doomed = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: false, nowMs: now)
+                for path in [doomed.logPath, doomed.indexPath, doomed.timeIndexPath] { _ = unlink(path.string) }
+                logger.warning("deleted a segment after a corrupt one", metadata: ["dir": "\(directory)", "baseOffset": "\(base)"])
                 continue
             }
-            let (segment, truncated) = try LogSegment.recover(path: path, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes)
-            if truncated > 0 {
-                logger.warning("truncated invalid bytes at the end of a segment",
-                               metadata: ["path": "\(path)", "bytes": "\(truncated)", "size": "\(segment.sizeBytes)"])
-                cut = true
+            let active = i == bases.count - 1
+            if base >= recoverFrom {
+                let segment = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: active, nowMs: now)
+                let truncated = try segment.recover()
+                recoveredAny = true
+                if truncated > 0 {
+                    logger.warning("recovery truncated invalid bytes at the end of a segment",
+                                   metadata: ["dir": "\(directory)", "baseOffset": "\(base)", "bytes": "\(truncated)",
+                                              "validBytes": "\(segment.sizeBytes)",
+                                              "reason": "a batch failed its length, magic, CRC-32C or offset check (torn or corrupt write)"])
+                    cut = true
+                }
+                loaded.append(segment)
+            } else {
+                let (segment, rebuilt) = try LogSegment.load(directory: directory, baseOffset: base, config: config, active: active, nowMs: now)
+                if rebuilt {
+                    logger.warning("rebuilt indexes that failed their sanity check", metadata: ["dir": "\(directory)", "baseOffset": "\(base)"])
+                }
+                loaded.append(segment)
             }
-            loaded.append(segment)
         }
         if loaded.isEmpty {
-            loaded.append(try LogSegment.create(directory: directory, baseOffset: 0, indexIntervalBytes: config.indexIntervalBytes))
+            loaded.append(try LogSegment.create(directory: directory, baseOffset: max(0, options.logStartOffset ?? 0), config: config, nowMs: now))
         }
+        for i in 0..<(loaded.count - 1) {
+            loaded[i].nextOffset = loaded[i + 1].baseOffset
+            if loaded[i].isActive { try loaded[i].makeInactive() }
+            loaded[i].closeHandles()
+        }
+        try loaded[loaded.count - 1].makeActive()
         segments = loaded
-        logStartOffset = loaded[0].baseOffset
+        logStartOffset = max(options.logStartOffset ?? loaded[0].baseOffset, loaded[0].baseOffset)
+        if recoveredAny { try loaded[loaded.count - 1].flush() }
+        recoveryPoint = loaded[loaded.count - 1].nextOffset
         var cache = (try? LeaderEpochCache.read(from: directory)) ?? LeaderEpochCache()
-        let end = loaded.last!.nextOffset
-        cache.truncate(from: end + 1)
+        cache.truncate(from: loaded[loaded.count - 1].nextOffset + 1)
         leaderEpochCache = cache
+    }
+
+    /// Milliseconds since the epoch from the system clock.
+    @Sendable public static func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Finishes what a crash interrupted (leftover `.deleted` and `.cleaned` files are removed,
+    /// `.swap` files completed) and returns the base offsets of the segments present.
+    private static func prepareDirectory(_ directory: FilePath, logger: Logger) throws -> [Int64] {
+        let names = try listDirectory(directory)
+        for name in names where name.hasSuffix(".swap") {
+            let target = String(name.dropLast(5))
+            if rename(directory.appending(name).string, directory.appending(target).string) == 0 {
+                logger.info("completed an interrupted segment swap", metadata: ["dir": "\(directory)", "file": "\(target)"])
+            }
+        }
+        for name in try listDirectory(directory) where name.hasSuffix(".deleted") || name.hasSuffix(".cleaned") {
+            _ = unlink(directory.appending(name).string)
+        }
+        let present = try listDirectory(directory)
+        let bases = Set(present.compactMap { name -> Int64? in
+            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+            return Int64(name.dropLast(4))
+        })
+        // Index files without their log are leftovers of a delete or a crash.
+        for name in present where name.hasSuffix(".index") || name.hasSuffix(".timeindex") {
+            let stem = name.split(separator: ".").first.map(String.init) ?? ""
+            if let base = Int64(stem), !bases.contains(base) { _ = unlink(directory.appending(name).string) }
+        }
+        return bases.sorted()
     }
 
     /// Records that `epoch` starts at the current log end offset, as a new leader does (KIP-101),
@@ -92,8 +188,8 @@ public final class Log {
         guard header.totalSize <= config.segmentBytes else {
             throw StorageError.batchLargerThanSegment(size: header.totalSize, segmentBytes: config.segmentBytes)
         }
+        try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp)
         let baseOffset = logEndOffset
-        try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: header.lastOffsetDelta)
         var bytes = batch
         RecordBatchHeader.assign(baseOffset: baseOffset, partitionLeaderEpoch: leaderEpoch, in: &bytes, at: bytes.readerIndex)
         var stamped = header
@@ -102,35 +198,75 @@ public final class Log {
         if leaderEpochCache.assign(epoch: leaderEpoch, startOffset: baseOffset) {
             try leaderEpochCache.write(to: directory)
         }
-        try segments[segments.count - 1].append(bytes, header: stamped)
-        if config.flushOnAppend { try segments[segments.count - 1].flush() }
+        try activeSegment.append(bytes, header: stamped)
+        if config.flushOnAppend {
+            try activeSegment.flush()
+            recoveryPoint = logEndOffset
+        }
         return baseOffset
     }
 
-    private func maybeRoll(incomingBytes: Int, lastOffsetDelta: Int32) throws {
-        let active = segments[segments.count - 1]
-        let tooBig = active.sizeBytes > 0 && active.sizeBytes + Int64(incomingBytes) > Int64(config.segmentBytes)
+    /// Rolls when the active segment is full by size, old by `segment.ms`, has a full index, or
+    /// the next batch's offsets would not fit a relative int32.
+    private func maybeRoll(incomingBytes: Int, lastOffsetDelta: Int32, maxTimestamp: Int64) throws {
+        let active = activeSegment
+        guard active.sizeBytes > 0 else { return }
+        let tooBig = active.sizeBytes + Int64(incomingBytes) > Int64(config.segmentBytes)
+        let tooOld = active.timeWaitedForRoll(nowMs: clock(), incomingMaxTimestamp: maxTimestamp) > config.segmentMs
         let offsetOverflow = logEndOffset + Int64(lastOffsetDelta) - active.baseOffset > Int64(Int32.max)
-        guard tooBig || offsetOverflow else { return }
-        try active.flush()
-        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, indexIntervalBytes: config.indexIntervalBytes)
+        guard tooBig || tooOld || active.indexIsFull || offsetOverflow else { return }
+        try roll()
+    }
+
+    /// Makes the active segment read-only (trimmed indexes, fsynced) and starts a new one at the
+    /// log end offset. The recovery point moves to the new segment's base.
+    public func roll() throws {
+        let old = activeSegment
+        try old.makeInactive()
+        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock())
         segments.append(next)
+        recoveryPoint = max(recoveryPoint, next.baseOffset)
+        touch(old)
         logger.debug("rolled segment", metadata: ["dir": "\(directory)", "baseOffset": "\(next.baseOffset)"])
     }
 
-    /// Forces every segment to disk.
+    /// Forces every segment to disk; the recovery point becomes the log end offset.
     public func flush() throws {
-        for segment in segments { try segment.flush() }
+        for segment in segments where segment.isOpen { try segment.flush() }
+        recoveryPoint = logEndOffset
     }
 
-    /// Closes the open files.
+    /// Flushes and closes every file (trimming the active segment's indexes).
     public func close() {
-        for segment in segments { segment.close() }
+        try? flush()
+        for segment in segments { segment.closeHandles() }
+        removeDeletedFiles(nowMs: Int64.max)
     }
 
     /// Applies a new configuration to later appends.
     public func updateConfig(_ config: LogConfig) { self.config = config }
 
-    // Internal access for the read extension.
+    /// Marks `segment` as recently read, closing the least recently read inactive segments beyond
+    /// the limit (the active segment always stays open).
+    func touch(_ segment: LogSegment) {
+        guard !segment.isActive else { return }
+        openInactive.removeAll { $0 == segment.baseOffset }
+        openInactive.append(segment.baseOffset)
+        while openInactive.count > maxOpenInactive {
+            let evicted = openInactive.removeFirst()
+            segments.first { $0.baseOffset == evicted && !$0.isActive }?.closeHandles()
+        }
+    }
+
+    /// Removes files renamed `.deleted` whose delay has passed.
+    public func removeDeletedFiles(nowMs: Int64) {
+        pendingDeletes.removeAll { entry in
+            guard entry.deadlineMs <= nowMs else { return false }
+            for path in entry.paths { _ = unlink(path.string) }
+            return true
+        }
+    }
+
+    // Internal access for the extensions.
     var allSegments: [LogSegment] { segments }
 }

@@ -1,139 +1,316 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KafkaProtocol
 import NIOCore
 import SystemPackage
 
-/// One segment of a partition log: `<20-digit base offset>.log`, record batches back to back
-/// exactly as stored on the wire (base offset and partition leader epoch assigned by the broker).
+/// One segment of a partition log (Kafka `LogSegment`): `<20-digit base offset>.log` holding
+/// record batches back to back exactly as stored on the wire, with its sparse `.index` and
+/// `.timeindex` beside it.
 ///
-/// The sparse offset index is kept in memory for now: one entry per `index.interval.bytes` of
-/// appended data, mapping a batch's base offset to its byte position, rebuilt by a scan on open.
-/// (The memory-mapped `.index`/`.timeindex` files of Kafka's layout replace it with the storage
-/// engine issue; lookups go through ``position(of:)`` so callers do not change.)
+/// Only the active (last) segment takes appends; its indexes are preallocated to
+/// `segment.index.bytes` and memory-mapped. When the segment rolls it gets a final time-index entry
+/// holding its largest timestamp, its indexes are trimmed to their used size and everything is
+/// fsynced. The file and maps of an inactive segment are opened on demand and closed again when
+/// the owning ``Log`` evicts it from its small set of open segments, so file descriptors and maps
+/// do not grow with the number of segments.
 final class LogSegment {
-    struct IndexEntry {
-        var baseOffset: Int64
-        var position: Int64
-    }
-
     let baseOffset: Int64
-    let file: SegmentFile
-    private(set) var sizeBytes: Int64
-    /// Offset after the last batch in this segment (== baseOffset when empty).
-    private(set) var nextOffset: Int64
-    /// Largest batch maxTimestamp in the segment, -1 when empty.
-    private(set) var maxTimestamp: Int64 = -1
-    private var index: [IndexEntry] = []
+    let directory: FilePath
+    private(set) var sizeBytes: Int64 = 0
+    /// Offset after the last batch (for an inactive segment loaded cleanly: the next segment's base).
+    var nextOffset: Int64
+    /// Largest record timestamp in the segment (ms), -1 when unknown or empty.
+    private(set) var largestTimestamp: Int64 = -1
+    private(set) var offsetOfLargestTimestamp: Int64 = -1
+    /// The first batch's max timestamp, which `segment.ms` counts from in message time; `nil` when
+    /// the segment is empty or the timestamp is negative.
+    private(set) var firstBatchTimestamp: Int64?
+    /// Wall-clock creation time (ms), which `segment.ms` counts from when there is no first timestamp.
+    let createdMs: Int64
+    private(set) var isActive: Bool
     private var bytesSinceLastIndexEntry = 0
-    let indexIntervalBytes: Int
+    private let indexIntervalBytes: Int
+    private let maxIndexBytes: Int
 
-    /// File name of a segment: the base offset zero-padded to 20 digits (Kafka `LogFileUtils`).
+    private var openFile: SegmentFile?
+    private var openOffsetIndex: OffsetIndex?
+    private var openTimeIndex: TimeIndex?
+
+    /// File name of a segment file: the base offset zero-padded to 20 digits (Kafka `LogFileUtils`).
     static func fileName(baseOffset: Int64, suffix: String) -> String {
         let digits = String(baseOffset)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
-    private init(baseOffset: Int64, file: SegmentFile, indexIntervalBytes: Int) {
+    var logPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".log")) }
+    var indexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".index")) }
+    var timeIndexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".timeindex")) }
+    var isOpen: Bool { openFile != nil }
+
+    private init(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) {
+        self.directory = directory
         self.baseOffset = baseOffset
-        self.file = file
-        self.sizeBytes = 0
         self.nextOffset = baseOffset
-        self.indexIntervalBytes = indexIntervalBytes
+        self.isActive = active
+        self.indexIntervalBytes = config.indexIntervalBytes
+        self.maxIndexBytes = config.segmentIndexBytes
+        self.createdMs = nowMs
     }
 
-    /// Creates an empty segment file.
-    static func create(directory: FilePath, baseOffset: Int64, indexIntervalBytes: Int) throws -> LogSegment {
-        let path = directory.appending(fileName(baseOffset: baseOffset, suffix: ".log"))
-        let file = try SegmentFile.open(path, create: true)
+    /// Kafka's `LogSegment.shouldRoll` time rule: message time since the first batch when the
+    /// timestamps allow it, else wall-clock time since the segment was created.
+    func timeWaitedForRoll(nowMs: Int64, incomingMaxTimestamp: Int64) -> Int64 {
+        if let first = firstBatchTimestamp { return incomingMaxTimestamp - first }
+        return nowMs - createdMs
+    }
+
+    // MARK: Handles
+
+    private func file() throws -> SegmentFile {
+        if let openFile { return openFile }
+        let f = try SegmentFile.open(logPath, create: false)
+        openFile = f
+        return f
+    }
+
+    private func offsetIndex() throws -> OffsetIndex {
+        if let openOffsetIndex { return openOffsetIndex }
+        let i = try OffsetIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive)
+        openOffsetIndex = i
+        return i
+    }
+
+    private func timeIndex() throws -> TimeIndex {
+        if let openTimeIndex { return openTimeIndex }
+        let i = try TimeIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive)
+        openTimeIndex = i
+        return i
+    }
+
+    /// Closes the file and unmaps the indexes (trimmed first); they reopen on the next access.
+    func closeHandles() {
+        try? openOffsetIndex?.file.trimToValidSize()
+        try? openTimeIndex?.file.trimToValidSize()
+        openFile?.close()
+        openFile = nil
+        openOffsetIndex = nil
+        openTimeIndex = nil
+    }
+
+    // MARK: Creating and loading
+
+    /// Creates an empty active segment with preallocated indexes.
+    static func create(directory: FilePath, baseOffset: Int64, config: LogConfig, nowMs: Int64) throws -> LogSegment {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs)
+        for path in [segment.indexPath, segment.timeIndexPath] { _ = unlink(path.string) }
+        let file = try SegmentFile.open(segment.logPath, create: true)
         try file.truncate(to: 0)
+        segment.openFile = file
+        _ = try segment.offsetIndex()
+        _ = try segment.timeIndex()
         syncDirectory(directory)
-        return LogSegment(baseOffset: baseOffset, file: file, indexIntervalBytes: indexIntervalBytes)
+        return segment
     }
 
-    /// Opens an existing segment and validates it batch by batch (length, magic, CRC-32C, offsets
-    /// ascending). The file is truncated at the first invalid byte.
-    /// - Returns: the segment and the number of bytes cut off (0 when the file was whole).
-    static func recover(path: FilePath, baseOffset: Int64, indexIntervalBytes: Int) throws -> (LogSegment, truncatedBytes: Int64) {
-        let file = try SegmentFile.open(path, create: false)
-        let segment = LogSegment(baseOffset: baseOffset, file: file, indexIntervalBytes: indexIntervalBytes)
+    /// Opens a segment after a clean shutdown or below the recovery point, trusting its indexes if
+    /// they pass the sanity check and rebuilding them from the log otherwise.
+    /// - Returns: the segment, and whether its indexes had to be rebuilt.
+    static func load(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) throws -> (LogSegment, rebuilt: Bool) {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
+        let file = try segment.file()
+        segment.sizeBytes = try file.size()
+        let offsets = try segment.offsetIndex()
+        let times = try segment.timeIndex()
+        guard offsets.isSane(logSize: segment.sizeBytes), times.isSane() else {
+            _ = try segment.recover()
+            return (segment, true)
+        }
+        // The tail after the last index entry is scanned for the log end and the largest timestamp.
+        let last = offsets.entryCount > 0 ? offsets.entry(offsets.entryCount - 1) : nil
+        if let lastTime = times.lastEntry {
+            segment.largestTimestamp = lastTime.timestamp
+            segment.offsetOfLargestTimestamp = lastTime.offset
+        }
+        if segment.sizeBytes >= Int64(RecordBatchHeader.size), let first = try? segment.header(at: 0), first.maxTimestamp >= 0 {
+            segment.firstBatchTimestamp = first.maxTimestamp
+        }
+        var position = last?.position ?? 0
+        segment.nextOffset = baseOffset
+        while position < segment.sizeBytes {
+            let bytes = try file.read(at: position, length: RecordBatchHeader.size)
+            guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex),
+                  position + Int64(header.totalSize) <= segment.sizeBytes
+            else {
+                _ = try segment.recover()
+                return (segment, true)
+            }
+            segment.nextOffset = header.nextOffset
+            if header.maxTimestamp > segment.largestTimestamp {
+                segment.largestTimestamp = header.maxTimestamp
+                segment.offsetOfLargestTimestamp = header.lastOffset
+            }
+            position += Int64(header.totalSize)
+        }
+        segment.bytesSinceLastIndexEntry = Int(segment.sizeBytes - (last?.position ?? 0))
+        if !active { segment.closeHandles() }
+        return (segment, false)
+    }
+
+    /// Validates the segment batch by batch (length, magic, CRC-32C, ascending offsets), rebuilding
+    /// both indexes as it goes, and truncates the file at the first invalid byte.
+    /// - Returns: the number of bytes cut off (0 when the file was whole).
+    func recover() throws -> Int64 {
+        let file = try file()
+        let offsets = try offsetIndex()
+        let times = try timeIndex()
+        try offsets.file.growForAppends(maxBytes: maxIndexBytes)
+        try times.file.growForAppends(maxBytes: maxIndexBytes)
+        offsets.file.truncateEntries(to: 0)
+        times.file.truncateEntries(to: 0)
         let fileSize = try file.size()
+        sizeBytes = 0
+        nextOffset = baseOffset
+        largestTimestamp = -1
+        offsetOfLargestTimestamp = -1
+        bytesSinceLastIndexEntry = 0
         var position: Int64 = 0
         let chunkBytes = 8 << 20
         scan: while position < fileSize {
             var chunk = try file.read(at: position, length: Int(min(Int64(chunkBytes), fileSize - position)))
             var consumed = 0
-            // Set when an invalid byte is found; the valid batches before it in this chunk are
-            // still counted (position += consumed) so the cut lands right after them.
-            var invalid = false
+            var stop = false
             while true {
                 let at = chunk.readerIndex + consumed
                 guard let header = RecordBatchHeader.peek(chunk, at: at) else {
-                    if consumed == 0 { invalid = true }  // no valid header at this position
+                    stop = consumed == 0 || chunk.readableBytes - consumed >= RecordBatchHeader.size
                     break
                 }
                 guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
-                      header.baseOffset >= segment.nextOffset, header.lastOffsetDelta >= 0
-                else { invalid = true; break }
+                      header.baseOffset >= nextOffset, header.lastOffsetDelta >= 0
+                else { stop = true; break }
                 if at + header.totalSize > chunk.writerIndex {
                     if consumed > 0 { break }  // re-read from this batch
-                    if position + Int64(header.totalSize) > fileSize { invalid = true; break }  // torn tail
+                    if position + Int64(header.totalSize) > fileSize { stop = true; break }  // torn tail
                     chunk = try file.read(at: position, length: header.totalSize)
-                    guard chunk.readableBytes == header.totalSize else { invalid = true; break }
+                    guard chunk.readableBytes == header.totalSize else { stop = true; break }
                 }
-                guard RecordBatchHeader.crcMatches(chunk, at: chunk.readerIndex + consumed, header: header) else { invalid = true; break }
-                segment.noteAppended(header: header, position: position + Int64(consumed))
+                guard RecordBatchHeader.crcMatches(chunk, at: chunk.readerIndex + consumed, header: header) else { stop = true; break }
+                try noteAppended(header: header, position: position + Int64(consumed))
                 consumed += header.totalSize
                 if chunk.readerIndex + consumed >= chunk.writerIndex { break }
             }
             position += Int64(consumed)
-            if invalid { break scan }
+            if stop || consumed == 0 { break scan }
         }
         let truncated = fileSize - position
         if truncated > 0 { try file.truncate(to: position) }
-        return (segment, truncated)
+        if !isActive {
+            appendFinalTimeIndexEntry(times)
+            try offsets.file.trimToValidSize()
+            try times.file.trimToValidSize()
+        }
+        return truncated
     }
 
-    private func noteAppended(header: RecordBatchHeader, position: Int64) {
-        if index.isEmpty || bytesSinceLastIndexEntry >= indexIntervalBytes {
-            index.append(IndexEntry(baseOffset: header.baseOffset, position: position))
+    private func noteAppended(header: RecordBatchHeader, position: Int64) throws {
+        if bytesSinceLastIndexEntry > indexIntervalBytes {
+            try offsetIndex().append(offset: header.lastOffset, position: position)
+            let maxSoFar = max(largestTimestamp, header.maxTimestamp)
+            let offsetOfMax = header.maxTimestamp > largestTimestamp ? header.lastOffset : offsetOfLargestTimestamp
+            try timeIndex().maybeAppend(timestamp: maxSoFar, offset: offsetOfMax)
             bytesSinceLastIndexEntry = 0
         }
+        if position == 0 && header.maxTimestamp >= 0 { firstBatchTimestamp = header.maxTimestamp }
         bytesSinceLastIndexEntry += header.totalSize
         sizeBytes = position + Int64(header.totalSize)
         nextOffset = header.nextOffset
-        maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+        if header.maxTimestamp > largestTimestamp {
+            largestTimestamp = header.maxTimestamp
+            offsetOfLargestTimestamp = header.lastOffset
+        }
+    }
+
+    /// Turns a segment loaded as inactive back into the active one (recovery cut everything after
+    /// it): its indexes grow back to `segment.index.bytes` for appends.
+    func makeActive() throws {
+        guard !isActive else { return }
+        isActive = true
+        try offsetIndex().file.growForAppends(maxBytes: maxIndexBytes)
+        try timeIndex().file.growForAppends(maxBytes: maxIndexBytes)
+    }
+
+    /// Opens a segment without trusting anything; the caller runs ``recover()`` next.
+    static func openForRecovery(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) -> LogSegment {
+        LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
+    }
+
+    // MARK: Appending and rolling
+
+    /// Whether the next append would overflow an index.
+    var indexIsFull: Bool {
+        (openOffsetIndex?.isFull ?? false) || (openTimeIndex?.isFull ?? false)
     }
 
     /// Appends one batch whose base offset is already assigned.
     func append(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
+        precondition(isActive, "append to inactive segment \(logPath)")
         let position = sizeBytes
-        try file.write(batch, at: position)
-        noteAppended(header: header, position: position)
+        try file().write(batch, at: position)
+        try noteAppended(header: header, position: position)
     }
 
-    /// The byte position of the batch that contains `offset`, or `nil` if no batch in this
-    /// segment has a last offset at or after it.
+    private func appendFinalTimeIndexEntry(_ times: TimeIndex) {
+        if largestTimestamp >= 0 { times.maybeAppend(timestamp: largestTimestamp, offset: offsetOfLargestTimestamp) }
+    }
+
+    /// Makes this segment read-only: a final time-index entry with its largest timestamp, indexes
+    /// trimmed, everything fsynced (Kafka `onBecomeInactiveSegment` plus the flush on roll).
+    func makeInactive() throws {
+        guard isActive else { return }
+        let times = try timeIndex()
+        appendFinalTimeIndexEntry(times)
+        try flush()
+        try openOffsetIndex?.file.trimToValidSize()
+        try times.file.trimToValidSize()
+        isActive = false
+    }
+
+    /// fsyncs the log file and msyncs the indexes.
+    func flush() throws {
+        try openFile?.sync()
+        try openOffsetIndex?.file.flush()
+        try openTimeIndex?.file.flush()
+    }
+
+    // MARK: Reading
+
+    /// The byte position of the batch that contains `offset`, or `nil` if no batch in this segment
+    /// has a last offset at or after it.
     func position(of offset: Int64) throws -> Int64? {
         guard offset < nextOffset else { return nil }
-        // Greatest index entry with baseOffset <= offset, then scan batch headers forward.
-        var lo = 0
-        var hi = index.count - 1
-        var start: Int64 = 0
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            if index[mid].baseOffset <= offset {
-                start = index[mid].position
-                lo = mid + 1
-            } else {
-                hi = mid - 1
-            }
-        }
+        let start = try offsetIndex().lookup(offset).position
+        return try scan(from: start) { $0.lastOffset >= offset }
+    }
+
+    /// The position of the first batch whose max timestamp is at or after `target` (ms), or `nil`.
+    func position(ofTimestamp target: Int64) throws -> Int64? {
+        guard largestTimestamp >= target else { return nil }
+        let after = try timeIndex().lookup(target)
+        let start = try offsetIndex().lookup(after).position
+        return try scan(from: start) { $0.maxTimestamp >= target }
+    }
+
+    private func scan(from start: Int64, until match: (RecordBatchHeader) -> Bool) throws -> Int64? {
+        let file = try file()
         var position = start
         while position < sizeBytes {
             let bytes = try file.read(at: position, length: RecordBatchHeader.size)
             guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
-                throw StorageError.corrupt(path: file.path.string, position: position, reason: "unreadable batch header")
+                throw StorageError.corrupt(path: logPath.string, position: position, reason: "unreadable batch header")
             }
-            if header.lastOffset >= offset { return position }
+            if match(header) { return position }
             position += Int64(header.totalSize)
         }
         return nil
@@ -141,9 +318,37 @@ final class LogSegment {
 
     /// Reads up to `length` bytes starting at byte `position`.
     func read(at position: Int64, length: Int) throws -> ByteBuffer {
-        try file.read(at: position, length: Int(min(Int64(length), sizeBytes - position)))
+        try file().read(at: position, length: Int(min(Int64(length), sizeBytes - position)))
     }
 
-    func flush() throws { try file.sync() }
-    func close() { file.close() }
+    /// The batch header at `position`.
+    func header(at position: Int64) throws -> RecordBatchHeader {
+        let bytes = try read(at: position, length: RecordBatchHeader.size)
+        guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
+            throw StorageError.corrupt(path: logPath.string, position: position, reason: "unreadable batch header")
+        }
+        return header
+    }
+
+    /// Last modification time of the `.log` file in ms; for an inactive segment, its roll time.
+    func lastModifiedMs() -> Int64 {
+        var st = stat()
+        guard stat(logPath.string, &st) == 0 else { return 0 }
+        return Int64(st.st_mtim.tv_sec) * 1000 + Int64(st.st_mtim.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Deleting
+
+    /// Renames the segment's files with a `.deleted` suffix (Kafka's asynchronous delete); the
+    /// caller removes them after `file.delete.delay.ms`.
+    /// - Returns: the renamed paths.
+    func markDeleted() -> [FilePath] {
+        closeHandles()
+        var renamed: [FilePath] = []
+        for path in [logPath, indexPath, timeIndexPath] {
+            let target = FilePath(path.string + ".deleted")
+            if rename(path.string, target.string) == 0 { renamed.append(target) }
+        }
+        return renamed
+    }
 }

@@ -50,7 +50,10 @@ public struct Broker: Service {
         onListening(port)
         do {
             try await cancelWhenGracefulShutdown {
-                try await server.serve(channel)
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.serve(channel) }
+                    group.addTask { await runMaintenance(controller) }
+                }
             }
         } catch is CancellationError {
         } catch {
@@ -58,6 +61,37 @@ public struct Broker: Service {
         }
         await controller.shutdown()
         logger.info("broker stopped")
+    }
+}
+
+extension Broker {
+    /// The background duties of the log manager until cancelled: retention every
+    /// `log.retention.check.interval.ms`, checkpoints every `log.flush.offset.checkpoint.interval.ms`
+    /// and `log.flush.start.offset.checkpoint.interval.ms`.
+    func runMaintenance(_ controller: Controller) async {
+        let retentionEvery = Int64(config.int("log.retention.check.interval.ms"))
+        let checkpointEvery = Int64(min(config.int("log.flush.offset.checkpoint.interval.ms"),
+                                        config.int("log.flush.start.offset.checkpoint.interval.ms")))
+        let tick = max(50, min(retentionEvery, checkpointEvery > 0 ? checkpointEvery : retentionEvery))
+        let clock = ContinuousClock()
+        var nextRetention = clock.now + .milliseconds(retentionEvery)
+        var nextCheckpoint = clock.now + .milliseconds(checkpointEvery)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(tick))
+            if Task.isCancelled { return }
+            if clock.now >= nextRetention {
+                await controller.runRetention()
+                nextRetention = clock.now + .milliseconds(retentionEvery)
+            }
+            if checkpointEvery > 0, clock.now >= nextCheckpoint {
+                do {
+                    try await controller.writeCheckpoints()
+                } catch {
+                    logger.error("writing offset checkpoints failed", metadata: ["error": "\(error)"])
+                }
+                nextCheckpoint = clock.now + .milliseconds(checkpointEvery)
+            }
+        }
     }
 }
 

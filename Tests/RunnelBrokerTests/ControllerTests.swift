@@ -14,7 +14,8 @@ import Testing
     /// Entries of `dir` other than the metadata log and meta.properties.
     static func partitionDirectories(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { $0 != MetadataLog.directoryName && $0 != MetaProperties.fileName }
+            .filter { $0 != MetadataLog.directoryName && $0 != MetaProperties.fileName && !$0.hasPrefix(".")
+                && !$0.hasSuffix("-checkpoint") }
             .sorted()
     }
 

@@ -46,8 +46,9 @@ struct RequestRouterTests {
             #expect(table[18] == 0...4)
             #expect(table[19] == 0...5)
             #expect(table[20] == 0...4)
+            #expect(table[21] == 0...2)
             #expect(table[23] == 2...4)
-            #expect(table.count == 8)
+            #expect(table.count == 9)
         }
     }
 
@@ -92,6 +93,59 @@ struct RequestRouterTests {
             var reader = KafkaReader(bytes, flexible: false)
             let response = try ProduceResponse(from: &reader, version: 2)
             #expect(response.responses.first?.partitionResponses.first?.errorCode == .unsupportedVersion)
+        }
+    }
+
+    /// Sends `request` in `version` through the router and decodes the framed response.
+    static func roundTrip<R: KafkaRequest>(_ router: RequestRouter, _ request: R, version: Int16) async throws -> R.Response {
+        var body = KafkaWriter(flexible: R.apiKey.isFlexible(version))
+        request.encode(to: &body, version: version)
+        let outcome = await router.handle(frame: Self.frame(R.apiKey, version, body: Array(body.buffer.readableBytesView)),
+                                          context: Self.context)
+        guard case .respond(var bytes) = outcome else { throw ProtocolError.invalid("expected a response, got \(outcome)") }
+        #expect(bytes.readInteger(as: Int32.self) == Int32(bytes.readableBytes))
+        var header = bytes
+        _ = try ResponseHeader.decode(from: &header, version: R.apiKey.responseHeaderVersion(version))
+        var reader = KafkaReader(header, flexible: R.apiKey.isFlexible(version))
+        let response = try R.Response(from: &reader, version: version)
+        try reader.expectEnd()
+        return response
+    }
+
+    @Test(arguments: Int16(0)...2)
+    func deleteRecordsMovesTheLowWatermark(version: Int16) async throws {
+        try await Self.withRouter { router in
+            let created = try await Self.roundTrip(router, CreateTopicsRequest(topics: [.init(name: "dr", numPartitions: 1, replicationFactor: 1)]),
+                                                   version: 0)
+            #expect(created.topics.first?.errorCode == ErrorCode.none)
+            var batch = RecordBatchBuilder(baseTimestamp: 1_700_000_000_000)
+            for i in 0..<5 { batch.append(key: nil, value: ByteBuffer(string: "v\(i)")) }
+            let produced = try await Self.roundTrip(router, ProduceRequest(acks: 1, timeoutMs: 1000, topicData: [
+                .init(name: "dr", partitionData: [.init(index: 0, records: batch.build())]),
+            ]), version: 3)
+            #expect(produced.responses.first?.partitionResponses.first?.errorCode == ErrorCode.none)
+
+            // High watermark 5: 3 and -1 (= 5) succeed; 6 and -2 are out of range; unknowns are reported.
+            let response = try await Self.roundTrip(router, DeleteRecordsRequest(topics: [
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, offset: 3)]),
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, offset: 6), .init(partitionIndex: 0, offset: -2)]),
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, offset: -1), .init(partitionIndex: 7, offset: 0)]),
+                .init(name: "missing", partitions: [.init(partitionIndex: 0, offset: 0)]),
+            ], timeoutMs: 1000), version: version)
+            #expect(response.topics == [
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, lowWatermark: 3)]),
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, errorCode: .offsetOutOfRange),
+                                               .init(partitionIndex: 0, errorCode: .offsetOutOfRange)]),
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, lowWatermark: 5),
+                                               .init(partitionIndex: 7, errorCode: .unknownTopicOrPartition)]),
+                .init(name: "missing", partitions: [.init(partitionIndex: 0, errorCode: .unknownTopicOrPartition)]),
+            ])
+
+            // ListOffsets earliest (-2) now reports the new log start offset.
+            let earliest = try await Self.roundTrip(router, ListOffsetsRequest(topics: [
+                .init(name: "dr", partitions: [.init(partitionIndex: 0, timestamp: -2)]),
+            ]), version: 1)
+            #expect(earliest.topics.first?.partitions.first?.offset == 5)
         }
     }
 }

@@ -10,6 +10,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let apiVersions = ApiKey(rawValue: 18)
     public static let createTopics = ApiKey(rawValue: 19)
     public static let deleteTopics = ApiKey(rawValue: 20)
+    public static let deleteRecords = ApiKey(rawValue: 21)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
 
     /// The first version that uses the flexible encoding (KIP-482), from Kafka's message JSON
@@ -33,6 +34,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 18: return 3         // ApiVersions
         case 19: return 5         // CreateTopics
         case 20: return 4         // DeleteTopics
+        case 21: return 2         // DeleteRecords
         case 22: return 2         // InitProducerId
         case 23: return 4         // OffsetForLeaderEpoch
         case 32: return 4         // DescribeConfigs
@@ -67,6 +69,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 18: return "ApiVersions"
         case 19: return "CreateTopics"
         case 20: return "DeleteTopics"
+        case 21: return "DeleteRecords"
         case 23: return "OffsetForLeaderEpoch"
         default: return "ApiKey(\(rawValue))"
         }

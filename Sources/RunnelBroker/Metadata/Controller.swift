@@ -34,16 +34,26 @@ actor Controller {
         let image = try metadataLog.replay()
         self.image = image
         Self.removeDeletedDirectories(directory, logger: logger)
+        let state = try LogDirectoryState.load(directory: directory)
+        logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
+                                        : "no clean shutdown marker: recovering segments after each recovery point",
+                    metadata: ["log.dirs": "\(directory)"])
         var opened: [TopicPartition: Partition] = [:]
         for topic in image.topics.values {
             for p in topic.partitions.values {
                 let tp = TopicPartition(topic.name, p.partitionID)
+                let options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
+                                              logStartOffset: state.logStartOffsets[tp.directoryName],
+                                              maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
                 opened[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
                                            logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
-                                           logAppendTime: config.usesLogAppendTime(topicOverrides: topic.configs), logger: logger)
+                                           logAppendTime: config.usesLogAppendTime(topicOverrides: topic.configs),
+                                           loadOptions: options, logger: logger)
             }
         }
         self.partitions = opened
+        // From here on a crash is unclean again.
+        try LogDirectoryState.removeCleanShutdownMarker(directory: directory)
         logger.info("loaded metadata", metadata: ["topics": "\(image.topics.count)", "partitions": "\(opened.count)",
                                                    "cluster.id": "\(meta.clusterID)", "node.id": "\(config.nodeID)"])
     }
@@ -157,10 +167,42 @@ actor Controller {
         return (.none, nil)
     }
 
+    /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
+    /// marker, so the next start skips recovery.
     func shutdown() async {
         for p in partitions.values { await p.close() }
+        do {
+            try await writeCheckpoints()
+            try LogDirectoryState.writeCleanShutdownMarker(directory: logDirectory)
+            logger.info("wrote checkpoints and the clean shutdown marker")
+        } catch {
+            logger.error("could not write checkpoints at shutdown; the next start recovers", metadata: ["error": "\(error)"])
+        }
         partitions.removeAll()
         metadataLog.close()
+    }
+
+    /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`.
+    func writeCheckpoints() async throws {
+        var recovery: [OffsetCheckpointFile.Entry] = []
+        var starts: [OffsetCheckpointFile.Entry] = []
+        for (tp, partition) in partitions {
+            recovery.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.recoveryPoint))
+            starts.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.logStartOffset))
+        }
+        try OffsetCheckpointFile.write(recovery, directory: logDirectory, name: OffsetCheckpointFile.recoveryPoint)
+        try OffsetCheckpointFile.write(starts, directory: logDirectory, name: OffsetCheckpointFile.logStartOffset)
+    }
+
+    /// Runs retention on every partition; failures are logged per partition and do not stop the others.
+    func runRetention() async {
+        for (tp, partition) in partitions {
+            do {
+                _ = try await partition.applyRetention()
+            } catch {
+                logger.error("retention failed", metadata: ["partition": "\(tp)", "error": "\(error)"])
+            }
+        }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

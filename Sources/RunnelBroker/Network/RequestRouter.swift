@@ -78,6 +78,9 @@ struct RequestRouter: Sendable {
         case .deleteTopics:
             let request = try DeleteTopicsRequest.decode(body, apiKey: .deleteTopics, version: version)
             return respond(await handlers.deleteTopics(request, version: version), header)
+        case .deleteRecords:
+            let request = try DeleteRecordsRequest.decode(body, apiKey: .deleteRecords, version: version)
+            return respond(await handlers.deleteRecords(request, version: version), header)
         case .offsetForLeaderEpoch:
             let request = try OffsetForLeaderEpochRequest.decode(body, apiKey: .offsetForLeaderEpoch, version: version)
             return respond(await handlers.offsetForLeaderEpoch(request, version: version), header)

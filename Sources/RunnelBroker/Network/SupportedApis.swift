@@ -13,6 +13,7 @@ enum SupportedApis {
         .apiVersions: 0...4,
         .createTopics: 0...5,
         .deleteTopics: 0...4,
+        .deleteRecords: 0...2,
         .offsetForLeaderEpoch: 2...4,
     ]
 

@@ -35,14 +35,14 @@ actor Partition {
     /// Opens or creates the partition directory under `logDirectory`, recovering its log,
     /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
     init(topicPartition: TopicPartition, topicID: UUIDBytes, leaderEpoch: Int32, logDirectory: FilePath,
-         config: LogConfig, logAppendTime: Bool, logger: Logger) throws {
+         config: LogConfig, logAppendTime: Bool, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger) throws {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.leaderEpoch = leaderEpoch
         self.config = config
         self.logAppendTime = logAppendTime
         let directory = logDirectory.appending(topicPartition.directoryName)
-        let log = try Log(directory: directory, config: config, logger: logger)
+        let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
         try log.assignLeaderEpoch(leaderEpoch)
         self.log = log
@@ -67,6 +67,7 @@ actor Partition {
     /// - Throws: ``RecordValidationError`` or ``StorageError``.
     func append(_ records: ByteBuffer, nowMs: Int64) throws -> AppendResult {
         var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
+        if config.compactEnabled { try Self.requireKeys(records) }
         var bytes = records
         var appendTime: Int64 = -1
         if logAppendTime {
@@ -125,6 +126,47 @@ actor Partition {
     func endOffset(forLeaderEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
         log.leaderEpochCache.endOffset(for: epoch, logEndOffset: log.logEndOffset)
     }
+
+    /// DeleteRecords (KIP-107): moves the log start offset up to `offset` and returns the new log
+    /// start offset (the low watermark). -1 means the high watermark. Checked and applied in one actor
+    /// turn, so the high watermark cannot move in between.
+    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` when `offset`
+    ///   is below -1 or above the high watermark; otherwise what the log throws.
+    func deleteRecords(beforeOffset offset: Int64) throws -> Int64 {
+        let target = offset == -1 ? highWatermark : offset
+        guard target >= 0, target <= highWatermark else {
+            throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: highWatermark)
+        }
+        return try log.deleteRecords(beforeOffset: target)
+    }
+
+    /// A compacted topic keeps the newest record per key, so every record needs one (Kafka
+    /// `LogValidator`: "Compacted topic cannot accept message without key").
+    private static func requireKeys(_ records: ByteBuffer) throws {
+        let decoded: [Record]
+        do {
+            decoded = try RecordBatchHeader.records(of: records, maxUncompressedBytes: 64 << 20)
+        } catch {
+            throw RecordValidationError(.corruptMessage, "records could not be read: \(error)")
+        }
+        if decoded.contains(where: { $0.key == nil }) {
+            throw RecordValidationError(.invalidRecord, "Compacted topic cannot accept message without key")
+        }
+    }
+
+    /// Runs the retention rules and removes expired `.deleted` files.
+    /// - Returns: segments deleted.
+    func applyRetention() throws -> Int {
+        let deleted = try log.deleteOldSegments(highWatermark: highWatermark)
+        log.removeDeletedFiles(nowMs: Log.wallClockMs())
+        return deleted.values.reduce(0, +)
+    }
+
+    /// Offset below which everything is on disk, for `recovery-point-offset-checkpoint`.
+    var recoveryPoint: Int64 { log.recoveryPoint }
+
+    /// Forces the log to disk (the recovery point becomes the log end offset).
+    func flush() throws { try log.flush() }
 
     func close() {
         for s in waiters { s.fire() }
