@@ -542,8 +542,10 @@ public enum SegmentIndexChecker {
     ///   - index: the file's contents.
     ///   - segmentBaseOffset: the base offset from the segment's file name.
     ///   - batches: the segment's valid batches in file order.
+    ///   - logIsCorrupt: the scan of the log stopped at a corrupt batch, so `batches` is only its
+    ///     valid prefix (changes the wording of out-of-range problems).
     public static func checkTimeIndex(_ index: IndexFileContents<TimeEntry>, segmentBaseOffset: Int64,
-                                      batches: [BatchLocation]) -> IndexCheckResult {
+                                      batches: [BatchLocation], logIsCorrupt: Bool = false) -> IndexCheckResult {
         var problems = ProblemList()
         if index.leftoverBytes != 0 {
             problems.add("file size is not a multiple of \(TimeEntry.size) (\(index.leftoverBytes) bytes left over)")
@@ -567,6 +569,9 @@ public enum SegmentIndexChecker {
                 if let b = lastBatchIndex(startingAtOrBefore: offset, in: batches), entry.timestamp > runningMax[b] {
                     problems.add("\(what): timestamp is later than every batch up to that offset (max \(runningMax[b]))")
                 }
+            } else if logIsCorrupt {
+                let valid = lastOffset.map { "up to offset \($0)" } ?? "none"
+                problems.add("\(what): offset is past the last valid batch (valid \(valid))")
             } else {
                 let range = lastOffset.map { "\(segmentBaseOffset)...\($0)" } ?? "empty"
                 problems.add("\(what): offset is outside the segment (\(range))")

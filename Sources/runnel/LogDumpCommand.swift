@@ -155,7 +155,8 @@ struct LogDumpCommand: ParsableCommand {
                        summary: SegmentInspector.Summary) throws -> (contents: IndexContents, result: IndexCheckResult) {
         if indexPath.hasSuffix(".timeindex") {
             let contents = try SegmentIndexChecker.readTimeIndex(path: indexPath)
-            return (.times(contents), SegmentIndexChecker.checkTimeIndex(contents, segmentBaseOffset: base, batches: batches))
+            return (.times(contents), SegmentIndexChecker.checkTimeIndex(contents, segmentBaseOffset: base, batches: batches,
+                                                                        logIsCorrupt: summary.corruption != nil))
         }
         let contents = try SegmentIndexChecker.readOffsetIndex(path: indexPath)
         return (.offsets(contents), SegmentIndexChecker.checkOffsetIndex(contents, segmentBaseOffset: base, batches: batches,
@@ -170,6 +171,7 @@ struct LogDumpCommand: ParsableCommand {
         var status: Int32 = 0
         let contents: IndexContents
         var result: IndexCheckResult?
+        var logCorruption: SegmentInspector.Corruption?
         if skipIndexCheck {
             contents = suffix == ".index" ? .offsets(try SegmentIndexChecker.readOffsetIndex(path: path))
                                           : .times(try SegmentIndexChecker.readTimeIndex(path: path))
@@ -183,10 +185,7 @@ struct LogDumpCommand: ParsableCommand {
                 warn("cannot check \(path) against \(logPath): \(error)")
                 return 2
             }
-            if let corruption = summary.corruption {
-                print("log: \(corruption)")
-                status = 1
-            }
+            logCorruption = summary.corruption
             (contents, result) = try check(path, base: base, batches: locations, summary: summary)
         }
         let trailing: Int
@@ -204,6 +203,10 @@ struct LogDumpCommand: ParsableCommand {
             }
             trailing = index.entries.count - count
         }
+        if let logCorruption {
+            print("log: \(logCorruption)")
+            status = 1
+        }
         if let result {
             printResult(result)
             if !result.isConsistent { status = 1 }
@@ -219,7 +222,8 @@ struct LogDumpCommand: ParsableCommand {
         if result.isConsistent {
             print("\(result.kind): consistent (\(result.entryCount) entries\(trailing))")
         } else {
-            print("\(result.kind): \(result.problems.count) problems (\(result.entryCount) entries\(trailing))")
+            let n = result.problems.count
+            print("\(result.kind): \(n) problem\(n == 1 ? "" : "s") (\(result.entryCount) entries\(trailing))")
             for problem in result.problems { print("\(result.kind): \(problem)") }
         }
     }

@@ -133,6 +133,10 @@ actor Partition {
     /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` when `offset`
     ///   is below -1 or above the high watermark; otherwise what the log throws.
     func deleteRecords(beforeOffset offset: Int64) throws -> Int64 {
+        guard config.deleteEnabled else {
+            // Kafka: records of a topic whose cleanup.policy lacks `delete` cannot be deleted.
+            throw RecordValidationError(.policyViolation, "Records of topic \(topicPartition.topic) with cleanup.policy=compact cannot be deleted")
+        }
         let target = offset == -1 ? highWatermark : offset
         guard target >= 0, target <= highWatermark else {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: highWatermark)
