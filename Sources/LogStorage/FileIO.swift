@@ -6,19 +6,72 @@ import Darwin
 import NIOCore
 import SystemPackage
 
-/// The thin syscall layer under the log: positional reads and writes, fsync, truncate.
-/// Every call retries EINTR and reports failures as ``StorageError/io(operation:path:errno:)``.
+/// The system calls under a segment's `.log` file. ``RealFileOperations`` makes them; tests inject
+/// another implementation per ``Log`` (``Log/LoadOptions``) to simulate power loss. Errors are
+/// thrown as `Errno`; ``SegmentFile`` wraps them. Index files are memory-mapped and do not go
+/// through this layer.
+protocol FileOperations: Sendable {
+    /// Opens (creating if asked) `path` for reading and writing.
+    func open(_ path: FilePath, create: Bool) throws -> SystemPackage.FileDescriptor
+    /// The file's current size.
+    func size(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws -> Int64
+    /// Writes all of `bytes` at `offset`.
+    func pwrite(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Reads at most `buffer.count` bytes at `offset`; returns how many (0 at end of file).
+    func pread(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+    func ftruncate(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, to size: Int64) throws
+    func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws
+    func close(_ descriptor: SystemPackage.FileDescriptor, path: FilePath)
+}
+
+/// The real system calls, each retrying EINTR.
+struct RealFileOperations: FileOperations {
+    func open(_ path: FilePath, create: Bool) throws -> SystemPackage.FileDescriptor {
+        try SystemPackage.FileDescriptor.open(path, .readWrite, options: create ? [.create] : [],
+                                              permissions: [.ownerReadWrite, .groupRead, .otherRead],
+                                              retryOnInterrupt: true)
+    }
+
+    func size(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws -> Int64 {
+        try descriptor.seek(offset: 0, from: .end)
+    }
+
+    func pwrite(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        _ = try descriptor.writeAll(toAbsoluteOffset: offset, bytes)
+    }
+
+    func pread(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        try descriptor.read(fromAbsoluteOffset: offset, into: buffer, retryOnInterrupt: true)
+    }
+
+    func ftruncate(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, to size: Int64) throws {
+        try descriptor.resize(to: size, retryOnInterrupt: true)
+    }
+
+    func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
+        while Glibc.fsync(descriptor.rawValue) != 0 {
+            let err = Errno(rawValue: errno)
+            if err != .interrupted { throw err }
+        }
+    }
+
+    func close(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) {
+        try? descriptor.close()
+    }
+}
+
+/// The thin syscall layer under the log: positional reads and writes, fsync, truncate, made
+/// through a ``FileOperations``. Every call reports failures as ``StorageError/io(operation:path:errno:)``.
 struct SegmentFile {
     let path: FilePath
     let descriptor: SystemPackage.FileDescriptor
+    let operations: any FileOperations
 
     /// Opens (creating if asked) `path` for reading and writing.
-    static func open(_ path: FilePath, create: Bool) throws -> SegmentFile {
+    static func open(_ path: FilePath, create: Bool, operations: any FileOperations = RealFileOperations()) throws -> SegmentFile {
         do {
-            let fd = try SystemPackage.FileDescriptor.open(path, .readWrite, options: create ? [.create] : [],
-                                             permissions: [.ownerReadWrite, .groupRead, .otherRead],
-                                             retryOnInterrupt: true)
-            return SegmentFile(path: path, descriptor: fd)
+            let fd = try operations.open(path, create: create)
+            return SegmentFile(path: path, descriptor: fd, operations: operations)
         } catch let errno as Errno {
             throw StorageError.io(operation: "open", path: path.string, errno: errno)
         }
@@ -26,7 +79,7 @@ struct SegmentFile {
 
     func size() throws -> Int64 {
         do {
-            return try descriptor.seek(offset: 0, from: .end)
+            return try operations.size(descriptor, path: path)
         } catch let errno as Errno {
             throw StorageError.io(operation: "seek", path: path.string, errno: errno)
         }
@@ -35,7 +88,7 @@ struct SegmentFile {
     /// Writes all of `bytes` at `position`.
     func write(_ bytes: ByteBuffer, at position: Int64) throws {
         do {
-            _ = try bytes.withUnsafeReadableBytes { try descriptor.writeAll(toAbsoluteOffset: position, $0) }
+            try bytes.withUnsafeReadableBytes { try operations.pwrite(descriptor, path: path, $0, at: position) }
         } catch let errno as Errno {
             throw StorageError.io(operation: "write", path: path.string, errno: errno)
         }
@@ -50,7 +103,7 @@ struct SegmentFile {
                 var total = 0
                 while total < length {
                     let slice = UnsafeMutableRawBufferPointer(rebasing: raw[total..<length])
-                    let n = try descriptor.read(fromAbsoluteOffset: position + Int64(total), into: slice, retryOnInterrupt: true)
+                    let n = try operations.pread(descriptor, path: path, into: slice, at: position + Int64(total))
                     if n == 0 { break }
                     total += n
                 }
@@ -64,22 +117,22 @@ struct SegmentFile {
 
     func truncate(to size: Int64) throws {
         do {
-            try descriptor.resize(to: size, retryOnInterrupt: true)
+            try operations.ftruncate(descriptor, path: path, to: size)
         } catch let errno as Errno {
             throw StorageError.io(operation: "truncate", path: path.string, errno: errno)
         }
     }
 
     func sync() throws {
-        while fsync(descriptor.rawValue) != 0 {
-            let err = Errno(rawValue: errno)
-            if err == .interrupted { continue }
-            throw StorageError.io(operation: "fsync", path: path.string, errno: err)
+        do {
+            try operations.fsync(descriptor, path: path)
+        } catch let errno as Errno {
+            throw StorageError.io(operation: "fsync", path: path.string, errno: errno)
         }
     }
 
     func close() {
-        try? descriptor.close()
+        operations.close(descriptor, path: path)
     }
 }
 

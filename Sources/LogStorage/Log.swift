@@ -24,6 +24,8 @@ public final class Log {
         public var logStartOffset: Int64?
         /// Inactive segments whose file and maps may stay open after a read.
         public var maxOpenInactiveSegments: Int
+        /// The system calls under the segment files (tests inject power loss here, per log).
+        var fileOperations: any FileOperations = RealFileOperations()
 
         public init(recoveryPoint: Int64? = nil, cleanShutdown: Bool = false, logStartOffset: Int64? = nil,
                     maxOpenInactiveSegments: Int = 2) {
@@ -46,6 +48,7 @@ public final class Log {
     public private(set) var leaderEpochCache: LeaderEpochCache
     let logger: Logger
     let clock: @Sendable () -> Int64
+    let fileOperations: any FileOperations
     private var openInactive: [Int64] = []
     private let maxOpenInactive: Int
     var pendingDeletes: [(paths: [FilePath], deadlineMs: Int64)] = []
@@ -78,8 +81,10 @@ public final class Log {
         self.logger = logger
         self.clock = clock
         self.maxOpenInactive = options.maxOpenInactiveSegments
+        self.fileOperations = options.fileOperations
         try makeDirectories(directory)
         let now = clock()
+        let ops = options.fileOperations
         let bases = try Self.prepareDirectory(directory, logger: logger)
         let recoverFrom: Int64 = {
             if options.cleanShutdown { return Int64.max }
@@ -91,14 +96,14 @@ public final class Log {
         var recoveredAny = false
         for (i, base) in bases.enumerated() {
             if cut {
-                let doomed = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: false, nowMs: now)
+                let doomed = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: false, nowMs: now, fileOperations: ops)
                 for path in [doomed.logPath, doomed.indexPath, doomed.timeIndexPath] { _ = unlink(path.string) }
                 logger.warning("deleted a segment after a corrupt one", metadata: ["dir": "\(directory)", "baseOffset": "\(base)"])
                 continue
             }
             let active = i == bases.count - 1
             if base >= recoverFrom {
-                let segment = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: active, nowMs: now)
+                let segment = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: active, nowMs: now, fileOperations: ops)
                 let truncated = try segment.recover()
                 recoveredAny = true
                 if truncated > 0 {
@@ -110,7 +115,7 @@ public final class Log {
                 }
                 loaded.append(segment)
             } else {
-                let (segment, rebuilt) = try LogSegment.load(directory: directory, baseOffset: base, config: config, active: active, nowMs: now)
+                let (segment, rebuilt) = try LogSegment.load(directory: directory, baseOffset: base, config: config, active: active, nowMs: now, fileOperations: ops)
                 if rebuilt {
                     logger.warning("rebuilt indexes that failed their sanity check", metadata: ["dir": "\(directory)", "baseOffset": "\(base)"])
                 }
@@ -118,7 +123,7 @@ public final class Log {
             }
         }
         if loaded.isEmpty {
-            loaded.append(try LogSegment.create(directory: directory, baseOffset: max(0, options.logStartOffset ?? 0), config: config, nowMs: now))
+            loaded.append(try LogSegment.create(directory: directory, baseOffset: max(0, options.logStartOffset ?? 0), config: config, nowMs: now, fileOperations: ops))
         }
         for i in 0..<(loaded.count - 1) {
             loaded[i].nextOffset = loaded[i + 1].baseOffset
@@ -223,7 +228,7 @@ public final class Log {
     public func roll() throws {
         let old = activeSegment
         try old.makeInactive()
-        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock())
+        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock(), fileOperations: fileOperations)
         segments.append(next)
         recoveryPoint = max(recoveryPoint, next.baseOffset)
         touch(old)

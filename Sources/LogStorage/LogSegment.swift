@@ -33,6 +33,7 @@ final class LogSegment {
     private var bytesSinceLastIndexEntry = 0
     private let indexIntervalBytes: Int
     private let maxIndexBytes: Int
+    private let fileOperations: any FileOperations
 
     private var openFile: SegmentFile?
     private var openOffsetIndex: OffsetIndex?
@@ -49,7 +50,9 @@ final class LogSegment {
     var timeIndexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".timeindex")) }
     var isOpen: Bool { openFile != nil }
 
-    private init(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) {
+    private init(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
+                 fileOperations: any FileOperations) {
+        self.fileOperations = fileOperations
         self.directory = directory
         self.baseOffset = baseOffset
         self.nextOffset = baseOffset
@@ -70,7 +73,7 @@ final class LogSegment {
 
     private func file() throws -> SegmentFile {
         if let openFile { return openFile }
-        let f = try SegmentFile.open(logPath, create: false)
+        let f = try SegmentFile.open(logPath, create: false, operations: fileOperations)
         openFile = f
         return f
     }
@@ -102,10 +105,11 @@ final class LogSegment {
     // MARK: Creating and loading
 
     /// Creates an empty active segment with preallocated indexes.
-    static func create(directory: FilePath, baseOffset: Int64, config: LogConfig, nowMs: Int64) throws -> LogSegment {
-        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs)
+    static func create(directory: FilePath, baseOffset: Int64, config: LogConfig, nowMs: Int64,
+                       fileOperations: any FileOperations = RealFileOperations()) throws -> LogSegment {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs, fileOperations: fileOperations)
         for path in [segment.indexPath, segment.timeIndexPath] { _ = unlink(path.string) }
-        let file = try SegmentFile.open(segment.logPath, create: true)
+        let file = try SegmentFile.open(segment.logPath, create: true, operations: fileOperations)
         try file.truncate(to: 0)
         segment.openFile = file
         _ = try segment.offsetIndex()
@@ -117,8 +121,9 @@ final class LogSegment {
     /// Opens a segment after a clean shutdown or below the recovery point, trusting its indexes if
     /// they pass the sanity check and rebuilding them from the log otherwise.
     /// - Returns: the segment, and whether its indexes had to be rebuilt.
-    static func load(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) throws -> (LogSegment, rebuilt: Bool) {
-        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
+    static func load(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
+                     fileOperations: any FileOperations = RealFileOperations()) throws -> (LogSegment, rebuilt: Bool) {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs, fileOperations: fileOperations)
         let file = try segment.file()
         segment.sizeBytes = try file.size()
         let offsets = try segment.offsetIndex()
@@ -242,8 +247,9 @@ final class LogSegment {
     }
 
     /// Opens a segment without trusting anything; the caller runs ``recover()`` next.
-    static func openForRecovery(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) -> LogSegment {
-        LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
+    static func openForRecovery(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
+                                fileOperations: any FileOperations = RealFileOperations()) -> LogSegment {
+        LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs, fileOperations: fileOperations)
     }
 
     // MARK: Appending and rolling

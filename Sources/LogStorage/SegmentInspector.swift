@@ -8,8 +8,15 @@ import SystemPackage
 /// It walks the record batches back to back from byte 0 and validates each one the way recovery
 /// does: a full 61-byte header, magic 2, a batch length of at least the header, a whole batch
 /// inside the file, a matching CRC-32C and base offsets that ascend (each batch starts at or after
-/// the previous batch's last offset + 1, the first at or after the segment base offset). It stops
-/// at the first invalid byte and reports the position and the reason in ``Corruption``.
+/// the previous batch's last offset + 1, the first at or after the segment base offset). Every
+/// problem is reported with its byte position and reason as a ``Corruption``; the first one is
+/// where recovery would truncate the segment (``Summary/validBytes``).
+///
+/// A framing error (short header, bad magic, impossible length, batch past the end of the file)
+/// ends the scan: nothing after it can be located. A batch whose framing is intact but whose CRC
+/// does not match or whose offsets do not ascend is reported with ``Batch/problem`` set, and by
+/// default the scan goes on with the next batch, as `kafka-dump-log.sh` does
+/// (``Options/continuePastInvalidBatches``).
 ///
 /// The inspector never writes and never traps on garbage: every length and offset read from the
 /// file is checked before it is used. It reads with `pread` through a 1 MiB window, so memory use
@@ -17,7 +24,7 @@ import SystemPackage
 public struct SegmentInspector: Sendable {
     /// What to decode besides the batch headers.
     public struct Options: Sendable, Equatable {
-        /// Decode every record of every valid batch (decompressing compressed batches) into
+        /// Decode every record of every batch whose CRC matches (decompressing compressed batches) into
         /// ``Batch/records``.
         public var includeRecords: Bool
         /// Also keep each record's key and value as text (UTF-8, invalid sequences replaced by
@@ -26,15 +33,22 @@ public struct SegmentInspector: Sendable {
         /// Upper bound, in bytes, on one batch's decompressed records section (against
         /// compression bombs). Default 64 MiB.
         public var maxUncompressedBytes: Int
+        /// After a batch with intact framing but a CRC mismatch or non-ascending offsets, go on
+        /// with the next batch (`true`, `kafka-dump-log.sh`'s behaviour) or stop there (`false`,
+        /// recovery's view: only the valid prefix is reported).
+        public var continuePastInvalidBatches: Bool
 
         /// - Parameters:
         ///   - includeRecords: decode records (see ``includeRecords``).
         ///   - includeData: keep keys and values as text (see ``includeData``).
         ///   - maxUncompressedBytes: bytes one batch may decompress to.
-        public init(includeRecords: Bool = false, includeData: Bool = false, maxUncompressedBytes: Int = 64 << 20) {
+        ///   - continuePastInvalidBatches: see ``continuePastInvalidBatches``.
+        public init(includeRecords: Bool = false, includeData: Bool = false, maxUncompressedBytes: Int = 64 << 20,
+                    continuePastInvalidBatches: Bool = true) {
             self.includeRecords = includeRecords || includeData
             self.includeData = includeData
             self.maxUncompressedBytes = maxUncompressedBytes
+            self.continuePastInvalidBatches = continuePastInvalidBatches
         }
     }
 
@@ -65,7 +79,8 @@ public struct SegmentInspector: Sendable {
         public var headerCount: Int { headerKeys.count }
     }
 
-    /// One valid record batch: its header fields, where it sits and its checksum.
+    /// One record batch whose framing is intact (a full header, magic 2, a length inside the
+    /// file): its header fields, where it sits, its checksum, and its ``problem`` if it is invalid.
     public struct Batch: Sendable, Equatable {
         /// Byte position of the batch's first byte in the `.log` file.
         public var position: Int64
@@ -94,10 +109,16 @@ public struct SegmentInspector: Sendable {
         public var storedCRC: UInt32
         /// The CRC-32C computed over bytes 21..end of the batch.
         public var computedCRC: UInt32
-        /// Decoded records (only with ``Options/includeRecords`` and when decoding succeeded).
+        /// Decoded records (only with ``Options/includeRecords``, for a batch whose CRC matches,
+        /// when decoding succeeded).
         public var records: [RecordInfo]?
         /// Why the records could not be decoded (only with ``Options/includeRecords``).
         public var recordsError: String?
+        /// Why the batch is invalid (CRC mismatch, offsets not ascending); `nil` for a valid batch.
+        public var problem: CorruptionReason?
+
+        /// Whether the batch passed every check.
+        public var isValid: Bool { problem == nil }
 
         /// Whether the stored CRC matches the computed one.
         public var crcMatches: Bool { storedCRC == computedCRC }
@@ -164,10 +185,9 @@ public struct SegmentInspector: Sendable {
         }
     }
 
-    /// The first invalid position of a segment and why.
+    /// An invalid position of a segment and why.
     public struct Corruption: Sendable, Equatable, CustomStringConvertible {
-        /// Byte position in the `.log` file where the invalid batch (or garbage) starts; the valid
-        /// part of the file is `0..<position`.
+        /// Byte position in the `.log` file where the invalid batch (or garbage) starts.
         public var position: Int64
         public var reason: CorruptionReason
         /// The batch at `position` when its header and bytes were readable (CRC mismatch,
@@ -188,29 +208,43 @@ public struct SegmentInspector: Sendable {
     public struct Summary: Sendable, Equatable {
         /// Size of the `.log` file in bytes.
         public var fileSize: Int64
-        /// Valid batches read.
+        /// Batches read (passed to the `inspect` closure), invalid ones included.
         public var batchCount: Int
-        /// Sum of the valid batches' `recordsCount`.
+        /// Batches read whose ``Batch/problem`` is set.
+        public var invalidBatchCount: Int
+        /// Sum of the `recordsCount` of the batches read.
         public var recordCount: Int64
-        /// Bytes of valid batches: the position where the scan stopped.
+        /// Bytes before the first invalid position: where recovery would truncate the segment
+        /// (`fileSize` when the whole file is valid).
         public var validBytes: Int64
-        /// Valid batches whose records could not be decoded (only with ``Options/includeRecords``).
+        /// Bytes covered by the batches read: where the scan ended.
+        public var scannedBytes: Int64
+        /// Batches whose records could not be decoded (only with ``Options/includeRecords``).
         public var undecodableBatches: Int
-        /// Where and why the scan stopped early; `nil` when the whole file is valid.
-        public var corruption: Corruption?
+        /// Every problem found, in file order: invalid batches, then the framing error that ended
+        /// the scan, if any. Empty when the whole file is valid.
+        public var corruptions: [Corruption]
 
-        public init(fileSize: Int64, batchCount: Int = 0, recordCount: Int64 = 0, validBytes: Int64 = 0,
-                    undecodableBatches: Int = 0, corruption: Corruption? = nil) {
+        /// The first invalid position and why; `nil` when the whole file is valid.
+        public var corruption: Corruption? { corruptions.first }
+        /// The framing error that ended the scan before the end of the file, if any.
+        public var scanStop: Corruption? { scannedBytes < fileSize ? corruptions.last : nil }
+
+        public init(fileSize: Int64, batchCount: Int = 0, invalidBatchCount: Int = 0, recordCount: Int64 = 0,
+                    validBytes: Int64 = 0, scannedBytes: Int64 = 0, undecodableBatches: Int = 0,
+                    corruptions: [Corruption] = []) {
             self.fileSize = fileSize
             self.batchCount = batchCount
+            self.invalidBatchCount = invalidBatchCount
             self.recordCount = recordCount
             self.validBytes = validBytes
+            self.scannedBytes = scannedBytes
             self.undecodableBatches = undecodableBatches
-            self.corruption = corruption
+            self.corruptions = corruptions
         }
     }
 
-    /// A whole scan: the summary and every valid batch.
+    /// A whole scan: the summary and every batch read.
     public struct Report: Sendable, Equatable {
         public var summary: Summary
         public var batches: [Batch]
@@ -243,8 +277,9 @@ public struct SegmentInspector: Sendable {
         FilePath(path).lastComponent.flatMap { Self.baseOffset(fromFileName: $0.string) }
     }
 
-    /// Scans the segment and calls `body` with each valid batch, in file order.
-    /// - Returns: the totals, including the corruption that stopped the scan if any.
+    /// Scans the segment and calls `body` with each batch whose framing is intact, in file order
+    /// (invalid ones have ``Batch/problem`` set).
+    /// - Returns: the totals and every problem found.
     /// - Throws: ``StorageError/io(operation:path:errno:)`` when the file cannot be opened or read;
     ///   whatever `body` throws.
     public func inspect(_ body: (Batch) throws -> Void) throws -> Summary {
@@ -257,8 +292,8 @@ public struct SegmentInspector: Sendable {
         var position: Int64 = 0
         while position < fileSize {
             let available = fileSize - position
-            func stop(_ reason: CorruptionReason, _ batch: Batch? = nil) {
-                summary.corruption = Corruption(position: position, reason: reason, batch: batch)
+            func stop(_ reason: CorruptionReason) {
+                summary.corruptions.append(Corruption(position: position, reason: reason))
             }
             let head = try reader.bytes(at: position, length: Int(min(Int64(RecordBatchHeader.size), available)))
             if head.readableBytes > RecordBatchHeader.Field.magic,
@@ -289,16 +324,22 @@ public struct SegmentInspector: Sendable {
                 magic: header.magic, attributes: header.attributes, baseTimestamp: header.baseTimestamp,
                 maxTimestamp: header.maxTimestamp, producerID: header.producerID, producerEpoch: header.producerEpoch,
                 baseSequence: header.baseSequence, storedCRC: header.crc, computedCRC: computed,
-                records: nil, recordsError: nil)
-            guard batch.crcMatches else { stop(.crcMismatch(stored: header.crc, computed: computed), batch); break }
-            if let expected = expectedNext {
-                guard header.baseOffset >= expected else {
-                    stop(.offsetsNotAscending(baseOffset: header.baseOffset, expectedAtLeast: expected), batch); break
+                records: nil, recordsError: nil, problem: nil)
+            if !batch.crcMatches {
+                batch.problem = .crcMismatch(stored: header.crc, computed: computed)
+            } else if let expected = expectedNext {
+                if header.baseOffset < expected {
+                    batch.problem = .offsetsNotAscending(baseOffset: header.baseOffset, expectedAtLeast: expected)
                 }
             } else if let segmentBase, header.baseOffset < segmentBase {
-                stop(.offsetBelowSegmentBase(baseOffset: header.baseOffset, segmentBaseOffset: segmentBase), batch); break
+                batch.problem = .offsetBelowSegmentBase(baseOffset: header.baseOffset, segmentBaseOffset: segmentBase)
             }
-            if options.includeRecords {
+            if let problem = batch.problem {
+                summary.corruptions.append(Corruption(position: position, reason: problem, batch: batch))
+                if !options.continuePastInvalidBatches { break }
+                summary.invalidBatchCount += 1
+            }
+            if options.includeRecords && batch.crcMatches {
                 do {
                     batch.records = try decodeRecords(bytes, batch: batch)
                 } catch {
@@ -310,13 +351,14 @@ public struct SegmentInspector: Sendable {
             summary.batchCount += 1
             summary.recordCount += Int64(max(0, header.recordsCount))
             position += Int64(size)
-            summary.validBytes = position
-            expectedNext = lastOffset + 1
+            summary.scannedBytes = position
+            if summary.corruptions.isEmpty { summary.validBytes = position }
+            expectedNext = max(expectedNext ?? Int64.min, lastOffset + 1)
         }
         return summary
     }
 
-    /// Scans the whole segment and collects every valid batch.
+    /// Scans the whole segment and collects every batch read.
     /// - Throws: ``StorageError/io(operation:path:errno:)`` when the file cannot be opened or read.
     public func inspect() throws -> Report {
         var batches: [Batch] = []
@@ -379,11 +421,11 @@ public struct IndexCheckResult: Sendable, Equatable {
 
 /// Reads `.index` / `.timeindex` files and checks them against the batches of their segment.
 ///
-/// Offset index (`.index`): every entry must name the byte position of a valid batch whose last
+/// Offset index (`.index`): every entry must name the byte position of a batch whose last
 /// offset is base + relative offset; relative offsets and positions strictly increase; no
 /// position lies at or past the end of the log. Time index (`.timeindex`): timestamps and offsets
 /// never decrease; every offset lies inside the segment (segment base … last offset of its last
-/// valid batch); no timestamp exceeds the largest batch max timestamp up to its offset.
+/// readable batch); no timestamp exceeds the largest batch max timestamp up to its offset.
 ///
 /// All-zero entries after the last non-zero one are preallocated space (an active segment's
 /// index) and are counted, not checked. An offset index that is all zeros keeps its first
@@ -426,7 +468,7 @@ public enum SegmentIndexChecker {
     /// Problems listed per index before the rest are summarised in one line.
     public static let maxProblems = 100
 
-    /// What the checker needs to know about one valid batch.
+    /// What the checker needs to know about one batch.
     public struct BatchLocation: Sendable, Equatable {
         public var position: Int64
         public var baseOffset: Int64
@@ -483,15 +525,16 @@ public enum SegmentIndexChecker {
         (entries.lastIndex { !isZero($0) }).map { $0 + 1 } ?? 0
     }
 
-    /// Checks an offset index against the segment's valid batches.
+    /// Checks an offset index against the segment's batches.
     /// - Parameters:
     ///   - index: the file's contents.
     ///   - segmentBaseOffset: the base offset from the segment's file name.
-    ///   - batches: the segment's valid batches in file order.
+    ///   - batches: the segment's batches in file order.
     ///   - logSize: the `.log` file's size in bytes.
-    ///   - validBytes: bytes of valid batches at the start of the log (`logSize` when all are valid).
+    ///   - scannedBytes: bytes at the start of the log that `batches` cover (``SegmentInspector/Summary/scannedBytes``;
+    ///     `logSize` when the scan reached the end).
     public static func checkOffsetIndex(_ index: IndexFileContents<OffsetEntry>, segmentBaseOffset: Int64,
-                                        batches: [BatchLocation], logSize: Int64, validBytes: Int64) -> IndexCheckResult {
+                                        batches: [BatchLocation], logSize: Int64, scannedBytes: Int64) -> IndexCheckResult {
         var problems = ProblemList()
         if index.leftoverBytes != 0 {
             problems.add("file size is not a multiple of \(OffsetEntry.size) (\(index.leftoverBytes) bytes left over)")
@@ -518,8 +561,8 @@ public enum SegmentIndexChecker {
                 if batch.lastOffset != offset {
                     problems.add("\(what): the batch there ends at offset \(batch.lastOffset), not \(offset)")
                 }
-            } else if Int64(entry.position) >= validBytes {
-                problems.add("\(what): position is past the last valid batch (log valid up to byte \(validBytes))")
+            } else if Int64(entry.position) >= scannedBytes {
+                problems.add("\(what): position is past the last readable batch (log readable up to byte \(scannedBytes))")
             } else {
                 problems.add("\(what): position is not the start of a batch")
             }
@@ -537,15 +580,15 @@ public enum SegmentIndexChecker {
                                 problems: problems.finish())
     }
 
-    /// Checks a time index against the segment's valid batches.
+    /// Checks a time index against the segment's batches.
     /// - Parameters:
     ///   - index: the file's contents.
     ///   - segmentBaseOffset: the base offset from the segment's file name.
-    ///   - batches: the segment's valid batches in file order.
-    ///   - logIsCorrupt: the scan of the log stopped at a corrupt batch, so `batches` is only its
-    ///     valid prefix (changes the wording of out-of-range problems).
+    ///   - batches: the segment's batches in file order.
+    ///   - logIsTruncated: the scan of the log ended at a framing error, so `batches` is only the
+    ///     readable prefix (changes the wording of out-of-range problems).
     public static func checkTimeIndex(_ index: IndexFileContents<TimeEntry>, segmentBaseOffset: Int64,
-                                      batches: [BatchLocation], logIsCorrupt: Bool = false) -> IndexCheckResult {
+                                      batches: [BatchLocation], logIsTruncated: Bool = false) -> IndexCheckResult {
         var problems = ProblemList()
         if index.leftoverBytes != 0 {
             problems.add("file size is not a multiple of \(TimeEntry.size) (\(index.leftoverBytes) bytes left over)")
@@ -569,9 +612,9 @@ public enum SegmentIndexChecker {
                 if let b = lastBatchIndex(startingAtOrBefore: offset, in: batches), entry.timestamp > runningMax[b] {
                     problems.add("\(what): timestamp is later than every batch up to that offset (max \(runningMax[b]))")
                 }
-            } else if logIsCorrupt {
-                let valid = lastOffset.map { "up to offset \($0)" } ?? "none"
-                problems.add("\(what): offset is past the last valid batch (valid \(valid))")
+            } else if logIsTruncated {
+                let readable = lastOffset.map { "up to offset \($0)" } ?? "none"
+                problems.add("\(what): offset is past the last readable batch (readable \(readable))")
             } else {
                 let range = lastOffset.map { "\(segmentBaseOffset)...\($0)" } ?? "empty"
                 problems.add("\(what): offset is outside the segment (\(range))")

@@ -51,14 +51,15 @@ final class TimeIndex {
         file.truncateEntries(to: keep)
     }
 
-    /// Whole entries, non-decreasing timestamps, offsets at or above the base.
+    /// Whole entries, strictly increasing timestamps (``maybeAppend(timestamp:offset:)`` never
+    /// repeats one, so a zero-filled preallocated tail fails), non-decreasing offsets at or above the base.
     func isSane() -> Bool {
         guard (try? file.fileSize()).map({ $0 % Int64(Self.entrySize) == 0 }) ?? false else { return false }
-        var previous = Int64.min
+        var previous: (timestamp: Int64, offset: Int64) = (Int64.min, Int64.min)
         for i in 0..<entryCount {
             let e = entry(i)
-            if e.offset < baseOffset || e.timestamp < previous { return false }
-            previous = e.timestamp
+            if e.offset < baseOffset || e.timestamp <= previous.timestamp || e.offset < previous.offset { return false }
+            previous = e
         }
         return true
     }

@@ -82,20 +82,21 @@ struct LogDumpCommand: ParsableCommand {
         print("Dumping \(path)")
         print("Log starting offset: \(inspector.segmentBaseOffset.map(String.init) ?? "unknown")")
         let summary = try inspector.inspect { batch in
-            print(Self.describe(batch, isValid: true))
+            print(Self.describe(batch))
+            if let problem = batch.problem { print("corrupt batch at position \(batch.position): \(problem)") }
             printRecords(of: batch)
             if let error = batch.recordsError {
                 print("undecodable records in batch at position \(batch.position): \(error)")
             }
             if !skipIndexCheck { locations.append(.init(batch)) }
         }
-        if let corruption = summary.corruption {
-            if let batch = corruption.batch { print(Self.describe(batch, isValid: false)) }
-            print(corruption)
-            status = 1
+        if let stop = summary.scanStop { print(stop) }
+        if summary.corruption != nil || summary.undecodableBatches > 0 { status = 1 }
+        print("batches: \(summary.batchCount) records: \(summary.recordCount) bytes: \(summary.scannedBytes)")
+        if let first = summary.corruption {
+            print("valid up to position \(first.position) of \(summary.fileSize) bytes: \(summary.invalidBatchCount) invalid "
+                  + "batches\(summary.scanStop == nil ? "" : ", unreadable from position \(summary.scannedBytes)")")
         }
-        if summary.undecodableBatches > 0 { status = 1 }
-        print("batches: \(summary.batchCount) records: \(summary.recordCount) bytes: \(summary.validBytes)")
         if !skipIndexCheck {
             let base = inspector.segmentBaseOffset ?? locations.first?.baseOffset ?? 0
             let stem = String(path.dropLast(".log".count))
@@ -134,13 +135,13 @@ struct LogDumpCommand: ParsableCommand {
     }
 
     /// A batch in `kafka-dump-log.sh`'s format.
-    static func describe(_ b: SegmentInspector.Batch, isValid: Bool) -> String {
+    static func describe(_ b: SegmentInspector.Batch) -> String {
         "baseOffset: \(b.baseOffset) lastOffset: \(b.lastOffset) count: \(b.recordCount) "
             + "baseSequence: \(b.baseSequence) lastSequence: \(b.lastSequence) producerId: \(b.producerID) "
             + "producerEpoch: \(b.producerEpoch) partitionLeaderEpoch: \(b.partitionLeaderEpoch) "
             + "isTransactional: \(b.isTransactional) isControl: \(b.isControl) position: \(b.position) "
             + "\(b.timestampType): \(b.maxTimestamp) size: \(b.sizeBytes) magic: \(b.magic) "
-            + "compresscodec: \(b.codecName) crc: \(b.storedCRC) isvalid: \(isValid)"
+            + "compresscodec: \(b.codecName) crc: \(b.storedCRC) isvalid: \(b.isValid)"
     }
 
     // MARK: - Index files
@@ -156,11 +157,11 @@ struct LogDumpCommand: ParsableCommand {
         if indexPath.hasSuffix(".timeindex") {
             let contents = try SegmentIndexChecker.readTimeIndex(path: indexPath)
             return (.times(contents), SegmentIndexChecker.checkTimeIndex(contents, segmentBaseOffset: base, batches: batches,
-                                                                        logIsCorrupt: summary.corruption != nil))
+                                                                        logIsTruncated: summary.scanStop != nil))
         }
         let contents = try SegmentIndexChecker.readOffsetIndex(path: indexPath)
         return (.offsets(contents), SegmentIndexChecker.checkOffsetIndex(contents, segmentBaseOffset: base, batches: batches,
-                                                                          logSize: summary.fileSize, validBytes: summary.validBytes))
+                                                                          logSize: summary.fileSize, scannedBytes: summary.scannedBytes))
     }
 
     /// Prints the entries of an index file and, unless skipped, checks it against the sibling `.log`.

@@ -110,7 +110,7 @@ def test_retention_ms_deletes_expired_segments_and_low_watermark_survives_restar
     c = ck_consumer(b.bootstrap)
     try:
         low, high = wait_for(lambda: watermarks(b.bootstrap, topic, consumer=c),
-                             lambda w: w[0] > n_old - 200, 20, "low watermark to pass the expired segments")
+                             lambda w: w[0] > n_old - 200, 12, "low watermark to pass the expired segments")
     finally:
         c.close()
     assert 0 < low <= n_old, f"low watermark {low}: retention deleted records newer than retention.ms (first fresh offset {n_old})"
@@ -155,7 +155,7 @@ def test_retention_ms_expires_the_active_segment_too(broker_factory, topic):
 
     c = ck_consumer(b.bootstrap)
     try:
-        w = wait_for(lambda: watermarks(b.bootstrap, topic, consumer=c), lambda w: w[0] == n, 25,
+        w = wait_for(lambda: watermarks(b.bootstrap, topic, consumer=c), lambda w: w[0] == n, 15,
                      f"all {n} records to expire (low watermark == {n})")
     finally:
         c.close()
@@ -205,7 +205,7 @@ def test_deleted_segments_are_renamed_then_removed_after_file_delete_delay(broke
         msgs = ([{"value": _value(tag, "old", i), "timestamp": now - 3_600_000 + i} for i in range(600)]
                 + [{"value": _value(tag, "new", i), "timestamp": now + i} for i in range(100)])
         _produce(b, topic, msgs)
-        wait_for(lambda: dict(seen), lambda s: any(k.endswith(".log.deleted") for k in s), 20,
+        wait_for(lambda: dict(seen), lambda s: any(k.endswith(".log.deleted") for k in s), 12,
                  "expired segments renamed to *.log.deleted")
         low = watermarks(b.bootstrap, topic)[0]
         assert low > 0
@@ -255,7 +255,7 @@ def test_retention_bytes_keeps_the_newest_segments(broker_factory, topic):
         oldest = min(sizes)
         return low == oldest and sum(sizes.values()) - sizes[oldest] < retention_bytes
 
-    sizes, (low, high), _ = wait_for(state, settled, 20, f"retention.bytes={retention_bytes} to be enforced")
+    sizes, (low, high), _ = wait_for(state, settled, 12, f"retention.bytes={retention_bytes} to be enforced")
     total = sum(sizes.values())
     assert total >= retention_bytes, f"retention deleted too much: {total} bytes left < retention.bytes {retention_bytes}"
     assert high == n

@@ -176,7 +176,8 @@ import Testing
         let fixture = try SegmentFixture()
         try fixture.write([])
         let report = try Self.inspect(fixture)
-        #expect(report.summary == .init(fileSize: 0, batchCount: 0, recordCount: 0, validBytes: 0, undecodableBatches: 0, corruption: nil))
+        #expect(report.summary == .init(fileSize: 0))
+        #expect(report.summary.corruption == nil && report.summary.scanStop == nil)
     }
 
     @Test func unreadableFileThrows() throws {
@@ -198,8 +199,10 @@ import Testing
             let report = try Self.inspect(fixture)
             #expect(report.batches.count == 3)
             #expect(report.summary.validBytes == valid)
+            #expect(report.summary.scannedBytes == valid)
             #expect(report.summary.fileSize == valid + Int64(garbage.count))
-            #expect(report.summary.corruption == .init(position: valid, reason: reason, batch: nil))
+            #expect(report.summary.corruptions == [.init(position: valid, reason: reason, batch: nil)])
+            #expect(report.summary.scanStop == report.summary.corruption)
         }
     }
 
@@ -210,8 +213,15 @@ import Testing
         let second = batches[0].readableBytes
         bytes[second + RecordBatchHeader.Field.crc + 2] ^= 0x40
         try fixture.write(bytes)
+        // Like kafka-dump-log.sh, the batches after it are still read (the framing is intact).
         let report = try Self.inspect(fixture)
-        #expect(report.batches.count == 1)
+        #expect(report.batches.map(\.isValid) == [true, false, true])
+        #expect(report.summary.batchCount == 3)
+        #expect(report.summary.invalidBatchCount == 1)
+        #expect(report.summary.validBytes == Int64(second))
+        #expect(report.summary.scannedBytes == report.summary.fileSize)
+        #expect(report.summary.scanStop == nil)
+        #expect(report.summary.corruptions.count == 1)
         let corruption = try #require(report.summary.corruption)
         #expect(corruption.position == Int64(second))
         guard case .crcMismatch(let stored, let computed) = corruption.reason else {
@@ -220,7 +230,14 @@ import Testing
         #expect(stored != computed)
         #expect(corruption.batch?.baseOffset == 103)
         #expect(corruption.batch?.crcMatches == false)
+        #expect(report.batches[1].problem == corruption.reason)
         #expect(corruption.description.hasPrefix("corrupt batch at position \(second): CRC-32C mismatch"))
+
+        // Recovery's view: stop at the first invalid batch.
+        let strict = try SegmentInspector(path: fixture.logPath, options: .init(continuePastInvalidBatches: false)).inspect()
+        #expect(strict.batches.count == 1)
+        #expect(strict.summary.scannedBytes == Int64(second))
+        #expect(strict.summary.corruption == corruption)
     }
 
     @Test func detectsAFlippedPayloadByte() throws {
@@ -230,7 +247,7 @@ import Testing
         bytes[bytes.count - 3] ^= 0x01  // inside the last batch's records
         try fixture.write(bytes)
         let report = try Self.inspect(fixture)
-        #expect(report.batches.count == 2)
+        #expect(report.batches.map(\.isValid) == [true, true, false])
         #expect(report.summary.corruption?.position == Int64(batches[0].readableBytes + batches[1].readableBytes))
         #expect(report.summary.corruption?.description.contains("CRC-32C mismatch") == true)
     }
@@ -243,13 +260,13 @@ import Testing
         let report = try Self.inspect(fixture)
         #expect(report.batches.count == 2)
         let start = Int64(batches[0].readableBytes + batches[1].readableBytes)
-        #expect(report.summary.corruption == .init(
+        #expect(report.summary.corruptions == [.init(
             position: start, reason: .lengthPastEndOfFile(size: batches[2].readableBytes, available: Int64(batches[2].readableBytes - 10)),
-            batch: nil))
+            batch: nil)])
 
         // Cut inside the header of the last batch.
         try fixture.write(Array(bytes[..<(Int(start) + 30)]))
-        #expect(try Self.inspect(fixture).summary.corruption == .init(position: start, reason: .shortHeader(available: 30), batch: nil))
+        #expect(try Self.inspect(fixture).summary.corruptions == [.init(position: start, reason: .shortHeader(available: 30), batch: nil)])
     }
 
     @Test func detectsOffsetsThatDoNotAscend() throws {
@@ -257,7 +274,8 @@ import Testing
         let batches = [try Self.batch(count: 3, baseOffset: 100), try Self.batch(count: 2, baseOffset: 102)]
         try fixture.write(Self.concat(batches))
         let report = try Self.inspect(fixture)
-        #expect(report.batches.count == 1)
+        #expect(report.batches.map(\.isValid) == [true, false])
+        #expect(report.summary.validBytes == Int64(batches[0].readableBytes))
         #expect(report.summary.corruption?.reason == .offsetsNotAscending(baseOffset: 102, expectedAtLeast: 103))
         #expect(report.summary.corruption?.batch?.baseOffset == 102)
 
@@ -325,8 +343,10 @@ import Testing
             }
             try fixture.write(bytes)
             let report = try Self.inspect(fixture, records: true, data: true)
-            #expect(report.summary.validBytes <= Int64(bytes.count))
+            #expect(report.summary.validBytes <= report.summary.scannedBytes)
+            #expect(report.summary.scannedBytes <= Int64(bytes.count))
             #expect((report.summary.corruption == nil) == (report.summary.validBytes == Int64(bytes.count)))
+            #expect(report.batches.count == report.summary.batchCount)
         }
     }
 
@@ -345,7 +365,7 @@ import Testing
         SegmentIndexChecker.checkOffsetIndex(try SegmentIndexChecker.readOffsetIndex(path: fixture.path(".index")),
                                              segmentBaseOffset: fixture.baseOffset,
                                              batches: report.batches.map(SegmentIndexChecker.BatchLocation.init),
-                                             logSize: report.summary.fileSize, validBytes: report.summary.validBytes)
+                                             logSize: report.summary.fileSize, scannedBytes: report.summary.scannedBytes)
     }
 
     static func checkTimes(_ fixture: SegmentFixture, _ report: SegmentInspector.Report) throws -> IndexCheckResult {
@@ -453,14 +473,29 @@ import Testing
         var report = try Self.inspect(fixture)
         #expect(try Self.checkOffsets(fixture, report).problems == ["file size is not a multiple of 8 (3 bytes left over)"])
 
-        // The log is corrupt from the second batch on: an entry pointing at the third is past the valid part.
-        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: fixture.logPath)))
+        // The second batch's CRC is wrong but the batches are still located: the index is consistent.
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: fixture.logPath)))
+        var bytes = original
         bytes[Int(positions[1]) + RecordBatchHeader.Field.crc] ^= 1
         try fixture.write(bytes)
         report = try Self.inspect(fixture)
         try fixture.writeOffsetIndex([(2, positions[0]), (8, positions[2])])
+        #expect(try Self.checkOffsets(fixture, report).problems == [])
+
+        // The second batch's magic is wrong: nothing after it can be located.
+        bytes = original
+        bytes[Int(positions[1]) + RecordBatchHeader.Field.magic] = 1
+        try fixture.write(bytes)
+        report = try Self.inspect(fixture)
+        #expect(report.summary.scanStop?.reason == .badMagic(1))
         #expect(try Self.checkOffsets(fixture, report).problems == [
-            "entry 1 (offset 108, position \(positions[2])): position is past the last valid batch (log valid up to byte \(positions[1]))",
+            "entry 1 (offset 108, position \(positions[2])): position is past the last readable batch (log readable up to byte \(positions[1]))",
+        ])
+        try fixture.writeTimeIndex([(Self.t0 + 2, 2), (Self.t0 + 23, 8)])
+        #expect(SegmentIndexChecker.checkTimeIndex(try SegmentIndexChecker.readTimeIndex(path: fixture.path(".timeindex")),
+                                                   segmentBaseOffset: 100, batches: report.batches.map(SegmentIndexChecker.BatchLocation.init),
+                                                   logIsTruncated: true).problems == [
+            "entry 1 (timestamp \(Self.t0 + 23), offset 108): offset is past the last readable batch (readable up to offset 102)",
         ])
     }
 
