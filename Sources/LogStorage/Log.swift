@@ -148,18 +148,13 @@ public final class Log {
     }
 
     /// Finishes what a crash interrupted (leftover `.deleted` and `.cleaned` files are removed,
-    /// `.swap` files completed) and returns the base offsets of the segments present.
+    /// `.swap` files completed after the segments they replace are removed, see
+    /// ``completeInterruptedSwaps(in:logger:)``) and returns the base offsets of the segments present.
     private static func prepareDirectory(_ directory: FilePath, logger: Logger) throws -> [Int64] {
-        let names = try listDirectory(directory)
-        for name in names where name.hasSuffix(".swap") {
-            let target = String(name.dropLast(5))
-            if rename(directory.appending(name).string, directory.appending(target).string) == 0 {
-                logger.info("completed an interrupted segment swap", metadata: ["dir": "\(directory)", "file": "\(target)"])
-            }
-        }
         for name in try listDirectory(directory) where name.hasSuffix(".deleted") || name.hasSuffix(".cleaned") {
             _ = unlink(directory.appending(name).string)
         }
+        try completeInterruptedSwaps(in: directory, logger: logger)
         let present = try listDirectory(directory)
         let bases = Set(present.compactMap { name -> Int64? in
             guard name.hasSuffix(".log"), name.count == 24 else { return nil }

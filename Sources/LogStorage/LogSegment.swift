@@ -34,6 +34,8 @@ final class LogSegment {
     private let indexIntervalBytes: Int
     private let maxIndexBytes: Int
     private let fileOperations: any FileOperations
+    /// Appended to every file name: empty for a live segment, `.cleaned` while the cleaner writes one.
+    let fileSuffix: String
 
     private var openFile: SegmentFile?
     private var openOffsetIndex: OffsetIndex?
@@ -45,14 +47,15 @@ final class LogSegment {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
-    var logPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".log")) }
-    var indexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".index")) }
-    var timeIndexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".timeindex")) }
+    var logPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".log" + fileSuffix)) }
+    var indexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".index" + fileSuffix)) }
+    var timeIndexPath: FilePath { directory.appending(Self.fileName(baseOffset: baseOffset, suffix: ".timeindex" + fileSuffix)) }
     var isOpen: Bool { openFile != nil }
 
     private init(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
-                 fileOperations: any FileOperations) {
+                 fileOperations: any FileOperations, fileSuffix: String = "") {
         self.fileOperations = fileOperations
+        self.fileSuffix = fileSuffix
         self.directory = directory
         self.baseOffset = baseOffset
         self.nextOffset = baseOffset
@@ -80,14 +83,14 @@ final class LogSegment {
 
     private func offsetIndex() throws -> OffsetIndex {
         if let openOffsetIndex { return openOffsetIndex }
-        let i = try OffsetIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive)
+        let i = try OffsetIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive, suffix: fileSuffix)
         openOffsetIndex = i
         return i
     }
 
     private func timeIndex() throws -> TimeIndex {
         if let openTimeIndex { return openTimeIndex }
-        let i = try TimeIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive)
+        let i = try TimeIndex(directory: directory, baseOffset: baseOffset, maxBytes: maxIndexBytes, writable: isActive, suffix: fileSuffix)
         openTimeIndex = i
         return i
     }
@@ -105,9 +108,12 @@ final class LogSegment {
     // MARK: Creating and loading
 
     /// Creates an empty active segment with preallocated indexes.
+    /// - Parameter fileSuffix: `.cleaned` for a segment the log cleaner fills (`<base>.log.cleaned` and
+    ///   its indexes); it takes appends like an active segment but is never part of a ``Log``.
     static func create(directory: FilePath, baseOffset: Int64, config: LogConfig, nowMs: Int64,
-                       fileOperations: any FileOperations = RealFileOperations()) throws -> LogSegment {
-        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs, fileOperations: fileOperations)
+                       fileOperations: any FileOperations = RealFileOperations(), fileSuffix: String = "") throws -> LogSegment {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs,
+                                 fileOperations: fileOperations, fileSuffix: fileSuffix)
         for path in [segment.indexPath, segment.timeIndexPath] { _ = unlink(path.string) }
         let file = try SegmentFile.open(segment.logPath, create: true, operations: fileOperations)
         try file.truncate(to: 0)

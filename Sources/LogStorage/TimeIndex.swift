@@ -14,9 +14,10 @@ final class TimeIndex {
     let baseOffset: Int64
     let file: MappedIndexFile
 
-    init(directory: FilePath, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
+    /// - Parameter suffix: appended to the file name (`.cleaned` while the cleaner writes a segment).
+    init(directory: FilePath, baseOffset: Int64, maxBytes: Int, writable: Bool, suffix: String = "") throws {
         self.baseOffset = baseOffset
-        file = try MappedIndexFile(path: directory.appending(LogSegment.fileName(baseOffset: baseOffset, suffix: ".timeindex")),
+        file = try MappedIndexFile(path: directory.appending(LogSegment.fileName(baseOffset: baseOffset, suffix: ".timeindex" + suffix)),
                                    entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
     }
 

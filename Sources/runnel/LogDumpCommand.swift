@@ -94,8 +94,11 @@ struct LogDumpCommand: ParsableCommand {
         if summary.corruption != nil || summary.undecodableBatches > 0 { status = 1 }
         print("batches: \(summary.batchCount) records: \(summary.recordCount) bytes: \(summary.scannedBytes)")
         if let first = summary.corruption {
-            print("valid up to position \(first.position) of \(summary.fileSize) bytes: \(summary.invalidBatchCount) invalid "
-                  + "batches\(summary.scanStop == nil ? "" : ", unreadable from position \(summary.scannedBytes)")")
+            var notes: [String] = []
+            let n = summary.invalidBatchCount
+            if n > 0 { notes.append("\(n) invalid batch\(n == 1 ? "" : "es")") }
+            if summary.scanStop != nil { notes.append("unreadable from position \(summary.scannedBytes)") }
+            print("valid up to position \(first.position) of \(summary.fileSize) bytes: \(notes.joined(separator: ", "))")
         }
         if !skipIndexCheck {
             let base = inspector.segmentBaseOffset ?? locations.first?.baseOffset ?? 0

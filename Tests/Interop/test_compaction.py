@@ -188,3 +188,49 @@ def test_compacted_topic_rejects_null_keys(broker_factory, topic):
     assert watermarks(b.bootstrap, topic) == (0, 2)
     got = ck_read(b.bootstrap, topic, OFFSET_BEGINNING, 2)
     assert [(m.offset(), m.key(), m.value()) for m in got] == [(0, b"k", b"v"), (1, b"k2", b"v2")]
+
+
+def test_delete_records_is_refused_on_a_compacted_topic(broker_factory, topic):
+    """Kafka refuses DeleteRecords unless cleanup.policy contains delete: POLICY_VIOLATION."""
+    from confluent_kafka import KafkaException, TopicPartition
+
+    from storage_util import ck_admin
+
+    b = broker_factory(BROKER)
+    create_topic(b.bootstrap, topic, TOPIC)
+    cp = ck_producer(b.bootstrap)
+    ck_produce(cp, topic, [{"key": f"k{i}".encode(), "value": b"v"} for i in range(10)])
+    admin = ck_admin(b.bootstrap)
+    fs = admin.delete_records([TopicPartition(topic, 0, 5)], request_timeout=10, operation_timeout=10)
+    with pytest.raises(KafkaException) as ei:
+        list(fs.values())[0].result(timeout=15)
+    assert ei.value.args[0].code() == KafkaError.POLICY_VIOLATION, ei.value
+    assert watermarks(b.bootstrap, topic) == (0, 10)
+
+
+@pytest.mark.parametrize("broker_extra,topic_extra", [
+    ({}, {"min.compaction.lag.ms": 600_000}),
+    ({"log.cleaner.enable": False}, {}),
+], ids=["min-compaction-lag", "cleaner-disabled"])
+def test_no_compaction_within_lag_or_with_the_cleaner_disabled(broker_factory, topic, broker_extra, topic_extra):
+    """Records younger than min.compaction.lag.ms are not compacted, and nothing is with
+    log.cleaner.enable=false, however dirty and rolled the log is."""
+    b = broker_factory({**BROKER, **broker_extra})
+    create_topic(b.bootstrap, topic, {**TOPIC, **topic_extra})
+    model = Model()
+    keys = [f"lag-{i}".encode() for i in range(5)]
+    p = kp_producer(b.bootstrap, acks="all", linger_ms=5, enable_idempotence=False)
+    try:
+        for rnd in range(20):
+            _write(p, topic, model, [(k, f"{k.decode()}-{rnd}".encode()) for k in keys])
+        _write(p, topic, model, [(keys[0], None)])
+        # ~4 s of ticks: many rolls and cleaner passes (log.cleaner.backoff.ms=200)
+        for i in range(25):
+            p.send(topic, partition=0, key=TICK_KEY, value=f"tick-{i}".encode())
+            p.flush(10)
+            time.sleep(0.15)
+        _, data = _data_region(b.bootstrap, topic, model)
+    finally:
+        p.close(timeout=5)
+    assert [o for o, _, _ in data] == list(range(model.last_data_offset + 1)), \
+        f"records were compacted away: {model.last_data_offset + 1 - len(data)} missing"

@@ -189,9 +189,8 @@ def test_dump_reports_garbage_after_the_last_batch(runnel_path, dumped_topic, tm
         f.write((first[-1][0] + first[-1][1]).to_bytes(8, "big") + (120).to_bytes(4, "big") + b"\xa5" * 120)
     cp = _dump(runnel_path, seg)
     out = cp.stdout + cp.stderr
-    assert cp.returncode != 0 or re.search(r"corrupt|invalid", out, re.I), \
+    assert re.search(r"corrupt|invalid|unreadable", out, re.I), \
         f"garbage tail not reported (exit {cp.returncode}):\n{out[-2000:]}"
-    assert re.search(r"corrupt|invalid", out, re.I), out[-2000:]
     assert re.search(rf"\b{good_size}\b", out), f"bad position {good_size} not reported:\n{out[-2000:]}"
     # the whole batches before it are still listed
     rows = _batch_lines(cp.stdout)
