@@ -130,16 +130,23 @@ final class LogSegment {
     static func load(directory: FilePath, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
                      fileOperations: any FileOperations = RealFileOperations()) throws -> (LogSegment, rebuilt: Bool) {
         let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs, fileOperations: fileOperations)
+        // Checked before opening: a missing index file would be created empty (hiding the segment's
+        // largest timestamp) and a partial entry would be rounded away by a writable map.
+        let indexFilesWhole = Self.holdsWholeEntries(segment.indexPath, entrySize: OffsetIndex.entrySize)
+            && Self.holdsWholeEntries(segment.timeIndexPath, entrySize: TimeIndex.entrySize)
         let file = try segment.file()
         segment.sizeBytes = try file.size()
         let offsets = try segment.offsetIndex()
         let times = try segment.timeIndex()
-        guard offsets.isSane(logSize: segment.sizeBytes), times.isSane() else {
+        // The tail after the last index entry is scanned for the log end and the largest timestamp;
+        // the batch at the last entry must be the one the entry names.
+        let last = offsets.entryCount > 0 ? offsets.entry(offsets.entryCount - 1) : nil
+        guard indexFilesWhole, offsets.isSane(logSize: segment.sizeBytes), times.isSane(),
+              last.map({ last in (try? segment.header(at: last.position))?.lastOffset == last.offset }) ?? true
+        else {
             _ = try segment.recover()
             return (segment, true)
         }
-        // The tail after the last index entry is scanned for the log end and the largest timestamp.
-        let last = offsets.entryCount > 0 ? offsets.entry(offsets.entryCount - 1) : nil
         if let lastTime = times.lastEntry {
             segment.largestTimestamp = lastTime.timestamp
             segment.offsetOfLargestTimestamp = lastTime.offset
@@ -164,9 +171,19 @@ final class LogSegment {
             }
             position += Int64(header.totalSize)
         }
+        if let lastTime = times.lastEntry, lastTime.offset >= segment.nextOffset {
+            _ = try segment.recover()  // a time index pointing past the log
+            return (segment, true)
+        }
         segment.bytesSinceLastIndexEntry = Int(segment.sizeBytes - (last?.position ?? 0))
         if !active { segment.closeHandles() }
         return (segment, false)
+    }
+
+    /// Whether the file at `path` exists and holds whole index entries.
+    private static func holdsWholeEntries(_ path: FilePath, entrySize: Int) -> Bool {
+        var st = stat()
+        return stat(path.string, &st) == 0 && Int(st.st_size) % entrySize == 0
     }
 
     /// Validates the segment batch by batch (length, magic, CRC-32C, ascending offsets), rebuilding
@@ -226,7 +243,9 @@ final class LogSegment {
     }
 
     private func noteAppended(header: RecordBatchHeader, position: Int64) throws {
-        if bytesSinceLastIndexEntry > indexIntervalBytes {
+        // A full index (segment.index.bytes lowered since the segment was written) only makes the
+        // rebuilt index sparser; appends roll before they could reach this point.
+        if bytesSinceLastIndexEntry > indexIntervalBytes, try !offsetIndex().isFull {
             try offsetIndex().append(offset: header.lastOffset, position: position)
             let maxSoFar = max(largestTimestamp, header.maxTimestamp)
             let offsetOfMax = header.maxTimestamp > largestTimestamp ? header.lastOffset : offsetOfLargestTimestamp

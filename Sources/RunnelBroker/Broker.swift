@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// Embeddable in-process: pass port 0 in `listeners` and read the bound port from `onListening`.
 public struct Broker: Service {
     public let config: BrokerConfig
-    private let logger: Logger
+    let logger: Logger
     private let onListening: @Sendable (Int) -> Void
 
     /// - Parameters:
@@ -53,6 +53,7 @@ public struct Broker: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await server.serve(channel) }
                     group.addTask { await runMaintenance(controller) }
+                    if config.bool("log.cleaner.enable") { group.addTask { await runLogCleaner(controller) } }
                 }
             }
         } catch is CancellationError {

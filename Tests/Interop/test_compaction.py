@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError
@@ -47,9 +48,11 @@ class Model:
     def __init__(self) -> None:
         self.latest: dict[bytes, tuple[int, bytes | None]] = {}
         self.last_data_offset = -1
+        self.offsets: set[int] = set()
 
     def record(self, key: bytes, offset: int, value) -> None:
         self.latest[key] = (offset, value)
+        self.offsets.add(offset)
         self.last_data_offset = max(self.last_data_offset, offset)
 
     def survivors(self) -> list[tuple[int, bytes, bytes]]:
@@ -136,7 +139,13 @@ def test_compaction_keeps_latest_per_key_and_survives_restart(broker_factory, to
         assert {k for _, k, _ in data}.isdisjoint(model.tombstoned())
 
         # compacted state and progress survive a restart
-        assert b.restart() == 0
+        code = b.restart()  # asserted at the end, so a crash on SIGTERM doesn't hide the rest
+        # Kafka's cleaner-offset-checkpoint ("0", count, "<topic> <partition> <first dirty offset>")
+        ckpt = Path(b.log_dir) / "cleaner-offset-checkpoint"
+        assert ckpt.exists(), f"no {ckpt.name} in {b.log_dir}"
+        entries = {tuple(ln.split()[:2]): int(ln.split()[2]) for ln in ckpt.read_text().splitlines()[2:] if ln.strip()}
+        assert entries.get((topic, "0"), -1) > model.last_data_offset, \
+            f"cleaner checkpoint {entries.get((topic, '0'))} does not cover the cleaned data (last data offset {model.last_data_offset})"
         low, data = _data_region(b.bootstrap, topic, model)
         assert data == model.survivors(), "data region changed across restart"
         assert low == 0
@@ -152,6 +161,7 @@ def test_compaction_keeps_latest_per_key_and_survives_restart(broker_factory, to
         _wait_compacted(b.bootstrap, topic, model, p)
     finally:
         p.close(timeout=5)
+    assert code == 0, f"broker exit code {code} on SIGTERM (expected a clean 0 exit)"
 
 
 def test_compacted_topic_rejects_null_keys(broker_factory, topic):
@@ -207,6 +217,14 @@ def test_delete_records_is_refused_on_a_compacted_topic(broker_factory, topic):
     assert ei.value.args[0].code() == KafkaError.POLICY_VIOLATION, ei.value
     assert watermarks(b.bootstrap, topic) == (0, 10)
 
+    # compact,delete allows it
+    both = topic + "-both"
+    create_topic(b.bootstrap, both, {**TOPIC, "cleanup.policy": "compact,delete"})
+    ck_produce(cp, both, [{"key": f"k{i}".encode(), "value": b"v"} for i in range(10)])
+    fs = admin.delete_records([TopicPartition(both, 0, 5)], request_timeout=10, operation_timeout=10)
+    assert list(fs.values())[0].result(timeout=15).low_watermark == 5
+    assert watermarks(b.bootstrap, both) == (5, 10)
+
 
 @pytest.mark.parametrize("broker_extra,topic_extra", [
     ({}, {"min.compaction.lag.ms": 600_000}),
@@ -234,3 +252,67 @@ def test_no_compaction_within_lag_or_with_the_cleaner_disabled(broker_factory, t
         p.close(timeout=5)
     assert [o for o, _, _ in data] == list(range(model.last_data_offset + 1)), \
         f"records were compacted away: {model.last_data_offset + 1 - len(data)} missing"
+
+
+def test_kill9_while_the_cleaner_runs(broker_factory, topic):
+    """kill -9 at random moments while the cleaner is busy: after recovery every key's last
+    record is its last acknowledged write at its original offset, offsets only ever come from
+    produced records and increase, no leftover .cleaned/.swap files, and compaction resumes."""
+    import random
+
+    from storage_util import partition_dir
+
+    b = broker_factory(BROKER)
+    create_topic(b.bootstrap, topic, TOPIC)
+    tag = uuid.uuid4().hex[:6]
+    model = Model()
+    keys = [f"crash-{i:02d}".encode() for i in range(12)]
+    rng = random.Random()
+    d = partition_dir(b, topic)
+    for rnd in range(3):
+        p = kp_producer(b.bootstrap, acks="all", linger_ms=5, enable_idempotence=False)
+        try:
+            for j in range(25):
+                writes = [(k, f"{k.decode()}-{rnd}-{j}-{tag}-".encode().ljust(300, b"c")) for k in keys]
+                if j == 24:
+                    writes[rnd] = (keys[rnd], None)
+                _write(p, topic, model, writes)
+            # ticks roll segments (segment.ms=100) so the cleaner has work; kill mid-way
+            for i in range(rng.randint(2, 8)):
+                p.send(topic, partition=0, key=TICK_KEY, value=f"tick-{rnd}-{i}".encode())
+                p.flush(10)
+                time.sleep(0.1)
+        finally:
+            p.close(timeout=2)
+        b.kill9()
+        # recover with the cleaner off: any .cleaned/.swap file now is a leftover of the crash
+        # that log loading should have resolved (Kafka deletes .cleaned, completes .swap)
+        b.overrides["log.cleaner.enable"] = False
+        b.start()
+        strays = [f.name for f in d.iterdir() if f.name.endswith((".cleaned", ".swap"))]
+        assert not strays, f"stray cleaner files after recovery: {strays}"
+        low, high = watermarks(b.bootstrap, topic)
+        got = ck_read(b.bootstrap, topic, OFFSET_BEGINNING, high, timeout_s=10,
+                      extra={"check.crcs": True})
+        offs = [m.offset() for m in got]
+        assert offs == sorted(set(offs)), "offsets not strictly increasing"
+        last: dict[bytes, tuple[int, bytes | None]] = {}
+        for m in got:
+            if m.key() != TICK_KEY:
+                last[m.key()] = (m.offset(), m.value())
+        for k, (o, v) in model.latest.items():
+            if v is None:
+                assert k not in last or last[k] == (o, None), f"{k!r}: {last.get(k)} after its tombstone at {o}"
+            else:
+                assert last.get(k) == (o, v), f"{k!r}: last record {last.get(k)}, want offset {o}"
+        stray_offsets = [m.offset() for m in got if m.key() != TICK_KEY and m.offset() not in model.offsets]
+        assert not stray_offsets, f"records at offsets never produced: {stray_offsets[:5]}"
+        b.stop()
+        b.overrides["log.cleaner.enable"] = True
+        b.start()
+    # and the cleaner still works afterwards
+    p = kp_producer(b.bootstrap, acks="all", linger_ms=5, enable_idempotence=False)
+    try:
+        _wait_compacted(b.bootstrap, topic, model, p)
+    finally:
+        p.close(timeout=2)

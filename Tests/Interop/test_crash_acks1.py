@@ -143,3 +143,93 @@ def test_kill9_during_acks1_produce(broker_factory, topic):
         print(f"round {rnd}: killed after {n} deliveries (target {kill_after}); "
               f"{len(delivered)} acknowledged in all, high watermark {high} after recovery")
     assert time.monotonic() - started < 60
+
+
+def test_recovery_truncates_a_torn_tail_and_a_corrupt_last_batch(broker_factory, topic):
+    """After kill -9 the unflushed active segment is recovered from its start: a partial batch
+    at the end (torn write) is cut off, and so is everything from the first batch that fails
+    its CRC. Offsets then continue from the truncation point."""
+    from storage_util import ck_produce, ck_read, segment_path
+
+    b = broker_factory()
+    create_topic(b.bootstrap, topic, {})
+    d = partition_dir(b, topic)
+    p = ck_producer(b.bootstrap, **{"batch.num.messages": 20, "linger.ms": 1000})
+    msgs = [{"value": f"torn-{i}-".encode().ljust(80, b"t")} for i in range(200)]
+    res = ck_produce(p, topic, msgs, flush_each=20)
+    assert [r[1] for r in res] == list(range(200))
+    p.close()
+    seg = segment_path(d, 0)
+
+    # 1. torn write: the first 40 bytes of a would-be batch at the end
+    b.kill9()
+    good = seg.stat().st_size
+    with open(seg, "ab") as f:
+        f.write((200).to_bytes(8, "big") + (900).to_bytes(4, "big") + b"\x00\x00\x00\x00\x02" + b"\x11" * 23)
+    b.start()
+    assert watermarks(b.bootstrap, topic) == (0, 200)
+    assert seg.stat().st_size == good, f"torn tail not truncated: {seg.stat().st_size} bytes, want {good}"
+    got = ck_read(b.bootstrap, topic, 0, 200, extra={"check.crcs": True})
+    assert [m.value() for m in got] == [m["value"] for m in msgs]
+    p = ck_producer(b.bootstrap)
+    assert ck_produce(p, topic, [{"value": b"after-torn"}])[0][1] == 200
+    p.close()
+
+    # 2. a flipped byte inside the batch at offsets 160..179: it and everything after it go
+    b.kill9()
+    batches = disk_batches(d)
+    victim = [x for x in batches if x["base_offset"] == 160][0]
+    pos = victim["position"] + 12 + victim["batch_length"] - 20
+    buf = bytearray(seg.read_bytes())
+    buf[pos] ^= 0x01
+    seg.write_bytes(bytes(buf))
+    b.start()
+    assert watermarks(b.bootstrap, topic) == (0, 160), "recovery should truncate at the corrupt batch"
+    assert seg.stat().st_size == victim["position"]
+    got = ck_read(b.bootstrap, topic, 0, 160, extra={"check.crcs": True})
+    assert [m.value() for m in got] == [m["value"] for m in msgs[:160]]
+    p = ck_producer(b.bootstrap)
+    assert ck_produce(p, topic, [{"value": b"after-corrupt"}])[0][1] == 160
+    p.close()
+
+
+def test_sigterm_while_clients_connect_is_a_clean_shutdown(broker_factory, topic):
+    """SIGTERM while connections keep arriving must still be a clean shutdown: exit code 0,
+    checkpoints and the clean shutdown marker (.kafka_cleanshutdown) written, so the next start
+    skips recovery. (Clients reconnecting during a restart is the normal case.)"""
+    import socket
+    from pathlib import Path
+
+    from storage_util import ck_produce
+
+    b = broker_factory()
+    create_topic(b.bootstrap, topic, {})
+    p = ck_producer(b.bootstrap)
+    ck_produce(p, topic, [{"value": b"x"}])
+    p.close()
+    codes = []
+    for _ in range(3):
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    s = socket.create_connection(("127.0.0.1", b.port), timeout=0.5)
+                    time.sleep(0.05)
+                    s.close()
+                except OSError:
+                    time.sleep(0.005)
+
+        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(16)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        codes.append(b.stop())
+        marker = (Path(b.log_dir) / ".kafka_cleanshutdown").exists()
+        stop.set()
+        for t in threads:
+            t.join(2)
+        assert codes[-1] == 0, f"exit codes on SIGTERM with connecting clients: {codes}"
+        assert marker, "no clean shutdown marker after SIGTERM"
+        b.start()
+    assert watermarks(b.bootstrap, topic) == (0, 1)

@@ -134,10 +134,10 @@ def test_retention_ms_deletes_expired_segments_and_low_watermark_survives_restar
 
     # the log start offset is persisted
     code = b.restart()
-    assert code == 0
     assert watermarks(b.bootstrap, topic) == (low, n), "low watermark changed across a graceful restart"
     assert segment_bases(d)[0] == low
     _assert_tail_intact(b, topic, msgs, low, n)
+    assert code == 0, f"broker exit code {code} on SIGTERM (expected a clean 0 exit)"
 
 
 def test_retention_ms_expires_the_active_segment_too(broker_factory, topic):
@@ -234,6 +234,33 @@ def test_deleted_segments_are_renamed_then_removed_after_file_delete_delay(broke
         f".deleted files removed well before file.delete.delay.ms={delay_ms}: {lifetimes}")
 
 
+def test_leftover_deleted_files_are_removed_at_startup(broker_factory, topic):
+    """A crash between the `.deleted` rename and the delayed removal leaves `*.deleted` files;
+    Kafka's log loader deletes such stray files when the log is opened."""
+    b = broker_factory(BROKER)
+    create_topic(b.bootstrap, topic, {"segment.bytes": SEGMENT_BYTES, "retention.ms": 60000,
+                                      "file.delete.delay.ms": 600_000})
+    d = partition_dir(b, topic)
+    tag = uuid.uuid4().hex[:6]
+    now = _now_ms()
+    msgs = ([{"value": _value(tag, "old", i), "timestamp": now - 3_600_000 + i} for i in range(400)]
+            + [{"value": _value(tag, "new", i), "timestamp": now + i} for i in range(100)])
+    n = len(msgs)
+    _produce(b, topic, msgs)
+    bases = wait_for(lambda: segment_bases(d), lambda v: v and v[0] <= 400 and (len(v) == 1 or v[1] > 400),
+                     12, "all-old segments deleted")
+    assert deleted_files(d), "file.delete.delay.ms=600000: the renamed segments should still be there"
+    low = watermarks(b.bootstrap, topic)[0]
+    assert low == bases[0] > 0
+    time.sleep(1.0)  # start offset checkpoint interval is 200 ms
+    b.kill9()
+    b.start()
+    wait_for(lambda: deleted_files(d), lambda v: not v, 5, "stray *.deleted files removed at startup")
+    assert segment_bases(d)[0] == low
+    assert watermarks(b.bootstrap, topic) == (low, n)
+    _assert_tail_intact(b, topic, msgs, low, n)
+
+
 # ---------------------------------------------------------------------------------------
 # retention.bytes
 # ---------------------------------------------------------------------------------------
@@ -308,7 +335,9 @@ def test_delete_records_confluent(broker_factory, topic):
     b = broker_factory(BROKER)
     create_topic(b.bootstrap, topic, {"segment.bytes": SEGMENT_BYTES, "file.delete.delay.ms": 200})
     tag = uuid.uuid4().hex[:6]
-    msgs = [{"value": _value(tag, "dr", i), "key": f"k{i % 7}".encode()} for i in range(1000)]
+    base_ts = _now_ms() - 600_000
+    msgs = [{"value": _value(tag, "dr", i), "key": f"k{i % 7}".encode(), "timestamp": base_ts + 10 * i}
+            for i in range(1000)]
     n = len(msgs)
     _produce(b, topic, msgs)
     admin = ck_admin(b.bootstrap)
@@ -317,6 +346,17 @@ def test_delete_records_confluent(broker_factory, topic):
     assert dr.low_watermark == 437
     assert watermarks(b.bootstrap, topic) == (437, n)
     _assert_tail_intact(b, topic, msgs, 437, n)
+
+    # timestamp lookups never answer an offset below the log start offset
+    c = ck_consumer(b.bootstrap)
+    try:
+        found = c.offsets_for_times([TopicPartition(topic, 0, base_ts + 10 * 100),
+                                     TopicPartition(topic, 0, base_ts + 10 * 436 + 5)], timeout=10)
+        assert [tp.offset for tp in found] == [437, 437], found
+        (tp,) = c.offsets_for_times([TopicPartition(topic, 0, base_ts + 10 * 600)], timeout=10)
+        assert tp.offset == 600
+    finally:
+        c.close()
     _assert_fetch_below_start_is_out_of_range_ck(b, topic, 100, 437)
 
     # never backwards: a smaller offset is a no-op that reports the current low watermark
@@ -335,14 +375,15 @@ def test_delete_records_confluent(broker_factory, topic):
              lambda v: v[0] and v[0][0] <= 437 and (len(v[0]) == 1 or v[0][1] > 437) and not v[1], 15,
              "segments below the log start offset 437 removed")
 
-    assert b.restart() == 0
-    assert watermarks(b.bootstrap, topic) == (437, n), "DeleteRecords low watermark lost on graceful restart"
+    code = b.restart()
+    assert watermarks(b.bootstrap, topic) == (437, n), "DeleteRecords low watermark lost on restart"
     _assert_tail_intact(b, topic, msgs, 437, n)
 
     # and the log continues
     p = ck_producer(b.bootstrap)
     res = ck_produce(p, topic, [{"value": b"after-restart"}])
     assert res[0][1] == n
+    assert code == 0, f"broker exit code {code} on SIGTERM (expected a clean 0 exit)"
 
 
 def test_delete_records_to_high_watermark_confluent(broker_factory, topic):

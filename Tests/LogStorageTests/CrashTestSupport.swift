@@ -88,11 +88,11 @@ struct LookupSnapshot: Equatable {
     }
 }
 
-/// Timestamps worth probing for a log whose records carry `timestamps`: each one, its neighbours,
+/// Timestamps worth probing for a log whose records carry `timestamps`: each one, the next ms,
 /// and values below and above all of them.
 func timestampProbes(_ timestamps: [Int64]) -> [Int64] {
     var probes = Set<Int64>()
-    for t in timestamps { probes.formUnion([t - 1, t, t + 1]) }
+    for t in timestamps { probes.formUnion([t, t + 1]) }
     if let lo = timestamps.min(), let hi = timestamps.max() { probes.formUnion([Int64.min / 2, lo - 1000, hi + 1000, 0]) }
     return probes.sorted()
 }

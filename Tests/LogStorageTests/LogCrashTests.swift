@@ -68,19 +68,22 @@ import Testing
             var (batches, timestamps) = try Self.appendWorkload(log, count: 5)
             try log.roll()
             let activeBase = log.logEndOffset
-            let more = try Self.appendWorkload(log, count: 8, from: 5)
+            // Nine batches in the active segment, the last two small (1 and 2 records).
+            let activeCount = 9
+            let more = try Self.appendWorkload(log, count: activeCount, from: 5)
             batches += more.batches
             timestamps += more.timestamps
             log.close()
-            let activeBatches = Array(batches.suffix(8))
+            let activeBatches = Array(batches.suffix(activeCount))
             let ends = activeBatches.reduce(into: [0]) { $0.append($0.last! + $1.readableBytes) }
-            let activeLog = pristine.appending(segmentFileName(activeBase))
-            let activeBytes = try fileBytes(activeLog)
+            let activeBytes = try fileBytes(pristine.appending(segmentFileName(activeBase)))
+            let pristineIndex = try fileBytes(pristine.appending(indexFileName(activeBase)))
+            let pristineTimeIndex = try fileBytes(pristine.appending(timeIndexFileName(activeBase)))
             #expect(activeBytes.count == ends.last!)
 
             // Reference indexes for each count of whole batches: a log that got only those.
             var referenceIndexes: [Int: (Data, Data)] = [:]
-            for kept in 6...8 {
+            for kept in (activeCount - 2)...activeCount {
                 let dir = root.appending("reference-\(kept)")
                 let reference = try Self.open(dir, config, Self.unclean)
                 try Self.appendWorkload(reference, count: 5)
@@ -91,28 +94,35 @@ import Testing
                                           try fileBytes(dir.appending(timeIndexFileName(activeBase))))
                 #expect(!referenceIndexes[kept]!.0.isEmpty, "the reference has offset index entries")
             }
-            let probes = timestampProbes(timestamps)
+            let probes = timestampProbes(Array(timestamps.suffix(8))) + [timestamps.min()! - 1, timestamps.min()!]
+            var expectedTimestamps: [Int: [(offset: Int64, timestamp: Int64)?]] = [:]
+            for kept in (activeCount - 2)...activeCount {
+                expectedTimestamps[kept] = probes.map { Self.bruteForceTimestamp(Array(batches.prefix(5 + kept)), $0) }
+            }
             let work = root.appending("work-0")
-            for length in ends[6]...ends[8] {
-                try copyDirectory(pristine, to: work)
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: work.appending(segmentFileName(activeBase)).string))
-                try handle.truncate(atOffset: UInt64(length))
-                try handle.close()
+            try copyDirectory(pristine, to: work)
+            let workLog = work.appending(segmentFileName(activeBase)).string
+            let workIndex = work.appending(indexFileName(activeBase)).string
+            let workTimeIndex = work.appending(timeIndexFileName(activeBase)).string
+            for length in ends[activeCount - 2]...ends[activeCount] {
+                // The active segment's files as a crash at this length left them.
+                try activeBytes.prefix(length).write(to: URL(fileURLWithPath: workLog))
+                try pristineIndex.write(to: URL(fileURLWithPath: workIndex))
+                try pristineTimeIndex.write(to: URL(fileURLWithPath: workTimeIndex))
                 let kept = ends.lastIndex { $0 <= length }!
                 let keptBatches = Array(batches.prefix(5 + kept))
                 let end = batchHeader(keptBatches.last!).nextOffset
 
                 let log = try Self.open(work, config, Self.unclean)
                 #expect(log.logEndOffset == end, "length \(length)")
-                #expect(try fileSize(work.appending(segmentFileName(activeBase))) == ends[kept], "length \(length)")
+                #expect(try fileSize(FilePath(workLog)) == ends[kept], "length \(length)")
                 for offset in 0..<end {
                     let read = try log.read(from: offset, maxBytes: 1, upperBound: .max)
                     let want = keptBatches.first { batchHeader($0).lastOffset >= offset }!
                     if read != want { Issue.record("length \(length): read of offset \(offset) differs"); break }
                 }
-                for t in probes {
+                for (t, want) in zip(probes, expectedTimestamps[kept]!) {
                     let found = try log.offsetForTimestamp(t, upperBound: .max)
-                    let want = Self.bruteForceTimestamp(keptBatches, t)
                     if found?.offset != want?.offset || found?.timestamp != want?.timestamp {
                         Issue.record("length \(length): offsetForTimestamp(\(t)) = \(String(describing: found)), want \(String(describing: want))")
                         break
@@ -126,8 +136,8 @@ import Testing
                 // The rebuilt indexes are those of a log that only ever got the kept batches (plus
                 // whatever the append above added, which the first bytes are a prefix of).
                 let (index, timeIndex) = referenceIndexes[kept]!
-                let rebuiltIndex = try fileBytes(work.appending(indexFileName(activeBase)))
-                let rebuiltTimeIndex = try fileBytes(work.appending(timeIndexFileName(activeBase)))
+                let rebuiltIndex = try fileBytes(FilePath(workIndex))
+                let rebuiltTimeIndex = try fileBytes(FilePath(workTimeIndex))
                 #expect(rebuiltIndex.prefix(index.count) == index, "length \(length): offset index")
                 #expect(rebuiltTimeIndex.prefix(timeIndex.count) == timeIndex, "length \(length): time index")
             }
@@ -224,12 +234,12 @@ import Testing
     @Test(arguments: IndexDamage.allCases, Target.allCases)
     func damagedIndexesGiveIdenticalLookups(damage: IndexDamage, target: Target) throws {
         try withTemporaryDirectory { root throws in
-            let config = crashConfig(segmentBytes: 1200, indexIntervalBytes: 64)
+            let config = crashConfig(segmentBytes: 900, indexIntervalBytes: 64)
             let dir = root.appending("damaged-0")
             let log = try Self.open(dir, config, Self.unclean)
-            let (_, timestamps) = try Self.appendWorkload(log, count: 24)
+            let (_, timestamps) = try Self.appendWorkload(log, count: 18)
             let bases = log.segmentBaseOffsets
-            #expect(bases.count >= 4)
+            #expect(bases.count >= 3)
             log.close()
             let probes = timestampProbes(timestamps)
             let reference = try Self.open(dir, config)
@@ -286,6 +296,55 @@ import Testing
                 #expect(try fileSize(dir.appending(indexFileName(base))) % OffsetIndex.entrySize == 0)
                 #expect(try fileSize(dir.appending(timeIndexFileName(base))) % TimeIndex.entrySize == 0)
             }
+        }
+    }
+
+    enum StaleIndex: String, Sendable, CaseIterable {
+        /// A well-formed offset index whose only entry names a batch's last offset with the
+        /// position of the batch after it.
+        case offsetEntryOnTheWrongBatch
+        /// A well-formed time index whose only entry points past the segment's end.
+        case timeEntryPastTheEnd
+    }
+
+    /// Index files that pass the shape checks (whole entries, increasing, positions within the
+    /// log) but contradict the log: a clean open must not trust them.
+    @Test(arguments: StaleIndex.allCases)
+    func staleIndexesThatLookSaneAreRebuilt(stale: StaleIndex) throws {
+        try withTemporaryDirectory { root throws in
+            let config = crashConfig(segmentBytes: 900, indexIntervalBytes: 64)
+            let dir = root.appending("stale-0")
+            let log = try Self.open(dir, config, Self.unclean)
+            let (batches, timestamps) = try Self.appendWorkload(log, count: 12)
+            let bases = log.segmentBaseOffsets
+            #expect(bases.count >= 2)
+            log.close()
+            let probes = timestampProbes(timestamps)
+            let reference = try Self.open(dir, config)
+            let before = try LookupSnapshot.take(reference, probes: probes)
+            reference.close()
+
+            // The first segment's batches and their positions.
+            let segmentBatches = batches.filter { batchHeader($0).baseOffset < bases[1] }
+            #expect(segmentBatches.count >= 3)
+            let positions = segmentBatches.reduce(into: [0]) { $0.append($0.last! + $1.readableBytes) }
+            switch stale {
+            case .offsetEntryOnTheWrongBatch:
+                let entryOffset = Int32(batchHeader(segmentBatches[0]).lastOffset)
+                var bytes: [UInt8] = []
+                withUnsafeBytes(of: entryOffset.bigEndian) { bytes += $0 }
+                withUnsafeBytes(of: Int32(positions[1]).bigEndian) { bytes += $0 }
+                try FileManager.default.overwrite(dir.appending(indexFileName(0)), with: bytes)
+            case .timeEntryPastTheEnd:
+                var bytes: [UInt8] = []
+                withUnsafeBytes(of: (timestamps.min()! + 1).bigEndian) { bytes += $0 }
+                withUnsafeBytes(of: Int32(bases[1] + 5).bigEndian) { bytes += $0 }
+                try FileManager.default.overwrite(dir.appending(timeIndexFileName(0)), with: bytes)
+            }
+            let damaged = try Self.open(dir, config)
+            defer { damaged.close() }
+            let after = try LookupSnapshot.take(damaged, probes: probes)
+            #expect(after.firstDifference(from: before) == nil)
         }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Benchmark
+import Foundation
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -39,7 +40,6 @@ private let recoveryMBps = BenchmarkMetric.custom("recovery MB/s", polarity: .pr
 private let preadMBps = BenchmarkMetric.custom("pread MB/s (baseline)", polarity: .prefersLarger, useScalingFactor: false)
 private let recoveryRatio = BenchmarkMetric.custom("recovery/pread ‰", polarity: .prefersLarger, useScalingFactor: false)
 private let rssPerPartition = BenchmarkMetric.custom("RSS bytes/partition", polarity: .prefersSmaller, useScalingFactor: false)
-private let heapPerPartition = BenchmarkMetric.custom("heap bytes/partition", polarity: .prefersSmaller, useScalingFactor: false)
 private let fdsPer1000 = BenchmarkMetric.custom("fds per 1000 partitions", polarity: .prefersSmaller, useScalingFactor: false)
 private let mapsPer1000 = BenchmarkMetric.custom("maps per 1000 partitions", polarity: .prefersSmaller, useScalingFactor: false)
 
@@ -49,13 +49,17 @@ private func countUnits(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: Bench
 
 // MARK: - 1. Append throughput
 
-/// A log and a baseline file side by side in one temp directory, refreshed before either would pass
-/// `limit` bytes (so the log never rolls and both write into fresh page-cache pages).
+/// A log and a baseline file side by side in one temp directory. Both are recycled (emptied,
+/// closed, recreated, outside the measurement) before either would pass `recycleBytes`: the log
+/// never rolls (`segment.bytes` is 1 GiB), and both keep writing into page-cache pages the kernel
+/// has just freed rather than into never-touched guest memory, whose first touch on this VM costs
+/// more than the copy itself and would mask the difference being measured.
 private final class AppendState: @unchecked Sendable {
     let batch: ByteBuffer
     let header: RecordBatchHeader
     let batchesPerPass = 1024  // 16 MiB per measured pass
-    let limit = 1 << 30
+    let segmentBytes = 1 << 30
+    let recycleBytes = 256 << 20
     var directory = ""
     var log: Log?
     var baselineFD: Int32 = -1
@@ -68,7 +72,7 @@ private final class AppendState: @unchecked Sendable {
 
     func open() throws {
         directory = makeTempDirectory("runnel-bench-append")
-        log = try Log(directory: FilePath(directory).appending("append-0"), config: LogConfig(segmentBytes: limit),
+        log = try Log(directory: FilePath(directory).appending("append-0"), config: LogConfig(segmentBytes: segmentBytes),
                       logger: silentLogger)
         baselineFD = Glibc.open("\(directory)/baseline.dat", O_RDWR | O_CREAT | O_TRUNC, 0o644)
         precondition(baselineFD >= 0, "open baseline file: errno \(errno)")
@@ -77,7 +81,7 @@ private final class AppendState: @unchecked Sendable {
 
     func makeRoom() throws {
         guard let log else { return try open() }
-        if log.sizeBytes + Int64(passBytes) > Int64(limit) || baselineOffset + passBytes > limit {
+        if log.sizeBytes + Int64(passBytes) > Int64(recycleBytes) || baselineOffset + passBytes > recycleBytes {
             close()
             try open()
         }
@@ -126,7 +130,7 @@ private func appendBenchmark() {
     Benchmark(
         "Append 16 KiB batches: Log.append vs pwrite (16 MiB per pass)",
         configuration: .init(metrics: metrics, units: countUnits([logAppendMBps, pwriteMBps, appendRatio]),
-                             warmupIterations: 2, scalingFactor: .one, maxDuration: .seconds(4), maxIterations: 40),
+                             warmupIterations: 4, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 100),
         closure: { benchmark in
             do {
                 try state.makeRoom()
@@ -152,7 +156,10 @@ private func appendBenchmark() {
                 benchmark.error("append failed: \(error)")
             }
         },
-        setup: { try state.open() },
+        setup: {
+            warmPageAllocator(bytes: 1 << 30)
+            try state.open()
+        },
         teardown: { state.close() }
     )
 }
@@ -341,14 +348,14 @@ private final class IdleState: @unchecked Sendable {
 
 private func idlePartitionsBenchmark() {
     let state = IdleState()
-    let custom = [rssPerPartition, heapPerPartition, fdsPer1000, mapsPer1000]
+    let custom = [rssPerPartition, fdsPer1000, mapsPer1000]
     Benchmark(
         "Idle partitions: open 1000 logs of one small segment (clean shutdown)",
         configuration: .init(metrics: [.wallClock] + custom, units: countUnits(custom),
-                             warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 5),
+                             warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(12), maxIterations: 4),
         closure: { benchmark in
-            _ = malloc_trim(0)
-            let rss0 = residentBytes(), heap0 = heapBytesInUse(), fds0 = openDescriptorCount(), maps0 = mappingCount()
+            trimMallocHeap()
+            let rss0 = residentBytes(), fds0 = openDescriptorCount(), maps0 = mappingCount()
             var logs: [Log] = []
             logs.reserveCapacity(state.partitions)
             benchmark.startMeasurement()  // wall clock: the 1000 opens only
@@ -361,14 +368,13 @@ private func idlePartitionsBenchmark() {
                 benchmark.error("open failed: \(error)")
             }
             benchmark.stopMeasurement()
-            let rss1 = residentBytes(), heap1 = heapBytesInUse(), fds1 = openDescriptorCount(), maps1 = mappingCount()
+            let rss1 = residentBytes(), fds1 = openDescriptorCount(), maps1 = mappingCount()
             benchmark.measurement(rssPerPartition, (rss1 - rss0) / state.partitions)
-            benchmark.measurement(heapPerPartition, (heap1 - heap0) / state.partitions)
             benchmark.measurement(fdsPer1000, (fds1 - fds0) * 1000 / state.partitions)
             benchmark.measurement(mapsPer1000, (maps1 - maps0) * 1000 / state.partitions)
             for log in logs { log.close() }
             logs.removeAll()
-            _ = malloc_trim(0)
+            trimMallocHeap()
         },
         setup: { try state.create() },
         teardown: { removeTree(state.directory) }

@@ -30,8 +30,11 @@ import SystemPackage
 /// epoch, producer id/epoch/base sequence, timestamp type, transactional flag and codec (recompressed
 /// with ``CompressionCodec/compress(_:)``) and a new CRC-32C. A batch that lost all its records is
 /// dropped, except (as Kafka's `RETAIN_EMPTY`) as an empty batch when it is the last batch of its
-/// producer id among the cleaned segments, or the last batch of the cleaned range. Control batches
-/// are copied unchanged. Batches are CRC-checked before they are copied; a corrupt one stops the
+/// producer id among the cleaned segments, or the last batch of its group. Kafka keeps only the last
+/// batch of the whole cleaned range; keeping the last of every group costs one 61-byte batch per
+/// cleaned segment and makes every cleaned segment end exactly where the segments it replaces
+/// ended, which is what crash recovery of an interrupted swap reads from a `.swap` file (see
+/// ``Log/completeInterruptedSwaps(in:logger:)``). Control batches are copied unchanged. Batches are CRC-checked before they are copied; a corrupt one stops the
 /// cleaning.
 public enum LogCleaner {
     /// Why a cleaning stopped without output; the next round tries again.
@@ -182,7 +185,7 @@ public enum LogCleaner {
                                                reason: "CRC-32C mismatch in a batch being cleaned")
                 }
                 let out = try filter(batch, header: header, map: map, nowMs: nowMs, deleteRetentionMs: snapshot.config.deleteRetentionMs,
-                                     stats: &stats)
+                                     groupEnd: group[group.count - 1].nextOffset, stats: &stats)
                 guard let out else { stats.batchesDropped += 1; continue }
                 let outHeader = RecordBatchHeader.peek(out, at: out.readerIndex)!
                 if cleaned.indexIsFull {
@@ -201,9 +204,9 @@ public enum LogCleaner {
     }
 
     /// The batch to write for `batch`: itself, a rebuilt batch with fewer records, an empty batch
-    /// kept for its producer state or offset, or `nil` to drop it.
+    /// kept for its producer state or because it ends the group (`groupEnd`), or `nil` to drop it.
     static func filter(_ batch: ByteBuffer, header: RecordBatchHeader, map: OffsetMap, nowMs: Int64, deleteRetentionMs: Int64,
-                       stats: inout CleanedLog.Stats) throws -> ByteBuffer? {
+                       groupEnd: Int64, stats: inout CleanedLog.Stats) throws -> ByteBuffer? {
         if header.isControl { return batch }
         let records = try RecordBatchHeader.records(of: batch, maxUncompressedBytes: maxUncompressedBytes)
         let horizon: Int64? = header.attributes & deleteHorizonFlag != 0 ? header.baseTimestamp : nil
@@ -231,7 +234,7 @@ public enum LogCleaner {
         if kept.count == records.count && !needsHorizon { return batch }
         if kept.isEmpty {
             let lastOfProducer = header.producerID >= 0 && map.lastBatchOfProducer[header.producerID] == header.lastOffset
-            guard lastOfProducer || header.nextOffset == map.endOffset else { return nil }
+            guard lastOfProducer || header.nextOffset == groupEnd else { return nil }
             stats.batchesRewritten += 1
             return emptyBatch(like: header)
         }

@@ -16,6 +16,8 @@ actor Controller {
     private let metadataLog: MetadataLog
     private(set) var image: MetadataImage
     private var partitions: [TopicPartition: Partition] = [:]
+    /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
+    private var cleanerOffsets: [TopicPartition: Int64] = [:]
     private let logger: Logger
 
     /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
@@ -52,6 +54,13 @@ actor Controller {
             }
         }
         self.partitions = opened
+        do {
+            let checkpoint = try OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.cleanerOffset)
+            for tp in opened.keys { if let offset = checkpoint[tp.directoryName] { cleanerOffsets[tp] = offset } }
+        } catch {
+            logger.warning("ignoring an unreadable cleaner-offset-checkpoint; compacted logs are cleaned from their start",
+                           metadata: ["error": "\(error)"])
+        }
         // From here on a crash is unclean again.
         try LogDirectoryState.removeCleanShutdownMarker(directory: directory)
         logger.info("loaded metadata", metadata: ["topics": "\(image.topics.count)", "partitions": "\(opened.count)",
@@ -156,6 +165,7 @@ actor Controller {
             return (.kafkaStorageError, "metadata log write failed: \(error)")
         }
         image.apply(.removeTopic(topicID: topic.topicID))
+        for p in topic.partitions.keys { cleanerOffsets[TopicPartition(name, p)] = nil }
         for p in topic.partitions.keys.sorted() {
             let tp = TopicPartition(name, p)
             if let partition = partitions.removeValue(forKey: tp) { await partition.close() }
@@ -192,6 +202,29 @@ actor Controller {
         }
         try OffsetCheckpointFile.write(recovery, directory: logDirectory, name: OffsetCheckpointFile.recoveryPoint)
         try OffsetCheckpointFile.write(starts, directory: logDirectory, name: OffsetCheckpointFile.logStartOffset)
+    }
+
+    // MARK: Log cleaner
+
+    /// The partitions with `cleanup.policy` containing `compact`, with the offset their next
+    /// cleaning starts from (the checkpointed end of the last one; 0, clamped by the log to its
+    /// start offset, when never cleaned).
+    func compactedPartitions() async -> [(TopicPartition, Partition, firstDirtyOffset: Int64)] {
+        var out: [(TopicPartition, Partition, firstDirtyOffset: Int64)] = []
+        for (tp, partition) in partitions where await partition.logConfig.compactEnabled {
+            out.append((tp, partition, cleanerOffsets[tp] ?? 0))
+        }
+        return out
+    }
+
+    /// Records that `tp` is compacted below `endOffset` and rewrites `cleaner-offset-checkpoint`.
+    func recordCleaned(_ tp: TopicPartition, endOffset: Int64) throws {
+        guard partitions[tp] != nil else { return }
+        cleanerOffsets[tp] = endOffset
+        let entries = cleanerOffsets.compactMap { tp, offset in
+            partitions[tp] == nil ? nil : OffsetCheckpointFile.Entry(topic: tp.topic, partition: tp.partition, offset: offset)
+        }
+        try OffsetCheckpointFile.write(entries, directory: logDirectory, name: OffsetCheckpointFile.cleanerOffset)
     }
 
     /// Runs retention on every partition; failures are logged per partition and do not stop the others.

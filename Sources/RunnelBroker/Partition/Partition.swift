@@ -31,6 +31,8 @@ actor Partition {
     private var config: LogConfig
     private var logAppendTime: Bool
     private var waiters: [AppendSignal] = []
+    /// Set by ``close()``; the cleaner leaves a closed partition alone.
+    private var closed = false
 
     /// Opens or creates the partition directory under `logDirectory`, recovering its log,
     /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
@@ -166,6 +168,29 @@ actor Partition {
         return deleted.values.reduce(0, +)
     }
 
+    // MARK: Log compaction
+
+    /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
+    var logConfig: LogConfig { config }
+
+    /// The cleanable dirty ratio from `firstDirtyOffset` (0 once the partition is closed).
+    func dirtyRatio(firstDirtyOffset: Int64, nowMs: Int64) -> Double {
+        closed ? 0 : log.dirtyRatio(firstDirtyOffset: firstDirtyOffset, nowMs: nowMs)
+    }
+
+    /// What the cleaner works on off this actor, or `nil` when nothing is cleanable.
+    func cleanerSnapshot(firstDirtyOffset: Int64, nowMs: Int64) -> CleanerSnapshot? {
+        closed ? nil : log.cleanerSnapshot(firstDirtyOffset: firstDirtyOffset, nowMs: nowMs)
+    }
+
+    /// Swaps cleaned segments in (one actor turn: no append or fetch sees a half-swapped log).
+    /// - Returns: false when the log changed meanwhile or the partition was closed; the cleaned
+    ///   files are then discarded.
+    func swapIn(_ cleaned: CleanedLog) throws -> Bool {
+        guard !closed else { cleaned.discard(); return false }
+        return try log.swapIn(cleaned)
+    }
+
     /// Offset below which everything is on disk, for `recovery-point-offset-checkpoint`.
     var recoveryPoint: Int64 { log.recoveryPoint }
 
@@ -173,6 +198,7 @@ actor Partition {
     func flush() throws { try log.flush() }
 
     func close() {
+        closed = true
         for s in waiters { s.fire() }
         waiters.removeAll()
         try? log.flush()
