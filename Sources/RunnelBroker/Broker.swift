@@ -49,11 +49,24 @@ public struct Broker: Service {
                                                    "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
         onListening(port)
         do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { try await server.serve(channel) }
-                    group.addTask { await runMaintenance(controller) }
-                    if config.bool("log.cleaner.enable") { group.addTask { await runLogCleaner(controller) } }
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
+                if config.bool("log.cleaner.enable") {
+                    group.addTask { await cancelWhenGracefulShutdown { await runLogCleaner(controller) } }
+                }
+                // The accept loop is not cancelled: closing the listener ends it after every
+                // connection already accepted has been handed to a handler (each must be closed
+                // through executeThenClose), then the handlers are cancelled.
+                try await withGracefulShutdownHandler {
+                    try await server.serve(channel)
+                } onGracefulShutdown: {
+                    // Stop accepting first and give connections already being set up on other
+                    // event loops time to reach the accept loop: a child channel that arrives after
+                    // the listener closed would be dropped without being closed (a NIO precondition).
+                    let listener = channel.channel
+                    listener.setOption(.autoRead, value: false).whenComplete { _ in
+                        listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
+                    }
                 }
             }
         } catch is CancellationError {

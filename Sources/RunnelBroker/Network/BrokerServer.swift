@@ -29,13 +29,18 @@ struct BrokerServer {
     }
 
     /// Serves connections until the server channel closes or the task is cancelled.
+    /// Serves connections until the server channel closes, then cancels the connection handlers
+    /// (ending each connection after its in-flight request) and returns when all are closed.
     func serve(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
+                // The caller stops this loop by closing the listener, not by cancelling: a
+                // cancelled iteration would drop connections already accepted, unclosed.
                 for try await connection in inbound {
                     group.addTask { await handle(connection) }
                 }
             }
+            group.cancelAll()
         }
     }
 
