@@ -41,8 +41,14 @@ final class TimeIndex {
 
     /// The offset after which the first record with a timestamp at or after `target` lies: the
     /// offset of the greatest entry whose timestamp is below `target`, or `baseOffset`.
+    /// Like the offset index, the warm tail (the last 8 KiB of entries) is searched first when the
+    /// target lies in it, so lookups for recent times touch only recently written pages.
     func lookup(_ target: Int64) -> Int64 {
-        greatestEntry(in: 0..<entryCount, key: { self.entry($0).timestamp }, atMost: target, strict: true).map { entry($0).offset } ?? baseOffset
+        let n = entryCount
+        let warmStart = max(0, n - OffsetIndex.warmBytes / Self.entrySize)
+        let key = { (i: Int) in self.entry(i).timestamp }
+        let range = warmStart > 0 && key(warmStart) < target ? warmStart..<n : 0..<n
+        return greatestEntry(in: range, key: key, atMost: target, strict: true).map { entry($0).offset } ?? baseOffset
     }
 
     /// Drops entries for offsets at or after `offset`.

@@ -255,4 +255,21 @@ import Testing
             #expect(times.lookup(Int64.max) == Self.base + 9)
         }
     }
+    /// With more entries than the 8 KiB warm tail holds, every lookup still equals a linear scan.
+    @Test func timeIndexWarmTailSearchMatchesALinearScan() throws {
+        try withTemporaryDirectory { dir throws in
+            let times = try TimeIndex(directory: dir, baseOffset: Self.base, maxBytes: 3000 * TimeIndex.entrySize, writable: true)
+            var entries: [(timestamp: Int64, offset: Int64)] = []
+            for i in 0..<2000 {
+                let entry = (timestamp: Int64(1_000 + i * 10), offset: Self.base + Int64(i * 3))
+                times.maybeAppend(timestamp: entry.timestamp, offset: entry.offset)
+                entries.append(entry)
+            }
+            #expect(times.entryCount == 2000)
+            for target in stride(from: Int64(900), through: 21_100, by: 7) {
+                let expected = entries.last(where: { $0.timestamp < target })?.offset ?? Self.base
+                #expect(times.lookup(target) == expected, "target \(target)")
+            }
+        }
+    }
 }
