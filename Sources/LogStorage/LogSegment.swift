@@ -62,8 +62,40 @@ final class LogSegment {
         self.isActive = active
         self.indexIntervalBytes = config.indexIntervalBytes
         self.maxIndexBytes = config.segmentIndexBytes
+        self.segmentBytes = config.segmentBytes
         self.createdMs = nowMs
     }
+
+    // MARK: Header reads through a read-only map of the .log file
+
+    /// `segment.bytes`, the size the map of an active segment is made for so it rarely remaps.
+    private let segmentBytes: Int
+    /// A read-only shared map of the `.log` file used for batch-header lookups: an index lookup
+    /// then costs memory loads instead of `pread` system calls. Mapping past the end of the file
+    /// is allowed; only bytes below `sizeBytes` are ever touched.
+    private var headerMap: (base: UnsafeRawPointer, length: Int)?
+
+    private func mappedBytes(upTo end: Int64) throws -> UnsafeRawPointer {
+        if let map = headerMap, Int64(map.length) >= end { return map.base }
+        unmapHeaders()
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var length = max(Int(end), isActive ? segmentBytes : Int(sizeBytes))
+        length = (length + page - 1) / page * page
+        let fd = try file().descriptor.rawValue
+        let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        guard let pointer, pointer != MAP_FAILED else {
+            throw StorageError.io(operation: "mmap", path: logPath.string, errno: Errno(rawValue: errno))
+        }
+        headerMap = (UnsafeRawPointer(pointer), length)
+        return UnsafeRawPointer(pointer)
+    }
+
+    private func unmapHeaders() {
+        if let map = headerMap { munmap(UnsafeMutableRawPointer(mutating: map.base), map.length) }
+        headerMap = nil
+    }
+
+    deinit { unmapHeaders() }
 
     /// Kafka's `LogSegment.shouldRoll` time rule: message time since the first batch when the
     /// timestamps allow it, else wall-clock time since the segment was created.
@@ -97,6 +129,7 @@ final class LogSegment {
 
     /// Closes the file and unmaps the indexes (trimmed first); they reopen on the next access.
     func closeHandles() {
+        unmapHeaders()
         try? openOffsetIndex?.file.trimToValidSize()
         try? openTimeIndex?.file.trimToValidSize()
         openFile?.close()
@@ -334,13 +367,9 @@ final class LogSegment {
     }
 
     private func scan(from start: Int64, until match: (RecordBatchHeader) -> Bool) throws -> Int64? {
-        let file = try file()
         var position = start
         while position < sizeBytes {
-            let bytes = try file.read(at: position, length: RecordBatchHeader.size)
-            guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
-                throw StorageError.corrupt(path: logPath.string, position: position, reason: "unreadable batch header")
-            }
+            let header = try header(at: position)
             if match(header) { return position }
             position += Int64(header.totalSize)
         }
@@ -352,10 +381,14 @@ final class LogSegment {
         try file().read(at: position, length: Int(min(Int64(length), sizeBytes - position)))
     }
 
-    /// The batch header at `position`.
+    /// The batch header at `position`, read through the header map.
     func header(at position: Int64) throws -> RecordBatchHeader {
-        let bytes = try read(at: position, length: RecordBatchHeader.size)
-        guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex) else {
+        guard position >= 0, position + Int64(RecordBatchHeader.size) <= sizeBytes else {
+            throw StorageError.corrupt(path: logPath.string, position: position, reason: "batch header past the end of the segment")
+        }
+        let base = try mappedBytes(upTo: position + Int64(RecordBatchHeader.size))
+        let raw = UnsafeRawBufferPointer(start: base + Int(position), count: RecordBatchHeader.size)
+        guard let header = RecordBatchHeader.peek(raw: raw) else {
             throw StorageError.corrupt(path: logPath.string, position: position, reason: "unreadable batch header")
         }
         return header

@@ -316,3 +316,46 @@ def test_kill9_while_the_cleaner_runs(broker_factory, topic):
         _wait_compacted(b.bootstrap, topic, model, p)
     finally:
         p.close(timeout=2)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "lz4", "zstd"])
+def test_compaction_of_compressed_batches_keeps_codec_timestamps_and_headers(broker_factory, topic, codec):
+    """The cleaner rewrites the survivors of a compressed batch into a batch with the same
+    codec (Kafka's MemoryRecords.filterTo), keeping each record's timestamp and headers."""
+    from storage_util import disk_batches, partition_dir
+
+    b = broker_factory(BROKER)
+    create_topic(b.bootstrap, topic, TOPIC)
+    model = Model()
+    keys = [f"z-{i}".encode() for i in range(8)]
+    base_ts = int(time.time() * 1000) - 60_000
+    ts_of: dict[int, int] = {}
+    p = kp_producer(b.bootstrap, acks="all", linger_ms=1000, batch_size=1 << 20,
+                    enable_idempotence=False, compression_type=codec)
+    try:
+        for rnd in range(15):
+            futs = []
+            for j, k in enumerate(keys):
+                v = None if (rnd == 14 and j == 7) else f"{k.decode()}-{rnd}".encode() * 5
+                ts = base_ts + rnd * 100 + j
+                futs.append((k, v, ts, p.send(topic, partition=0, key=k, value=v, timestamp_ms=ts,
+                                              headers=[("rnd", str(rnd).encode())])))
+            p.flush(30)
+            for k, v, ts, f in futs:
+                o = f.get(timeout=10).offset
+                model.record(k, o, v)
+                ts_of[o] = ts
+        _wait_compacted(b.bootstrap, topic, model, p)
+    finally:
+        p.close(timeout=5)
+
+    got = ck_read(b.bootstrap, topic, OFFSET_BEGINNING, model.last_data_offset + 1)
+    data = {m.offset(): m for m in got if m.offset() <= model.last_data_offset}
+    for o, k, v in model.survivors():
+        m = data[o]
+        assert m.timestamp()[1] == ts_of[o], f"offset {o}: timestamp {m.timestamp()} != {ts_of[o]}"
+        assert m.headers() == [("rnd", str((ts_of[o] - base_ts) // 100).encode())], m.headers()
+    cleaned = [x for x in disk_batches(partition_dir(b, topic))
+               if x["base_offset"] <= model.last_data_offset and x["record_count"] > 0]
+    assert cleaned and all(x["compression"] == codec for x in cleaned), \
+        [(x["base_offset"], x["record_count"], x["compression"]) for x in cleaned]

@@ -99,3 +99,22 @@ public struct RecordBatchHeader: Equatable, Sendable {
         buffer.setInteger(partitionLeaderEpoch, at: index + Field.partitionLeaderEpoch, endianness: .big)
     }
 }
+
+extension RecordBatchHeader {
+    /// Reads the header at the start of `bytes` (at least 61 bytes, e.g. a memory-mapped segment)
+    /// without copying; `nil` when too short or magic is not 2.
+    public static func peek(raw bytes: UnsafeRawBufferPointer) -> RecordBatchHeader? {
+        guard bytes.count >= size, bytes.load(fromByteOffset: Field.magic, as: Int8.self) == 2 else { return nil }
+        func i64(_ o: Int) -> Int64 { Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: o, as: Int64.self)) }
+        func i32(_ o: Int) -> Int32 { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: o, as: Int32.self)) }
+        func i16(_ o: Int) -> Int16 { Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: o, as: Int16.self)) }
+        return RecordBatchHeader(
+            baseOffset: i64(Field.baseOffset), batchLength: i32(Field.batchLength),
+            partitionLeaderEpoch: i32(Field.partitionLeaderEpoch), magic: 2,
+            crc: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: Field.crc, as: UInt32.self)),
+            attributes: i16(Field.attributes), lastOffsetDelta: i32(Field.lastOffsetDelta),
+            baseTimestamp: i64(Field.baseTimestamp), maxTimestamp: i64(Field.maxTimestamp),
+            producerID: i64(Field.producerID), producerEpoch: i16(Field.producerEpoch),
+            baseSequence: i32(Field.baseSequence), recordsCount: i32(Field.recordsCount))
+    }
+}
