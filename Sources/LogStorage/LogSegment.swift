@@ -82,7 +82,9 @@ final class LogSegment {
         var length = max(Int(end), isActive ? segmentBytes : Int(sizeBytes))
         length = (length + page - 1) / page * page
         let fd = try file().descriptor.rawValue
-        let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        // MAP_POPULATE maps the file's cached pages up front (pages past the end of the file are
+        // skipped), so header lookups do not take a page fault on first touch of each page.
+        let pointer = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0)
         guard let pointer, pointer != MAP_FAILED else {
             throw StorageError.io(operation: "mmap", path: logPath.string, errno: Errno(rawValue: errno))
         }

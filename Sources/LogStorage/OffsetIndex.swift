@@ -42,15 +42,23 @@ final class OffsetIndex {
     /// The greatest entry whose offset is at or below `target`; (baseOffset, 0) when there is none.
     func lookup(_ target: Int64) -> (offset: Int64, position: Int64) {
         let n = entryCount
+        guard n > 0, target >= baseOffset else { return (baseOffset, 0) }
+        // Compare relative offsets straight from the map: one 4-byte load per probe.
+        let relative = target - baseOffset > Int64(Int32.max) ? Int32.max : Int32(target - baseOffset)
         let warmStart = max(0, n - Self.warmBytes / Self.entrySize)
-        let key = { (i: Int) in self.entry(i).offset }
-        let found: Int?
-        if warmStart > 0 && key(warmStart) <= target {
-            found = greatestEntry(in: warmStart..<n, key: key, atMost: target)
-        } else {
-            found = greatestEntry(in: 0..<n, key: key, atMost: target)
+        var lo = warmStart > 0 && file.int32(entry: warmStart, field: 0) <= relative ? warmStart : 0
+        var hi = n - 1
+        var found = -1
+        while lo <= hi {
+            let mid = (lo + hi) >> 1
+            if file.int32(entry: mid, field: 0) <= relative {
+                found = mid
+                lo = mid + 1
+            } else {
+                hi = mid - 1
+            }
         }
-        return found.map(entry) ?? (baseOffset, 0)
+        return found >= 0 ? entry(found) : (baseOffset, 0)
     }
 
     /// Drops entries for offsets at or after `offset`.
