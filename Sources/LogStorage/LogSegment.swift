@@ -323,7 +323,15 @@ final class LogSegment {
     func append(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
         precondition(isActive, "append to inactive segment \(logPath)")
         let position = sizeBytes
-        try file().write(batch, at: position)
+        let file = try file()
+        do {
+            try file.write(batch, at: position)
+        } catch {
+            // A write that failed part-way (disk full) leaves a torn batch past the end; cut it so
+            // the file again ends at the last whole batch. Reads never go past `sizeBytes` anyway.
+            try? file.truncate(to: position)
+            throw error
+        }
         try noteAppended(header: header, position: position)
     }
 
