@@ -65,12 +65,9 @@ extension RequestHandlers {
         let limit = min(Int(max(p.partitionMaxBytes, 0)), budget)
         do {
             if epochError != .none { throw EpochFenced(code: epochError) }
-            if limit == 0 && !firstData {
-                let empty = try await partition.read(from: p.fetchOffset, maxBytes: 0, isReplica: isReplica)
-                return .init(partitionIndex: p.partition, highWatermark: empty.highWatermark, lastStableOffset: empty.lastStableOffset,
-                             logStartOffset: empty.logStartOffset, abortedTransactions: nil, records: ByteBuffer())
-            }
-            var read = try await partition.read(from: p.fetchOffset, maxBytes: limit, isReplica: isReplica)
+            // With the budget spent (limit 0) only the first partition with data may still send a batch (KIP-74).
+            var read = try await partition.read(from: p.fetchOffset, maxBytes: limit == 0 && firstData ? 1 : limit,
+                                                isReplica: isReplica)
             if !firstData && read.records.readableBytes > limit { read.records = ByteBuffer() }
             if version < 10 && Self.containsZstd(read.records) {
                 return .init(partitionIndex: p.partition, errorCode: .unsupportedCompressionType, highWatermark: read.highWatermark,

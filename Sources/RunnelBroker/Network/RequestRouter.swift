@@ -53,8 +53,7 @@ struct RequestRouter: Sendable {
             let request = try ApiVersionsRequest.decode(body, apiKey: .apiVersions, version: version)
             return respond(handlers.apiVersions(request), header)
         case .metadata:
-            let request = try MetadataRequest.decode(body, apiKey: .metadata, version: version)
-            return respond(await handlers.metadata(request, version: version), header)
+            return try await serve(MetadataRequest.self, body, header, handlers.metadata)
         case .produce:
             let request = try ProduceRequest.decode(body, apiKey: .produce, version: version)
             let response = await handlers.produce(request, version: version, context: context)
@@ -67,26 +66,30 @@ struct RequestRouter: Sendable {
             }
             return respond(response, header)
         case .fetch:
-            let request = try FetchRequest.decode(body, apiKey: .fetch, version: version)
-            return respond(await handlers.fetch(request, version: version), header)
+            return try await serve(FetchRequest.self, body, header, handlers.fetch)
         case .listOffsets:
-            let request = try ListOffsetsRequest.decode(body, apiKey: .listOffsets, version: version)
-            return respond(await handlers.listOffsets(request, version: version), header)
+            return try await serve(ListOffsetsRequest.self, body, header, handlers.listOffsets)
         case .createTopics:
-            let request = try CreateTopicsRequest.decode(body, apiKey: .createTopics, version: version)
-            return respond(await handlers.createTopics(request, version: version), header)
+            return try await serve(CreateTopicsRequest.self, body, header, handlers.createTopics)
         case .deleteTopics:
-            let request = try DeleteTopicsRequest.decode(body, apiKey: .deleteTopics, version: version)
-            return respond(await handlers.deleteTopics(request, version: version), header)
+            return try await serve(DeleteTopicsRequest.self, body, header, handlers.deleteTopics)
         case .deleteRecords:
-            let request = try DeleteRecordsRequest.decode(body, apiKey: .deleteRecords, version: version)
-            return respond(await handlers.deleteRecords(request, version: version), header)
+            return try await serve(DeleteRecordsRequest.self, body, header, handlers.deleteRecords)
         case .offsetForLeaderEpoch:
-            let request = try OffsetForLeaderEpochRequest.decode(body, apiKey: .offsetForLeaderEpoch, version: version)
-            return respond(await handlers.offsetForLeaderEpoch(request, version: version), header)
+            return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
+    }
+
+    /// Decodes a `Request` body (the API key comes from the type, so it cannot disagree with the
+    /// handler), runs `handler` and frames its response.
+    private func serve<Request: KafkaRequest>(
+        _ type: Request.Type, _ body: ByteBuffer, _ header: RequestHeader,
+        _ handler: (Request, Int16) async -> Request.Response
+    ) async throws -> RouterOutcome {
+        let request = try Request.decode(body, apiKey: Request.apiKey, version: header.apiVersion)
+        return respond(await handler(request, header.apiVersion), header)
     }
 
     private func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {

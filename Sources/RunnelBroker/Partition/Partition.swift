@@ -28,7 +28,6 @@ actor Partition {
     let topicID: UUIDBytes
     private let log: Log
     private(set) var leaderEpoch: Int32
-    private var config: LogConfig
     private var logAppendTime: Bool
     private var waiters: [AppendSignal] = []
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
@@ -41,7 +40,6 @@ actor Partition {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.leaderEpoch = leaderEpoch
-        self.config = config
         self.logAppendTime = logAppendTime
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
@@ -93,9 +91,16 @@ actor Partition {
 
     /// Reads batches from `offset` up to the high watermark (consumers) or the log end (replicas).
     /// - Throws: ``StorageError`` (OFFSET_OUT_OF_RANGE when outside the log).
+    /// A `maxBytes` of 0 (the fetch's byte budget is spent) checks the offset and returns no records
+    /// without touching the segments.
     func read(from offset: Int64, maxBytes: Int, isReplica: Bool) throws -> ReadResult {
         let bound = isReplica ? log.logEndOffset : highWatermark
-        let records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+        var records = ByteBuffer()
+        if maxBytes > 0 {
+            records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+        } else if offset < log.logStartOffset || offset > log.logEndOffset {
+            throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset)
+        }
         return ReadResult(records: records, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
                           logStartOffset: log.logStartOffset)
     }
@@ -171,7 +176,9 @@ actor Partition {
     // MARK: Log compaction
 
     /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
-    var logConfig: LogConfig { config }
+    var logConfig: LogConfig { log.config }
+    /// The log's settings; the log is their one owner.
+    private var config: LogConfig { log.config }
 
     /// The cleanable dirty ratio from `firstDirtyOffset` (0 once the partition is closed).
     func dirtyRatio(firstDirtyOffset: Int64, nowMs: Int64) -> Double {
