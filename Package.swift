@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "runnel", targets: ["runnel"]),
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "LogStorage", targets: ["LogStorage"]),
+        .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "RunnelBroker", targets: ["RunnelBroker"]),
     ],
     dependencies: [
@@ -53,9 +54,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "GroupCoordinator",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -89,6 +99,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GroupCoordinatorTests",
+            dependencies: ["GroupCoordinator", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

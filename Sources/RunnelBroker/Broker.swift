@@ -1,3 +1,4 @@
+import GroupCoordinator
 import Logging
 import NIOCore
 import NIOPosix
@@ -33,7 +34,8 @@ public struct Broker: Service {
             throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
         }
         let controller = try Controller(config: config, logger: logger)
-        let handlers = RequestHandlers(controller: controller, config: config, advertised: advertisedListener,
+        let groups = await makeGroupCoordinator(controller)
+        let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: logger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers), logger: logger)
@@ -51,6 +53,7 @@ public struct Broker: Service {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
+                group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if config.bool("log.cleaner.enable") {
                     group.addTask { await cancelWhenGracefulShutdown { await runLogCleaner(controller) } }
                 }
@@ -73,6 +76,7 @@ public struct Broker: Service {
         } catch {
             logger.error("server stopped with an error", metadata: ["error": "\(error)"])
         }
+        await groups.shutdown()
         await controller.shutdown()
         logger.info("broker stopped")
     }

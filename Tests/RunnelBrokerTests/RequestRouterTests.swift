@@ -1,3 +1,4 @@
+import GroupCoordinator
 import Foundation
 import KafkaProtocol
 import Logging
@@ -13,13 +14,15 @@ struct RequestRouterTests {
         let config = try BrokerConfig(overrides: [("log.dirs", dir)])
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let controller = try Controller(config: config, logger: logger)
-        let handlers = RequestHandlers(controller: controller, config: config, advertised: try config.advertisedListeners[0],
+        let groups = GroupCoordinator(partitionCount: 1, store: ConsumerOffsetsStore(controller: controller), limits: GroupLimits(),
+                                      logger: logger)
+        let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: try config.advertisedListeners[0],
                                        nodeID: 1, clusterID: await controller.clusterID, logger: logger)
         try await body(RequestRouter(handlers: handlers))
         await controller.shutdown()
     }
 
-    static let context = RequestContext(peer: "test", logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    static let context = RequestContext(peer: "test", clientHost: "/127.0.0.1", logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
 
     static func frame(_ key: ApiKey, _ version: Int16, correlationID: Int32 = 42, body: [UInt8]) -> ByteBuffer {
         var b = ByteBuffer()

@@ -7,11 +7,22 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let fetch = ApiKey(rawValue: 1)
     public static let listOffsets = ApiKey(rawValue: 2)
     public static let metadata = ApiKey(rawValue: 3)
+    public static let offsetCommit = ApiKey(rawValue: 8)
+    public static let offsetFetch = ApiKey(rawValue: 9)
+    public static let findCoordinator = ApiKey(rawValue: 10)
+    public static let joinGroup = ApiKey(rawValue: 11)
+    public static let heartbeat = ApiKey(rawValue: 12)
+    public static let leaveGroup = ApiKey(rawValue: 13)
+    public static let syncGroup = ApiKey(rawValue: 14)
+    public static let describeGroups = ApiKey(rawValue: 15)
+    public static let listGroups = ApiKey(rawValue: 16)
     public static let apiVersions = ApiKey(rawValue: 18)
     public static let createTopics = ApiKey(rawValue: 19)
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
+    public static let deleteGroups = ApiKey(rawValue: 42)
+    public static let offsetDelete = ApiKey(rawValue: 47)
 
     /// The first version that uses the flexible encoding (KIP-482), from Kafka's message JSON
     /// `flexibleVersions`; `nil` for keys Runnel does not know.
@@ -38,6 +49,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 22: return 2         // InitProducerId
         case 23: return 4         // OffsetForLeaderEpoch
         case 32: return 4         // DescribeConfigs
+        case 42: return 2         // DeleteGroups
+        case 47: return nil       // OffsetDelete: never flexible
         case 60: return 0         // DescribeCluster
         default: return nil
         }
@@ -66,11 +79,22 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 1: return "Fetch"
         case 2: return "ListOffsets"
         case 3: return "Metadata"
+        case 8: return "OffsetCommit"
+        case 9: return "OffsetFetch"
+        case 10: return "FindCoordinator"
+        case 11: return "JoinGroup"
+        case 12: return "Heartbeat"
+        case 13: return "LeaveGroup"
+        case 14: return "SyncGroup"
+        case 15: return "DescribeGroups"
+        case 16: return "ListGroups"
         case 18: return "ApiVersions"
         case 19: return "CreateTopics"
         case 20: return "DeleteTopics"
         case 21: return "DeleteRecords"
         case 23: return "OffsetForLeaderEpoch"
+        case 42: return "DeleteGroups"
+        case 47: return "OffsetDelete"
         default: return "ApiKey(\(rawValue))"
         }
     }

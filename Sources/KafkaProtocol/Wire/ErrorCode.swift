@@ -18,6 +18,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let brokerNotAvailable = ErrorCode(8)
     public static let replicaNotAvailable = ErrorCode(9)
     public static let messageTooLarge = ErrorCode(10)
+    public static let offsetMetadataTooLarge = ErrorCode(12)
     public static let networkException = ErrorCode(13)
     public static let coordinatorLoadInProgress = ErrorCode(14)
     public static let coordinatorNotAvailable = ErrorCode(15)
@@ -27,6 +28,14 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let notEnoughReplicas = ErrorCode(19)
     public static let notEnoughReplicasAfterAppend = ErrorCode(20)
     public static let invalidRequiredAcks = ErrorCode(21)
+    public static let illegalGeneration = ErrorCode(22)
+    public static let inconsistentGroupProtocol = ErrorCode(23)
+    public static let invalidGroupID = ErrorCode(24)
+    public static let unknownMemberID = ErrorCode(25)
+    public static let invalidSessionTimeout = ErrorCode(26)
+    public static let rebalanceInProgress = ErrorCode(27)
+    public static let invalidCommitOffsetSize = ErrorCode(28)
+    public static let groupAuthorizationFailed = ErrorCode(30)
     public static let invalidTimestamp = ErrorCode(32)
     public static let unsupportedVersion = ErrorCode(35)
     public static let topicAlreadyExists = ErrorCode(36)
@@ -39,24 +48,36 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unsupportedForMessageFormat = ErrorCode(43)
     public static let policyViolation = ErrorCode(44)
     public static let kafkaStorageError = ErrorCode(56)
+    public static let nonEmptyGroup = ErrorCode(68)
+    public static let groupIDNotFound = ErrorCode(69)
     public static let fetchSessionIDNotFound = ErrorCode(70)
     public static let invalidFetchSessionEpoch = ErrorCode(71)
     public static let fencedLeaderEpoch = ErrorCode(74)
     public static let unknownLeaderEpoch = ErrorCode(75)
     public static let unsupportedCompressionType = ErrorCode(76)
     public static let offsetNotAvailable = ErrorCode(78)
+    public static let memberIDRequired = ErrorCode(79)
+    public static let groupMaxSizeReached = ErrorCode(81)
+    public static let fencedInstanceID = ErrorCode(82)
+    public static let groupSubscribedToTopic = ErrorCode(86)
     public static let invalidRecord = ErrorCode(87)
+    public static let unstableOffsetCommit = ErrorCode(88)
     public static let unknownTopicID = ErrorCode(100)
     public static let inconsistentTopicID = ErrorCode(103)
 
     /// Whether Kafka's Java client treats this error as retriable (`RetriableException` subclasses).
+    ///
+    /// Of the group-coordinator errors only COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE,
+    /// NOT_COORDINATOR and UNSTABLE_OFFSET_COMMIT are; REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and
+    /// UNKNOWN_MEMBER_ID are plain `ApiException`s (the consumer rejoins instead of retrying).
     public var isRetriable: Bool {
         switch self {
         case .corruptMessage, .unknownTopicOrPartition, .leaderNotAvailable, .notLeaderOrFollower,
              .requestTimedOut, .replicaNotAvailable, .networkException, .coordinatorLoadInProgress,
              .coordinatorNotAvailable, .notCoordinator, .notEnoughReplicas, .notEnoughReplicasAfterAppend,
              .notController, .kafkaStorageError, .fencedLeaderEpoch, .unknownLeaderEpoch,
-             .offsetNotAvailable, .unknownTopicID, .fetchSessionIDNotFound, .invalidFetchSessionEpoch:
+             .offsetNotAvailable, .unknownTopicID, .fetchSessionIDNotFound, .invalidFetchSessionEpoch,
+             .unstableOffsetCommit:
             return true
         default:
             return false
@@ -68,16 +89,22 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",
             3: "UNKNOWN_TOPIC_OR_PARTITION", 4: "INVALID_FETCH_SIZE", 5: "LEADER_NOT_AVAILABLE",
             6: "NOT_LEADER_OR_FOLLOWER", 7: "REQUEST_TIMED_OUT", 8: "BROKER_NOT_AVAILABLE",
-            9: "REPLICA_NOT_AVAILABLE", 10: "MESSAGE_TOO_LARGE", 13: "NETWORK_EXCEPTION",
+            9: "REPLICA_NOT_AVAILABLE", 10: "MESSAGE_TOO_LARGE", 12: "OFFSET_METADATA_TOO_LARGE",
+            13: "NETWORK_EXCEPTION",
             14: "COORDINATOR_LOAD_IN_PROGRESS", 15: "COORDINATOR_NOT_AVAILABLE", 16: "NOT_COORDINATOR",
             17: "INVALID_TOPIC_EXCEPTION", 18: "RECORD_LIST_TOO_LARGE", 19: "NOT_ENOUGH_REPLICAS",
-            20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 21: "INVALID_REQUIRED_ACKS", 32: "INVALID_TIMESTAMP",
+            20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 21: "INVALID_REQUIRED_ACKS", 22: "ILLEGAL_GENERATION",
+            23: "INCONSISTENT_GROUP_PROTOCOL", 24: "INVALID_GROUP_ID", 25: "UNKNOWN_MEMBER_ID",
+            26: "INVALID_SESSION_TIMEOUT", 27: "REBALANCE_IN_PROGRESS", 28: "INVALID_COMMIT_OFFSET_SIZE",
+            30: "GROUP_AUTHORIZATION_FAILED", 32: "INVALID_TIMESTAMP",
             35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS",
             38: "INVALID_REPLICATION_FACTOR", 39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG",
             41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
+            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND",
+            70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
-            87: "INVALID_RECORD", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
+            79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
+            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"
     }

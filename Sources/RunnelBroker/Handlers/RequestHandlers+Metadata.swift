@@ -48,6 +48,7 @@ extension RequestHandlers {
             MetadataResponse.Partition(partitionIndex: p.partitionID, leaderID: p.leader, leaderEpoch: p.leaderEpoch,
                                        replicaNodes: p.replicas, isrNodes: p.isr)
         }
-        return MetadataResponse.Topic(name: topic.name, topicID: topic.topicID, isInternal: false, partitions: partitions)
+        return MetadataResponse.Topic(name: topic.name, topicID: topic.topicID, isInternal: TopicName.isInternal(topic.name),
+                                      partitions: partitions)
     }
 }

@@ -1,3 +1,4 @@
+import GroupCoordinator
 import KafkaProtocol
 import Logging
 
@@ -6,6 +7,8 @@ import Logging
 /// `errorCode` carried by the error (``StorageError``, ``RecordValidationError``).
 struct RequestHandlers: Sendable {
     let controller: Controller
+    /// The group coordinator for the groups whose `__consumer_offsets` partitions are here.
+    let groups: GroupCoordinator
     let config: BrokerConfig
     let advertised: Listener
     let nodeID: Int32

@@ -88,8 +88,10 @@ actor Controller {
     ///   - replicationFactor: -1 means `default.replication.factor`; only 1 is possible on one broker.
     ///   - configs: topic key → value overrides; null values are ignored as in Kafka.
     ///   - validateOnly: check everything but change nothing.
+    ///   - allowInternal: only the broker itself creates internal topics (`__consumer_offsets`);
+    ///     clients asking for one get INVALID_REQUEST, as in Kafka.
     func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
-                     configs: [(name: String, value: String?)], validateOnly: Bool) -> CreateTopicResult {
+                     configs: [(name: String, value: String?)], validateOnly: Bool, allowInternal: Bool = false) -> CreateTopicResult {
         let partitionCount = numPartitions == -1 ? Int32(config.int("num.partitions")) : numPartitions
         let rf = replicationFactor == -1 ? Int16(config.int("default.replication.factor")) : replicationFactor
         var result = CreateTopicResult(errorCode: .none, errorMessage: nil, numPartitions: partitionCount,
@@ -101,6 +103,9 @@ actor Controller {
         }
         if let problem = TopicName.problem(name) { return fail(.invalidTopicException, problem) }
         if name.hasPrefix("__cluster_metadata") { return fail(.invalidTopicException, "'\(name)' is reserved for the metadata log") }
+        if !allowInternal, TopicName.isInternal(name) {
+            return fail(.invalidRequest, "Creation of internal topic \(name) is prohibited.")
+        }
         if image.topics[name] != nil { return fail(.topicAlreadyExists, "Topic '\(name)' already exists.") }
         guard partitionCount >= 1 else { return fail(.invalidPartitions, "Number of partitions must be larger than 0.") }
         guard partitionCount <= 100_000 else { return fail(.invalidPartitions, "Number of partitions \(partitionCount) is above the limit of 100000.") }
@@ -158,6 +163,7 @@ actor Controller {
     /// Deletes a topic by name: a RemoveTopicRecord, then its partition directories are renamed
     /// `<topic>-<partition>.<id>-delete` and removed.
     func deleteTopic(name: String) async -> (ErrorCode, String?) {
+        if TopicName.isInternal(name) { return (.invalidRequest, "Deleting internal topic \(name) is not allowed.") }
         guard let topic = image.topics[name] else { return (.unknownTopicOrPartition, "This server does not host this topic.") }
         do {
             try metadataLog.append([.removeTopic(topicID: topic.topicID)], nowMs: Self.nowMs())

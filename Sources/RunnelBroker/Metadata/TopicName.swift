@@ -14,3 +14,14 @@ public enum TopicName {
         return nil
     }
 }
+
+extension TopicName {
+    /// The internal topic holding committed offsets and group metadata.
+    public static let consumerOffsets = "__consumer_offsets"
+
+    /// Topics the broker owns (Kafka's `Topic.isInternal`): clients can read them and see them in
+    /// Metadata with `is_internal` set, but cannot create or delete them.
+    public static func isInternal(_ name: String) -> Bool {
+        name == consumerOffsets
+    }
+}

@@ -48,7 +48,8 @@ struct BrokerServer {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         var connectionLogger = logger
         connectionLogger[metadataKey: "peer"] = "\(peer)"
-        let context = RequestContext(peer: peer, logger: connectionLogger)
+        let host = connection.channel.remoteAddress?.ipAddress.map { "/\($0)" } ?? "/unknown"
+        let context = RequestContext(peer: peer, clientHost: host, logger: connectionLogger)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {

@@ -5,6 +5,8 @@ import Logging
 struct RequestContext: Sendable {
     /// The client's address, for log lines.
     var peer: String
+    /// The client's IP address as Kafka reports it in DescribeGroups (`/127.0.0.1`).
+    var clientHost: String = "/unknown"
     /// A logger with the peer in its metadata.
     var logger: Logger
 }

@@ -77,6 +77,28 @@ struct RequestRouter: Sendable {
             return try await serve(DeleteRecordsRequest.self, body, header, handlers.deleteRecords)
         case .offsetForLeaderEpoch:
             return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
+        case .findCoordinator:
+            return try await serve(FindCoordinatorRequest.self, body, header, context, handlers.findCoordinator)
+        case .joinGroup:
+            return try await serve(JoinGroupRequest.self, body, header, context, handlers.joinGroup)
+        case .syncGroup:
+            return try await serve(SyncGroupRequest.self, body, header, context, handlers.syncGroup)
+        case .heartbeat:
+            return try await serve(HeartbeatRequest.self, body, header, context, handlers.heartbeat)
+        case .leaveGroup:
+            return try await serve(LeaveGroupRequest.self, body, header, context, handlers.leaveGroup)
+        case .offsetCommit:
+            return try await serve(OffsetCommitRequest.self, body, header, context, handlers.offsetCommit)
+        case .offsetFetch:
+            return try await serve(OffsetFetchRequest.self, body, header, context, handlers.offsetFetch)
+        case .offsetDelete:
+            return try await serve(OffsetDeleteRequest.self, body, header, context, handlers.offsetDelete)
+        case .describeGroups:
+            return try await serve(DescribeGroupsRequest.self, body, header, context, handlers.describeGroups)
+        case .listGroups:
+            return try await serve(ListGroupsRequest.self, body, header, context, handlers.listGroups)
+        case .deleteGroups:
+            return try await serve(DeleteGroupsRequest.self, body, header, context, handlers.deleteGroups)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
@@ -90,6 +112,16 @@ struct RequestRouter: Sendable {
     ) async throws -> RouterOutcome {
         let request = try Request.decode(body, apiKey: Request.apiKey, version: header.apiVersion)
         return respond(await handler(request, header.apiVersion), header)
+    }
+
+    /// As above, for handlers that need to know who sent the request.
+    private func serve<Request: KafkaRequest>(
+        _ type: Request.Type, _ body: ByteBuffer, _ header: RequestHeader, _ context: RequestContext,
+        _ handler: (Request, ClientInfo) async -> Request.Response
+    ) async throws -> RouterOutcome {
+        let request = try Request.decode(body, apiKey: Request.apiKey, version: header.apiVersion)
+        let client = ClientInfo(version: header.apiVersion, clientID: header.clientID ?? "", clientHost: context.clientHost)
+        return respond(await handler(request, client), header)
     }
 
     private func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {

@@ -15,6 +15,19 @@ enum SupportedApis {
         .deleteTopics: 0...4,
         .deleteRecords: 0...2,
         .offsetForLeaderEpoch: 2...4,
+        .offsetCommit: 2...8,
+        .offsetFetch: 1...8,
+        // From 0: librdkafka < 2.11 enables its group consumer and LZ4 only when FindCoordinator v0
+        // is in range, and SASL GSSAPI when JoinGroup v0 is.
+        .findCoordinator: 0...4,
+        .joinGroup: 0...7,
+        .heartbeat: 0...4,
+        .leaveGroup: 0...4,
+        .syncGroup: 0...5,
+        .describeGroups: 0...5,
+        .listGroups: 0...4,
+        .deleteGroups: 0...2,
+        .offsetDelete: 0...0,
     ]
 
     /// The first Produce version that is actually served (magic-2 batches only).

@@ -1,0 +1,217 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+
+/// The groups whose coordinator partition is one partition of `__consumer_offsets`: the single
+/// owner of their state, their held JoinGroup/SyncGroup requests and their committed offsets.
+///
+/// Every group operation runs the pure ``ClassicGroup`` and then performs the actions it returns in
+/// order: persisting the group before the responses that depend on it, resuming held requests.
+/// A request whose answer comes later suspends on a continuation keyed by its ``GroupWaiter``.
+actor GroupShard {
+    enum LoadState: Sendable, Equatable {
+        /// The offsets topic does not exist yet, or this broker does not own the partition.
+        case notOwned
+        case loading
+        case loaded
+    }
+
+    let partition: Int32
+    let store: any OffsetsTopicStore
+    let limits: GroupLimits
+    let logger: Logger
+    let clock: @Sendable () -> GroupTime
+
+    var loadState: LoadState = .notOwned
+    var groups: [String: ClassicGroup] = [:]
+    /// Committed offsets per group, with the log offset of the record that set each one.
+    var offsets: [String: [GroupTopicPartition: StoredOffset]] = [:]
+
+    private var nextWaiter: GroupWaiter = 1
+    private var joinContinuations: [GroupWaiter: CheckedContinuation<JoinGroupResult, Never>] = [:]
+    private var syncContinuations: [GroupWaiter: CheckedContinuation<SyncGroupResult, Never>] = [:]
+    /// Answers produced before their request started waiting.
+    private var readyJoins: [GroupWaiter: JoinGroupResult] = [:]
+    private var readySyncs: [GroupWaiter: SyncGroupResult] = [:]
+
+    struct StoredOffset: Sendable {
+        var value: CommittedOffset
+        /// The `__consumer_offsets` offset of the record; a later record always wins.
+        var recordOffset: Int64
+    }
+
+    init(partition: Int32, store: any OffsetsTopicStore, limits: GroupLimits, logger: Logger,
+         clock: @escaping @Sendable () -> GroupTime) {
+        self.partition = partition
+        self.store = store
+        self.limits = limits
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// The error every request gets when this shard cannot serve groups now, nil when it can.
+    var unavailableError: ErrorCode? {
+        switch loadState {
+        case .loaded: return nil
+        case .loading: return .coordinatorLoadInProgress
+        case .notOwned: return .notCoordinator
+        }
+    }
+
+    func makeWaiter() -> GroupWaiter {
+        defer { nextWaiter += 1 }
+        return nextWaiter
+    }
+
+    // MARK: - JoinGroup / SyncGroup / Heartbeat / LeaveGroup
+
+    /// JoinGroup; `request.waiter` is assigned here.
+    func join(groupID: String, _ request: JoinGroupInput) async -> JoinGroupResult {
+        let waiter = makeWaiter()
+        var input = request
+        input.waiter = waiter
+        if let error = unavailableError { return .error(error, memberID: input.memberID) }
+        if groupID.isEmpty { return .error(.invalidGroupID, memberID: input.memberID) }
+        guard input.sessionTimeoutMs >= limits.minSessionTimeoutMs, input.sessionTimeoutMs <= limits.maxSessionTimeoutMs else {
+            return .error(.invalidSessionTimeout, memberID: input.memberID)
+        }
+        let now = clock()
+        if groups[groupID] == nil {
+            // A member id for a group this coordinator does not know belongs to a group that expired.
+            guard input.memberID.isEmpty else { return .error(.unknownMemberID, memberID: input.memberID) }
+            groups[groupID] = ClassicGroup(groupID: groupID, limits: limits, now: now)
+        }
+        let actions = groups[groupID]!.join(input, now: now)
+        await perform(actions, groupID: groupID)
+        return await joinResult(waiter)
+    }
+
+    /// SyncGroup; `request.waiter` is assigned here.
+    func sync(groupID: String, _ request: SyncGroupInput) async -> SyncGroupResult {
+        let waiter = makeWaiter()
+        var input = request
+        input.waiter = waiter
+        if let error = unavailableError { return .error(error) }
+        if groupID.isEmpty { return .error(.invalidGroupID) }
+        guard groups[groupID] != nil else { return .error(.unknownMemberID) }
+        let actions = groups[groupID]!.sync(input, now: clock())
+        await perform(actions, groupID: groupID)
+        return await syncResult(waiter)
+    }
+
+    func heartbeat(groupID: String, memberID: String, groupInstanceID: String?, generationID: Int32) -> ErrorCode {
+        if let error = unavailableError { return error }
+        if groupID.isEmpty { return .invalidGroupID }
+        guard groups[groupID] != nil else { return .unknownMemberID }
+        return groups[groupID]!.heartbeat(memberID: memberID, groupInstanceID: groupInstanceID, generationID: generationID, now: clock())
+    }
+
+    /// - Returns: a top-level error (the group cannot be reached) or one error per member.
+    func leave(groupID: String, members: [ClassicGroup.LeavingMember]) async -> (topLevel: ErrorCode, perMember: [ErrorCode]) {
+        if let error = unavailableError { return (error, []) }
+        if groupID.isEmpty { return (.invalidGroupID, []) }
+        guard groups[groupID] != nil else { return (.unknownMemberID, []) }
+        let (errors, actions) = groups[groupID]!.leave(members, now: clock())
+        await perform(actions, groupID: groupID)
+        if groups[groupID]?.state == .dead { return (.coordinatorNotAvailable, []) }
+        return (.none, errors)
+    }
+
+    /// Runs the deadlines of every group that has one due.
+    func tick() async {
+        guard loadState == .loaded else { return }
+        let now = clock()
+        let due = groups.filter { ($0.value.nextDeadlineMs ?? .max) <= now.monotonicMs }.map(\.key)
+        for groupID in due {
+            guard groups[groupID] != nil else { continue }
+            let before = groups[groupID]!.members.keys.sorted()
+            let actions = groups[groupID]!.tick(now: now)
+            if let after = groups[groupID]?.members.keys.sorted(), after != before {
+                logger.info("group members timed out", metadata: [
+                    "group": "\(groupID)", "removed": "\(Set(before).subtracting(after).sorted())",
+                    "state": "\(groups[groupID]!.state)", "generation": "\(groups[groupID]!.generationID)",
+                ])
+            }
+            await perform(actions, groupID: groupID)
+        }
+    }
+
+    // MARK: - Actions
+
+    /// Performs a group's actions in order. A failed store answers the responses that depended on
+    /// it with the store's error and sends the group back to rebalance.
+    func perform(_ actions: [GroupAction], groupID: String) async {
+        var storeError: ErrorCode?
+        for action in actions {
+            switch action {
+            case .completeJoin(let waiter, let result):
+                deliverJoin(waiter, result)
+            case .completeSync(let waiter, var result):
+                if let storeError, result.errorCode == .none {
+                    result = .error(storeError)
+                }
+                deliverSync(waiter, result)
+            case .storeGroup:
+                guard let group = groups[groupID] else { continue }
+                let record = OffsetsTopicRecord.groupMetadata(group: groupID, value: group.metadataValue)
+                do {
+                    _ = try await store.append(partition: partition, records: [record.encode()], timestampMs: clock().wallMs)
+                } catch {
+                    storeError = (error as? OffsetsTopicStoreError)?.errorCode ?? .coordinatorNotAvailable
+                    logger.error("storing group metadata failed", metadata: ["group": "\(groupID)", "error": "\(error)"])
+                    if groups[groupID] != nil {
+                        var follow: [GroupAction] = []
+                        groups[groupID]!.prepareRebalance(clock(), into: &follow)
+                        for case .completeSync(let w, _) in follow { deliverSync(w, .error(storeError!)) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func deliverJoin(_ waiter: GroupWaiter, _ result: JoinGroupResult) {
+        if let continuation = joinContinuations.removeValue(forKey: waiter) {
+            continuation.resume(returning: result)
+        } else {
+            readyJoins[waiter] = result
+        }
+    }
+
+    private func deliverSync(_ waiter: GroupWaiter, _ result: SyncGroupResult) {
+        if let continuation = syncContinuations.removeValue(forKey: waiter) {
+            continuation.resume(returning: result)
+        } else {
+            readySyncs[waiter] = result
+        }
+    }
+
+    private func joinResult(_ waiter: GroupWaiter) async -> JoinGroupResult {
+        if let ready = readyJoins.removeValue(forKey: waiter) { return ready }
+        return await withCheckedContinuation { continuation in
+            if let ready = readyJoins.removeValue(forKey: waiter) {
+                continuation.resume(returning: ready)
+            } else {
+                joinContinuations[waiter] = continuation
+            }
+        }
+    }
+
+    private func syncResult(_ waiter: GroupWaiter) async -> SyncGroupResult {
+        if let ready = readySyncs.removeValue(forKey: waiter) { return ready }
+        return await withCheckedContinuation { continuation in
+            if let ready = readySyncs.removeValue(forKey: waiter) {
+                continuation.resume(returning: ready)
+            } else {
+                syncContinuations[waiter] = continuation
+            }
+        }
+    }
+
+    /// Answers every held request (the shard is being unloaded or the broker stops).
+    func failAllWaiters(_ code: ErrorCode) {
+        for (_, c) in joinContinuations { c.resume(returning: .error(code, memberID: "")) }
+        for (_, c) in syncContinuations { c.resume(returning: .error(code)) }
+        joinContinuations = [:]
+        syncContinuations = [:]
+    }
+}

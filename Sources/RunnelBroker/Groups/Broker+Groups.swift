@@ -1,0 +1,38 @@
+import GroupCoordinator
+import KafkaProtocol
+import Logging
+
+extension Broker {
+    /// The group coordinator over this broker's `__consumer_offsets` partitions. The partition
+    /// count is the existing topic's, else `offsets.topic.num.partitions` for when it is created.
+    func makeGroupCoordinator(_ controller: Controller) async -> GroupCoordinator {
+        let existing = await controller.image.topics[TopicName.consumerOffsets]?.partitions.count
+        var limits = GroupLimits()
+        limits.minSessionTimeoutMs = Int32(clamping: config.int("group.min.session.timeout.ms"))
+        limits.maxSessionTimeoutMs = Int32(clamping: config.int("group.max.session.timeout.ms"))
+        limits.initialRebalanceDelayMs = Int64(config.int("group.initial.rebalance.delay.ms"))
+        limits.maxSize = config.int("group.max.size")
+        limits.maxOffsetMetadataBytes = config.int("offset.metadata.max.bytes")
+        var groupLogger = logger
+        groupLogger[metadataKey: "subsystem"] = "group-coordinator"
+        let replicationFactor = config.int("offsets.topic.replication.factor")
+        if existing == nil, replicationFactor > 1 {
+            logger.warning("consumer groups will be unavailable: offsets.topic.replication.factor needs more brokers than this cluster has; set it to 1 for a single broker",
+                           metadata: ["offsets.topic.replication.factor": "\(replicationFactor)", "alive.brokers": "1"])
+        }
+        let coordinator = GroupCoordinator(partitionCount: Int32(existing ?? config.int("offsets.topic.num.partitions")),
+                                           store: ConsumerOffsetsStore(controller: controller), limits: limits, logger: groupLogger)
+        if let existing { await coordinator.beginLoading(partitions: (0..<Int32(existing)).map { $0 }) }
+        return coordinator
+    }
+
+    /// Loads the groups of an existing `__consumer_offsets` (requests for them get
+    /// COORDINATOR_LOAD_IN_PROGRESS meanwhile), then runs group timers and offset expiry.
+    func runGroupCoordinator(_ groups: GroupCoordinator, _ controller: Controller) async {
+        if let topic = await controller.image.topics[TopicName.consumerOffsets] {
+            await groups.load(partitions: topic.partitions.keys.sorted())
+        }
+        await groups.run(retentionMs: Int64(config.int("offsets.retention.minutes")) * 60_000,
+                         retentionCheckIntervalMs: Int64(config.int("offsets.retention.check.interval.ms")))
+    }
+}

@@ -1,0 +1,51 @@
+import GroupCoordinator
+import KafkaProtocol
+import Logging
+import NIOCore
+
+/// `__consumer_offsets` as the group coordinator's storage: each shard appends uncompressed
+/// batches to its partition and reads them back at start-up.
+struct ConsumerOffsetsStore: OffsetsTopicStore {
+    let controller: Controller
+
+    private func partition(_ index: Int32) async throws -> Partition {
+        guard let partition = await controller.partition(TopicPartition(TopicName.consumerOffsets, index)) else {
+            throw OffsetsTopicStoreError(errorCode: .notCoordinator,
+                                         description: "\(TopicName.consumerOffsets)-\(index) is not hosted on this broker")
+        }
+        return partition
+    }
+
+    func append(partition index: Int32, records: [(key: ByteBuffer, value: ByteBuffer?)], timestampMs: Int64) async throws -> Int64 {
+        var builder = RecordBatchBuilder(baseTimestamp: timestampMs)
+        for record in records { builder.append(key: record.key, value: record.value) }
+        let partition = try await partition(index)
+        do {
+            return try await partition.append(builder.build(), nowMs: timestampMs).baseOffset
+        } catch {
+            // Kafka answers group requests whose append failed with COORDINATOR_NOT_AVAILABLE
+            // (a storage problem) or NOT_COORDINATOR (the partition moved), so clients retry.
+            throw OffsetsTopicStoreError(errorCode: .coordinatorNotAvailable, description: "append to \(TopicName.consumerOffsets)-\(index) failed: \(error)")
+        }
+    }
+
+    func read(partition index: Int32, from offset: Int64, maxBytes: Int) async throws
+        -> (records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)], nextOffset: Int64, logEndOffset: Int64) {
+        let partition = try await partition(index)
+        let start = max(offset, await partition.logStartOffset)
+        let result = try await partition.read(from: start, maxBytes: maxBytes, isReplica: true)
+        let logEnd = await partition.logEndOffset
+        var records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)] = []
+        var next = start
+        var batches = result.records
+        while let header = RecordBatchHeader.peek(batches, at: batches.readerIndex), header.totalSize <= batches.readableBytes {
+            let batch = batches.readSlice(length: header.totalSize)!
+            next = header.baseOffset + Int64(header.lastOffsetDelta) + 1
+            for record in try RecordBatchHeader.records(of: batch, maxUncompressedBytes: 64 << 20) {
+                let offset = header.baseOffset + Int64(record.offsetDelta)
+                if offset >= start { records.append((offset, record.key, record.value)) }
+            }
+        }
+        return (records, next, logEnd)
+    }
+}

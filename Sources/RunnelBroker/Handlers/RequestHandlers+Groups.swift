@@ -1,0 +1,125 @@
+import Foundation
+import GroupCoordinator
+import KafkaProtocol
+import NIOCore
+
+/// Who sent a request, for the group APIs that record it (DescribeGroups shows client id and host).
+struct ClientInfo: Sendable {
+    var version: Int16
+    var clientID: String
+    var clientHost: String
+}
+
+extension RequestHandlers {
+    /// FindCoordinator v0-4 (v4: batched keys, KIP-699). Groups (key type 0) are coordinated by the
+    /// leader of their `__consumer_offsets` partition: this broker. The topic is created on the
+    /// first lookup, as Kafka does. Transaction coordinators (key type 1) are not available until
+    /// transactions are supported.
+    func findCoordinator(_ request: FindCoordinatorRequest, client: ClientInfo) async -> FindCoordinatorResponse {
+        let keys = client.version >= 4 ? request.coordinatorKeys : [request.key]
+        var results: [FindCoordinatorResponse.Coordinator] = []
+        for key in keys {
+            results.append(await coordinator(forKey: key, keyType: request.keyType))
+        }
+        if client.version >= 4 { return FindCoordinatorResponse(coordinators: results) }
+        let only = results[0]
+        return FindCoordinatorResponse(errorCode: only.errorCode, errorMessage: client.version >= 1 ? only.errorMessage : nil,
+                                       nodeID: only.nodeID, host: only.host, port: only.port)
+    }
+
+    private func coordinator(forKey key: String, keyType: Int8) async -> FindCoordinatorResponse.Coordinator {
+        func failure(_ code: ErrorCode, _ message: String) -> FindCoordinatorResponse.Coordinator {
+            FindCoordinatorResponse.Coordinator(key: key, nodeID: -1, host: "", port: -1, errorCode: code, errorMessage: message)
+        }
+        switch keyType {
+        case 0:
+            if let (code, message) = await ensureOffsetsTopic() { return failure(code, message) }
+            return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
+        case 1:
+            return failure(.coordinatorNotAvailable, "Transactions are not supported by this broker.")
+        default:
+            return failure(.invalidRequest, "Unknown coordinator key type \(keyType).")
+        }
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist yet.
+    /// - Returns: nil when the topic exists, else the error and message to answer with.
+    func ensureOffsetsTopic() async -> (ErrorCode, String)? {
+        if await controller.image.topics[TopicName.consumerOffsets] != nil { return nil }
+        let replicationFactor = config.int("offsets.topic.replication.factor")
+        guard replicationFactor <= 1 else {
+            return (.coordinatorNotAvailable,
+                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but only 1 broker is alive.")
+        }
+        let result = await controller.createTopic(
+            name: TopicName.consumerOffsets, numPartitions: groups.partitionCount, replicationFactor: Int16(replicationFactor),
+            configs: [("cleanup.policy", "compact"), ("segment.bytes", String(config.int("offsets.topic.segment.bytes")))],
+            validateOnly: false, allowInternal: true)
+        switch result.errorCode {
+        case .none:
+            await groups.activateNewTopic()
+            return nil
+        case .topicAlreadyExists:
+            return nil
+        default:
+            logger.error("creating __consumer_offsets failed", metadata: ["error": "\(result.errorCode)", "message": "\(result.errorMessage ?? "")"])
+            return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")")
+        }
+    }
+
+    /// JoinGroup v0-7: held until the rebalance completes (see ``ClassicGroup``).
+    func joinGroup(_ request: JoinGroupRequest, client: ClientInfo) async -> JoinGroupResponse {
+        let instanceID = client.version >= 5 ? request.groupInstanceID : nil
+        let input = JoinGroupInput(
+            memberID: request.memberID, groupInstanceID: instanceID, clientID: client.clientID, clientHost: client.clientHost,
+            sessionTimeoutMs: request.sessionTimeoutMs,
+            rebalanceTimeoutMs: client.version >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+            protocolType: request.protocolType,
+            protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            requireKnownMemberID: client.version >= 4,
+            newMemberID: "\(instanceID ?? client.clientID)-\(UUID().uuidString.lowercased())", waiter: 0)
+        let result = await groups.join(groupID: request.groupID, input)
+        return JoinGroupResponse(
+            errorCode: result.errorCode, generationID: result.generationID, protocolType: result.protocolType,
+            protocolName: result.protocolName, leader: result.leaderID, memberID: result.memberID,
+            members: result.members.map {
+                JoinGroupResponse.Member(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID, metadata: $0.metadata)
+            })
+    }
+
+    /// SyncGroup v0-5: followers are held until the leader's assignments arrive.
+    func syncGroup(_ request: SyncGroupRequest, client: ClientInfo) async -> SyncGroupResponse {
+        var assignments: [String: ByteBuffer] = [:]
+        for a in request.assignments { assignments[a.memberID] = a.assignment }
+        let input = SyncGroupInput(memberID: request.memberID, groupInstanceID: client.version >= 3 ? request.groupInstanceID : nil,
+                                   generationID: request.generationID,
+                                   protocolType: client.version >= 5 ? request.protocolType : nil,
+                                   protocolName: client.version >= 5 ? request.protocolName : nil,
+                                   assignments: assignments, waiter: 0)
+        let result = await groups.sync(groupID: request.groupID, input)
+        return SyncGroupResponse(errorCode: result.errorCode, protocolType: result.protocolType, protocolName: result.protocolName,
+                                 assignment: result.assignment)
+    }
+
+    /// Heartbeat v0-4.
+    func heartbeat(_ request: HeartbeatRequest, client: ClientInfo) async -> HeartbeatResponse {
+        let code = await groups.heartbeat(groupID: request.groupID, memberID: request.memberID,
+                                          groupInstanceID: client.version >= 3 ? request.groupInstanceID : nil,
+                                          generationID: request.generationID)
+        return HeartbeatResponse(errorCode: code)
+    }
+
+    /// LeaveGroup v0-4: v0-2 name one member; v3+ a batch with per-member errors (KIP-345).
+    func leaveGroup(_ request: LeaveGroupRequest, client: ClientInfo) async -> LeaveGroupResponse {
+        let batched = client.version >= 3
+        let leaving = batched
+            ? request.members.map { ClassicGroup.LeavingMember(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID) }
+            : [ClassicGroup.LeavingMember(memberID: request.memberID, groupInstanceID: nil)]
+        let (topLevel, perMember) = await groups.leave(groupID: request.groupID, members: leaving)
+        guard topLevel == .none else { return LeaveGroupResponse(errorCode: topLevel) }
+        if !batched { return LeaveGroupResponse(errorCode: perMember.first ?? .none) }
+        return LeaveGroupResponse(members: zip(request.members, perMember).map {
+            LeaveGroupResponse.Member(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID, errorCode: $1)
+        })
+    }
+}

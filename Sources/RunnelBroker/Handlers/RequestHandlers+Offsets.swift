@@ -1,0 +1,90 @@
+import GroupCoordinator
+import KafkaProtocol
+
+extension RequestHandlers {
+    /// OffsetCommit v2-8. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; the rest are
+    /// committed together and acknowledged once appended to `__consumer_offsets`. v2-4's
+    /// `retention_time_ms` is ignored: offsets expire by `offsets.retention.minutes` (KIP-211).
+    func offsetCommit(_ request: OffsetCommitRequest, client: ClientInfo) async -> OffsetCommitResponse {
+        let image = await controller.image
+        var inputs: [OffsetCommitInput] = []
+        var slots: [(topic: Int, partition: Int)] = []
+        var topics = request.topics.map { t in
+            OffsetCommitResponse.Topic(name: t.name, partitions: t.partitions.map { OffsetCommitResponse.Partition(partitionIndex: $0.partitionIndex) })
+        }
+        for (ti, t) in request.topics.enumerated() {
+            for (pi, p) in t.partitions.enumerated() {
+                guard image.topics[t.name]?.partitions[p.partitionIndex] != nil else {
+                    topics[ti].partitions[pi].errorCode = .unknownTopicOrPartition
+                    continue
+                }
+                inputs.append(OffsetCommitInput(topicPartition: GroupTopicPartition(t.name, p.partitionIndex), offset: p.committedOffset,
+                                                leaderEpoch: client.version >= 6 ? p.committedLeaderEpoch : -1,
+                                                metadata: p.committedMetadata))
+                slots.append((ti, pi))
+            }
+        }
+        if !inputs.isEmpty {
+            let errors = await groups.commitOffsets(groupID: request.groupID, memberID: request.memberID,
+                                                    groupInstanceID: client.version >= 7 ? request.groupInstanceID : nil,
+                                                    generationID: request.generationIDOrMemberEpoch, offsets: inputs)
+            for (slot, error) in zip(slots, errors) { topics[slot.topic].partitions[slot.partition].errorCode = error }
+        }
+        return OffsetCommitResponse(topics: topics)
+    }
+
+    /// OffsetFetch v1-8 (v8: several groups, KIP-709). Partitions without a commit answer offset -1,
+    /// leader epoch -1 and metadata "" with no error; `topics` null (v2+) means every committed
+    /// partition. `require_stable` (v7+) needs nothing: without transactions no offset is pending.
+    func offsetFetch(_ request: OffsetFetchRequest, client: ClientInfo) async -> OffsetFetchResponse {
+        if client.version >= 8 {
+            var groupsOut: [OffsetFetchResponse.Group] = []
+            for g in request.groups {
+                let (code, topics) = await fetchOffsets(groupID: g.groupID, topics: g.topics)
+                groupsOut.append(OffsetFetchResponse.Group(groupID: g.groupID, topics: topics, errorCode: code))
+            }
+            return OffsetFetchResponse(groups: groupsOut)
+        }
+        let (code, topics) = await fetchOffsets(groupID: request.groupID, topics: request.topics)
+        if client.version >= 2 { return OffsetFetchResponse(topics: code == .none ? topics : [], errorCode: code) }
+        // v1 has no top-level error: a group-level failure is reported on every partition.
+        guard code != .none else { return OffsetFetchResponse(topics: topics) }
+        return OffsetFetchResponse(topics: (request.topics ?? []).map { t in
+            OffsetFetchResponse.Topic(name: t.name, partitions: t.partitionIndexes.map {
+                OffsetFetchResponse.Partition(partitionIndex: $0, metadata: "", errorCode: code)
+            })
+        })
+    }
+
+    private func fetchOffsets(groupID: String, topics: [OffsetFetchRequest.Topic]?) async -> (ErrorCode, [OffsetFetchResponse.Topic]) {
+        let partitions = topics.map { $0.flatMap { t in t.partitionIndexes.map { GroupTopicPartition(t.name, $0) } } }
+        switch await groups.fetchOffsets(groupID: groupID, partitions: partitions) {
+        case .failure(let error):
+            return (error.code, [])
+        case .success(let offsets):
+            var order: [String] = []
+            var byTopic: [String: [OffsetFetchResponse.Partition]] = [:]
+            for (tp, committed) in offsets {
+                if byTopic[tp.topic] == nil { order.append(tp.topic) }
+                byTopic[tp.topic, default: []].append(OffsetFetchResponse.Partition(
+                    partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
+                    committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? ""))
+            }
+            return (.none, order.map { OffsetFetchResponse.Topic(name: $0, partitions: byTopic[$0] ?? []) })
+        }
+    }
+
+    /// OffsetDelete v0 (KIP-496): removes committed offsets of an Empty group, or of topics the
+    /// group's members do not subscribe to (GROUP_SUBSCRIBED_TO_TOPIC otherwise).
+    func offsetDelete(_ request: OffsetDeleteRequest, client: ClientInfo) async -> OffsetDeleteResponse {
+        let partitions = request.topics.flatMap { t in t.partitions.map { GroupTopicPartition(t.name, $0.partitionIndex) } }
+        let (code, errors) = await groups.deleteOffsets(groupID: request.groupID, partitions: partitions)
+        guard code == .none else { return OffsetDeleteResponse(errorCode: code) }
+        var remaining = errors.makeIterator()
+        return OffsetDeleteResponse(topics: request.topics.map { t in
+            OffsetDeleteResponse.Topic(name: t.name, partitions: t.partitions.map {
+                OffsetDeleteResponse.Partition(partitionIndex: $0.partitionIndex, errorCode: remaining.next() ?? .none)
+            })
+        })
+    }
+}
