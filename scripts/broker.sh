@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds runnel (release) and starts one broker on the default configuration:
-# PLAINTEXT://localhost:9092, data under ./data. Extra arguments go to `runnel broker`,
+# Builds runnel (release) and starts one broker on Config/server.properties:
+# PLAINTEXT://localhost:9092, data under ./data, consumer groups set up for one broker. Extra arguments go to `runnel broker`,
 # e.g. scripts/broker.sh --override listeners=PLAINTEXT://localhost:9093
 #
 # Installs the Debian packages the build links against (and kcat, for the README's
@@ -22,4 +22,4 @@ if [[ "${RUNNEL_SKIP_DEPS:-0}" != 1 ]]; then
 fi
 
 swift build -c release --product runnel >&2
-exec "$(swift build -c release --show-bin-path)/runnel" broker "$@"
+exec "$(swift build -c release --show-bin-path)/runnel" broker --config "$ROOT/Config/server.properties" "$@"

@@ -10,9 +10,10 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "broker",
         abstract: "Run a broker.",
         discussion: """
-        Without --config the built-in defaults are used; they match Config/server.properties \
-        (listeners=PLAINTEXT://localhost:9092, log.dirs=./data). Keys are Kafka's names; \
-        see docs/configuration.md.
+        Without --config the built-in defaults are used (listeners=PLAINTEXT://localhost:9092, \
+        log.dirs=./data). Config/server.properties is the same plus the single-broker settings \
+        offsets.topic.replication.factor=1 and group.initial.rebalance.delay.ms=0, which consumer \
+        groups on one broker need. Keys are Kafka's names; see docs/configuration.md.
         """
     )
 

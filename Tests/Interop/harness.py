@@ -100,6 +100,8 @@ class Broker:
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.advertised_port}",
             "log.dirs": str(self.log_dir),
             "node.id": 1,
+            # As Config/server.properties: one broker cannot hold 3 replicas of __consumer_offsets.
+            "offsets.topic.replication.factor": 1,
         }
         settings.update(self.overrides)
         cmd = [self.binary, "broker"]

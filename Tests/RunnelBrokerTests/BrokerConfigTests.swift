@@ -169,7 +169,12 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Config/server.properties").path
 
-    /// The README promises that `runnel broker` with no arguments behaves like this file.
+    /// Keys `Config/server.properties` sets differently from the built-in defaults, as Kafka's
+    /// shipped `config/server.properties` does for a single-node development broker.
+    static let singleBrokerSettings = ["offsets.topic.replication.factor": "1", "group.initial.rebalance.delay.ms": "0"]
+
+    /// The README promises that `Config/server.properties` is the built-in defaults plus the
+    /// single-broker settings above.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: serverPropertiesPath), "Config/server.properties exists"))
     func shippedServerPropertiesMatchesTheDefaults() throws {
         let text = try readText(Self.serverPropertiesPath)
@@ -178,9 +183,12 @@ import Testing
         let config = try BrokerConfig(properties: props)
         for (key, value) in props {
             let definition = try #require(ConfigDefinitions.brokerKey(key), "\(key) is a broker key")
-            #expect(value == definition.defaultValue, "\(key)=\(value) differs from the built-in default")
+            let expected = Self.singleBrokerSettings[key] ?? definition.defaultValue
+            #expect(value == expected, "\(key)=\(value) differs from the built-in default")
         }
-        #expect(config.values == (try BrokerConfig()).values)
+        let overrides = Self.singleBrokerSettings.map { (key: $0.key, value: $0.value) }
+        #expect(config.values == (try BrokerConfig(overrides: overrides)).values)
         #expect(Set(props.map(\.key)).count == props.count, "no key is set twice")
+        for key in Self.singleBrokerSettings.keys { #expect(props.contains { $0.key == key }, "\(key) is set") }
     }
 }
