@@ -51,7 +51,20 @@ struct RequestRouterTests {
             #expect(table[20] == 0...4)
             #expect(table[21] == 0...2)
             #expect(table[23] == 2...4)
-            #expect(table.count == 9)
+            // Consumer groups: the brief's table 1.1, with FindCoordinator, JoinGroup, Heartbeat,
+            // LeaveGroup and SyncGroup from 0 (librdkafka < 2.11 feature checks).
+            #expect(table[8] == 2...8)
+            #expect(table[9] == 1...8)
+            #expect(table[10] == 0...4)
+            #expect(table[11] == 0...7)
+            #expect(table[12] == 0...4)
+            #expect(table[13] == 0...4)
+            #expect(table[14] == 0...5)
+            #expect(table[15] == 0...5)
+            #expect(table[16] == 0...4)
+            #expect(table[42] == 0...2)
+            #expect(table[47] == 0...0)
+            #expect(table.count == 20)
         }
     }
 

@@ -186,7 +186,9 @@ actor Controller {
     /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
     /// marker, so the next start skips recovery.
     func shutdown() async {
-        for p in partitions.values { await p.close() }
+        await withDiscardingTaskGroup { group in
+            for p in partitions.values { group.addTask { await p.close() } }
+        }
         do {
             try await writeCheckpoints()
             try LogDirectoryState.writeCleanShutdownMarker(directory: logDirectory)
