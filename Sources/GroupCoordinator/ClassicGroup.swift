@@ -150,7 +150,9 @@ public struct ClassicGroup: Sendable {
     }
 
     /// Enters PreparingRebalance (Kafka's `prepareRebalance`). Held SyncGroups of a
-    /// CompletingRebalance group are answered REBALANCE_IN_PROGRESS so their members rejoin.
+    /// CompletingRebalance group are answered REBALANCE_IN_PROGRESS so their members rejoin. An
+    /// Empty group waits `group.initial.rebalance.delay.ms` first; any other completes at once when
+    /// every member is already waiting.
     mutating func prepareRebalance(_ now: GroupTime, into actions: inout [GroupAction]) {
         if state == .completingRebalance {
             for id in memberOrder {
@@ -172,6 +174,9 @@ public struct ClassicGroup: Sendable {
             joinDeadlineMs = now.monotonicMs + rebalanceTimeoutMs
         }
         transition(to: .preparingRebalance, now)
+        // Kafka adds the delayed join with tryCompleteElseWatch: if every remaining member is
+        // already waiting (or none is left), the rebalance completes at once.
+        maybeCompleteJoin(now, into: &actions)
     }
 
     /// Rebalances unless one is already under way (Kafka's `maybePrepareRebalance`).

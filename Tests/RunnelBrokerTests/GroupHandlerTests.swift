@@ -1,0 +1,172 @@
+import Foundation
+import GroupCoordinator
+import KafkaProtocol
+import Logging
+import NIOCore
+@testable import RunnelBroker
+import Testing
+
+/// The group APIs through the broker's handlers, over real partition logs: `__consumer_offsets`
+/// is created on FindCoordinator, commits land in it, and a restarted broker loads them back.
+struct GroupHandlerTests {
+    struct Node {
+        let controller: Controller
+        let groups: GroupCoordinator
+        let handlers: RequestHandlers
+    }
+
+    static func start(_ dir: String, overrides: [(String, String)] = []) async throws -> Node {
+        let config = try BrokerConfig(overrides: [("log.dirs", dir), ("offsets.topic.replication.factor", "1"),
+                                                  ("offsets.topic.num.partitions", "3"), ("group.initial.rebalance.delay.ms", "0"),
+                                                  ("group.min.session.timeout.ms", "100")] + overrides)
+        let controller = try Controller(config: config, logger: quietLogger)
+        let existing = await controller.image.topics[TopicName.consumerOffsets]
+        let groups = GroupCoordinator(partitionCount: Int32(existing?.partitions.count ?? 3),
+                                      store: ConsumerOffsetsStore(controller: controller), limits: GroupLimits(), logger: quietLogger)
+        if let existing { await groups.load(partitions: existing.partitions.keys.sorted()) }
+        let handlers = RequestHandlers(controller: controller, groups: groups, config: config,
+                                       advertised: try config.advertisedListeners[0], nodeID: 1,
+                                       clusterID: await controller.clusterID, logger: quietLogger)
+        return Node(controller: controller, groups: groups, handlers: handlers)
+    }
+
+    static func client(_ version: Int16) -> ClientInfo { ClientInfo(version: version, clientID: "test-client", clientHost: "/127.0.0.1") }
+
+    /// Runs a held request while ticking the coordinator's timers, as the broker's timer task does.
+    static func whileTicking<T: Sendable>(_ groups: GroupCoordinator, _ body: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await body() }
+        let ticker = Task {
+            while !Task.isCancelled {
+                await groups.tick()
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let result = await task.value
+        ticker.cancel()
+        return result
+    }
+
+    @Test func findCoordinatorCreatesTheInternalOffsetsTopic() async throws {
+        try await withTemporaryDirectory { dir in
+            let node = try await Self.start(dir)
+            let found = await node.handlers.findCoordinator(FindCoordinatorRequest(keyType: 0, coordinatorKeys: ["a", "b"]), client: Self.client(4))
+            #expect(found.coordinators.map(\.key) == ["a", "b"])
+            #expect(found.coordinators.allSatisfy { $0.errorCode == .none && $0.nodeID == 1 && $0.port == 9092 })
+            let metadata = await node.handlers.metadata(MetadataRequest(topics: nil, allowAutoTopicCreation: false), version: 12)
+            let offsets = try #require(metadata.topics.first { $0.name == TopicName.consumerOffsets })
+            #expect(offsets.isInternal)
+            #expect(offsets.partitions.count == 3)
+            let create = await node.handlers.createTopics(
+                CreateTopicsRequest(topics: [.init(name: TopicName.consumerOffsets, numPartitions: 1, replicationFactor: 1)], timeoutMs: 1000),
+                version: 5)
+            #expect(create.topics.first?.errorCode == .invalidRequest)
+            let transactional = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "tx", keyType: 1), client: Self.client(2))
+            #expect(transactional.errorCode == .coordinatorNotAvailable)
+            #expect(transactional.nodeID == -1)
+            await node.controller.shutdown()
+        }
+    }
+
+    @Test func offsetsTopicReplicationFactorAboveTheBrokerCountIsReported() async throws {
+        try await withTemporaryDirectory { dir in
+            let node = try await Self.start(dir, overrides: [("offsets.topic.replication.factor", "3")])
+            let found = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "g", keyType: 0), client: Self.client(1))
+            #expect(found.errorCode == .coordinatorNotAvailable)
+            #expect(found.errorMessage?.contains("offsets.topic.replication.factor") == true)
+            #expect(await node.controller.image.topics[TopicName.consumerOffsets] == nil)
+            await node.controller.shutdown()
+        }
+    }
+
+    @Test func membersCommitAndARestartedBrokerLoadsGroupsAndOffsets() async throws {
+        try await withTemporaryDirectory { dir in
+            var node = try await Self.start(dir)
+            _ = await node.handlers.createTopics(
+                CreateTopicsRequest(topics: [.init(name: "t", numPartitions: 2, replicationFactor: 1)], timeoutMs: 1000), version: 5)
+            _ = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "g", keyType: 0), client: Self.client(2))
+
+            let protocols = [JoinGroupRequest.SupportedProtocol(name: "range", metadata: ByteBuffer(bytes: [0, 0, 0, 0, 0, 1, 0, 1, 0x74, 0xFF, 0xFF, 0xFF, 0xFF]))]
+            var join = JoinGroupRequest(groupID: "g", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberID: "",
+                                        protocolType: "consumer", protocols: protocols)
+            let first = await node.handlers.joinGroup(join, client: Self.client(5))
+            #expect(first.errorCode == .memberIDRequired)
+            #expect(first.memberID.hasPrefix("test-client-"))
+            join.memberID = first.memberID
+            let handlers = node.handlers
+            let joinAgain = join
+            let joined = await Self.whileTicking(node.groups) { await handlers.joinGroup(joinAgain, client: Self.client(5)) }
+            #expect(joined.errorCode == .none)
+            #expect(joined.generationID == 1)
+            #expect(joined.leader == joined.memberID)
+            #expect(joined.protocolName == "range")
+            #expect(joined.members.map(\.memberID) == [joined.memberID])
+
+            let assignment = ByteBuffer(bytes: [0, 0, 0, 0, 0, 1, 0, 1, 0x74, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF])
+            let synced = await node.handlers.syncGroup(
+                SyncGroupRequest(groupID: "g", generationID: 1, memberID: joined.memberID,
+                                 assignments: [.init(memberID: joined.memberID, assignment: assignment)]), client: Self.client(3))
+            #expect(synced.errorCode == .none)
+            #expect(synced.assignment == assignment)
+
+            let commit = await node.handlers.offsetCommit(
+                OffsetCommitRequest(groupID: "g", generationIDOrMemberEpoch: 1, memberID: joined.memberID, topics: [
+                    .init(name: "t", partitions: [.init(partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: 0, committedMetadata: "meta"),
+                                                  .init(partitionIndex: 1, committedOffset: 7, committedMetadata: nil)]),
+                    .init(name: "missing", partitions: [.init(partitionIndex: 0, committedOffset: 1)]),
+                ]), client: Self.client(8))
+            #expect(commit.topics.flatMap(\.partitions).map(\.errorCode) == [.none, .none, .unknownTopicOrPartition])
+            let wrongGeneration = await node.handlers.offsetCommit(
+                OffsetCommitRequest(groupID: "g", generationIDOrMemberEpoch: 9, memberID: joined.memberID, topics: [
+                    .init(name: "t", partitions: [.init(partitionIndex: 0, committedOffset: 1)]),
+                ]), client: Self.client(8))
+            #expect(wrongGeneration.topics[0].partitions[0].errorCode == .illegalGeneration)
+
+            await node.controller.shutdown()
+            node = try await Self.start(dir)
+
+            let fetched = await node.handlers.offsetFetch(
+                OffsetFetchRequest(groups: [.init(groupID: "g", topics: nil), .init(groupID: "nobody", topics: [.init(name: "t", partitionIndexes: [0])])]),
+                client: Self.client(8))
+            #expect(fetched.groups.map(\.errorCode) == [.none, .none])
+            let partitions = fetched.groups[0].topics.flatMap { t in t.partitions.map { (t.name, $0) } }
+            #expect(partitions.map { $0.0 } == ["t", "t"])
+            #expect(partitions.map { $0.1.committedOffset } == [42, 7])
+            #expect(partitions.map { $0.1.committedLeaderEpoch } == [0, -1])
+            #expect(partitions.map { $0.1.metadata } == ["meta", ""])
+            #expect(fetched.groups[1].topics.first?.partitions.first?.committedOffset == -1)
+            #expect(fetched.groups[1].topics.first?.partitions.first?.metadata == "")
+
+            // The group came back Stable with its member and assignment.
+            let described = await node.handlers.describeGroups(DescribeGroupsRequest(groups: ["g", "nobody"]), client: Self.client(5))
+            #expect(described.groups[0].groupState == "Stable")
+            #expect(described.groups[0].protocolData == "range")
+            #expect(described.groups[0].members.map(\.memberID) == [joined.memberID])
+            #expect(described.groups[0].members.first?.clientHost == "/127.0.0.1")
+            #expect(described.groups[0].members.first?.memberAssignment == assignment)
+            #expect(described.groups[1].groupState == "Dead")
+            let heartbeat = await node.handlers.heartbeat(HeartbeatRequest(groupID: "g", generationID: 1, memberID: joined.memberID),
+                                                          client: Self.client(4))
+            #expect(heartbeat.errorCode == .none)
+
+            let busy = await node.handlers.deleteGroups(DeleteGroupsRequest(groupsNames: ["g", "nobody"]), client: Self.client(2))
+            #expect(busy.results.map(\.errorCode) == [.nonEmptyGroup, .groupIDNotFound])
+            let left = await node.handlers.leaveGroup(LeaveGroupRequest(groupID: "g", members: [.init(memberID: joined.memberID)]),
+                                                      client: Self.client(4))
+            #expect(left.errorCode == .none)
+            #expect(left.members.map(\.errorCode) == [.none])
+            let listed = await node.handlers.listGroups(ListGroupsRequest(statesFilter: ["empty"]), client: Self.client(4))
+            #expect(listed.groups.map(\.groupID) == ["g"])
+            let deleted = await node.handlers.deleteGroups(DeleteGroupsRequest(groupsNames: ["g"]), client: Self.client(2))
+            #expect(deleted.results.map(\.errorCode) == [.none])
+
+            await node.controller.shutdown()
+            node = try await Self.start(dir)
+            let afterDelete = await node.handlers.offsetFetch(OffsetFetchRequest(groupID: "g", topics: nil), client: Self.client(7))
+            #expect(afterDelete.errorCode == .none)
+            #expect(afterDelete.topics.isEmpty)
+            let lag = await node.groups.lag(groupID: "g") { _ in 100 }
+            #expect(lag.isEmpty)
+            await node.controller.shutdown()
+        }
+    }
+}
