@@ -47,14 +47,11 @@ extension ClassicGroup {
             addMemberAndRebalance(request, memberID: memberID, now, into: &actions)
             return
         }
-        if isStaticMemberFenced(instanceID: request.groupInstanceID, memberID: memberID) {
-            actions.append(.completeJoin(request.waiter, .error(.fencedInstanceID, memberID: memberID)))
+        if let error = validateMember(memberID, instanceID: request.groupInstanceID) {
+            actions.append(.completeJoin(request.waiter, .error(error, memberID: memberID)))
             return
         }
-        guard let member = members[memberID] else {
-            actions.append(.completeJoin(request.waiter, .error(.unknownMemberID, memberID: memberID)))
-            return
-        }
+        guard let member = members[memberID] else { return }
         switch state {
         case .preparingRebalance:
             updateMember(request, now, into: &actions)
@@ -96,6 +93,7 @@ extension ClassicGroup {
                                  protocols: request.protocols)
         member.joinWaiter = request.waiter
         member.isNew = true
+        member.newMemberDeadlineMs = now.monotonicMs + limits.newMemberJoinTimeoutMs
         add(member)
         if state == .preparingRebalance, initialDelay != nil { initialDelay?.newMemberAdded = true }
         maybePrepareRebalance(now, into: &actions)

@@ -3,15 +3,18 @@ import NIOCore
 extension ClassicGroup {
     /// The group as it is persisted in `__consumer_offsets` (members carry only the metadata of the
     /// chosen protocol, as in Kafka).
-    public var metadataValue: GroupMetadataValue {
+    public var metadataValue: GroupMetadataValue { metadataValue(assignments: nil) }
+
+    /// The group as persisted, with `assignments` (member id → bytes) in place of the current ones.
+    func metadataValue(assignments: [String: ByteBuffer]?) -> GroupMetadataValue {
         GroupMetadataValue(
             protocolType: protocolType ?? "", generationID: generationID, protocolName: protocolName, leaderID: leaderID,
             currentStateTimestampMs: stateChangedWallMs,
-            members: orderedMembers.map {
-                GroupMetadataValue.Member(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID, clientID: $0.clientID,
-                                          clientHost: $0.clientHost, rebalanceTimeoutMs: $0.rebalanceTimeoutMs,
-                                          sessionTimeoutMs: $0.sessionTimeoutMs, subscription: $0.metadata(for: protocolName),
-                                          assignment: $0.assignment)
+            members: orderedMembers.map { m in
+                GroupMetadataValue.Member(memberID: m.memberID, groupInstanceID: m.groupInstanceID, clientID: m.clientID,
+                                          clientHost: m.clientHost, rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+                                          sessionTimeoutMs: m.sessionTimeoutMs, subscription: m.metadata(for: protocolName),
+                                          assignment: assignments.map { $0[m.memberID] ?? ByteBuffer() } ?? m.assignment)
             })
     }
 

@@ -27,14 +27,14 @@ public struct SyncGroupInput: Sendable {
 
 extension ClassicGroup {
     /// Handles SyncGroup (Kafka's `classicGroupSync`). In CompletingRebalance followers are held
-    /// until the leader's assignments arrive; the leader's request stores the group and answers
-    /// everyone (a member the leader left out gets empty bytes). In Stable the current assignment is
-    /// returned at once.
+    /// until the leader's assignments arrive; the leader's request asks for the group to be stored
+    /// (``GroupAction/storeAssignment(generationID:)``), and only when that succeeds does the group
+    /// become Stable and everyone get their bytes (a member the leader left out gets empty bytes).
+    /// In Stable the current assignment is returned at once.
     public mutating func sync(_ request: SyncGroupInput, now: GroupTime) -> [GroupAction] {
         func fail(_ code: ErrorCode) -> [GroupAction] { [.completeSync(request.waiter, .error(code))] }
         if state == .dead { return fail(.coordinatorNotAvailable) }
-        if isStaticMemberFenced(instanceID: request.groupInstanceID, memberID: request.memberID) { return fail(.fencedInstanceID) }
-        guard has(request.memberID) else { return fail(.unknownMemberID) }
+        if let error = validateMember(request.memberID, instanceID: request.groupInstanceID) { return fail(error) }
         guard request.generationID == generationID else { return fail(.illegalGeneration) }
         if let type = request.protocolType, type != protocolType { return fail(.inconsistentGroupProtocol) }
         if let name = request.protocolName, name != protocolName { return fail(.inconsistentGroupProtocol) }
@@ -44,28 +44,45 @@ extension ClassicGroup {
         case .preparingRebalance:
             return fail(.rebalanceInProgress)
         case .stable:
+            markSynced(request.memberID)
             refreshSession(request.memberID, now)
             return [.completeSync(request.waiter, syncResult(assignment: members[request.memberID]?.assignment ?? ByteBuffer()))]
         case .completingRebalance:
             var actions: [GroupAction] = []
             if let old = members[request.memberID]?.syncWaiter { actions.append(.completeSync(old, .error(.rebalanceInProgress))) }
             members[request.memberID]?.syncWaiter = request.waiter
-            pendingSync.remove(request.memberID)
+            markSynced(request.memberID)
             refreshSession(request.memberID, now)
-            guard request.memberID == leaderID else { return actions }
-            for id in memberOrder { members[id]?.assignment = request.assignments[id] ?? ByteBuffer() }
-            transition(to: .stable, now)
-            pendingSync = []
-            syncDeadlineMs = nil
-            actions.append(.storeGroup)
-            for id in memberOrder {
-                guard let member = members[id], let waiter = member.syncWaiter else { continue }
-                members[id]?.syncWaiter = nil
-                refreshSession(id, now)
-                actions.append(.completeSync(waiter, syncResult(assignment: member.assignment)))
-            }
+            guard request.memberID == leaderID, pendingAssignments == nil else { return actions }
+            pendingAssignments = request.assignments
+            actions.append(.storeAssignment(generationID: generationID))
             return actions
         }
+    }
+
+    /// Finishes the leader's SyncGroup once the group was stored (`error` nil) or could not be
+    /// (Kafka's `setAndPropagateAssignment` / `resetAndPropagateAssignmentError`). Nothing happens
+    /// if the group moved on to another rebalance meanwhile.
+    public mutating func completeAssignment(generationID: Int32, error: ErrorCode?, now: GroupTime) -> [GroupAction] {
+        guard state == .completingRebalance, generationID == self.generationID, let assignments = pendingAssignments else { return [] }
+        pendingAssignments = nil
+        var actions: [GroupAction] = []
+        if error == nil {
+            for id in memberOrder { members[id]?.assignment = assignments[id] ?? ByteBuffer() }
+            transition(to: .stable, now)
+        }
+        for id in memberOrder {
+            guard let member = members[id], let waiter = member.syncWaiter else { continue }
+            members[id]?.syncWaiter = nil
+            refreshSession(id, now)
+            actions.append(.completeSync(waiter, error.map { .error($0) } ?? syncResult(assignment: member.assignment)))
+        }
+        return actions
+    }
+
+    private mutating func markSynced(_ memberID: String) {
+        pendingSync.remove(memberID)
+        if pendingSync.isEmpty { syncDeadlineMs = nil }
     }
 
     private func syncResult(assignment: ByteBuffer) -> SyncGroupResult {
@@ -76,8 +93,7 @@ extension ClassicGroup {
     /// REBALANCE_IN_PROGRESS in PreparingRebalance (the member must rejoin); both keep the session.
     public mutating func heartbeat(memberID: String, groupInstanceID: String?, generationID: Int32, now: GroupTime) -> ErrorCode {
         if state == .dead { return .coordinatorNotAvailable }
-        if isStaticMemberFenced(instanceID: groupInstanceID, memberID: memberID) { return .fencedInstanceID }
-        guard has(memberID) else { return .unknownMemberID }
+        if let error = validateMember(memberID, instanceID: groupInstanceID) { return error }
         guard generationID == self.generationID else { return .illegalGeneration }
         switch state {
         case .empty, .dead:
@@ -102,29 +118,29 @@ extension ClassicGroup {
         }
     }
 
-    /// Handles LeaveGroup (Kafka's `classicGroupLeave`): each member is removed (pending members
-    /// too) and the group rebalances. Returns one error per member, in request order, and the actions.
+    /// Handles LeaveGroup (Kafka's `classicGroupLeave`): a member named by instance id alone is
+    /// looked up (KIP-345 administrative removal), a pending member is forgotten, a current member is
+    /// removed and the group rebalances. Returns one error per member, in request order.
     public mutating func leave(_ leaving: [LeavingMember], now: GroupTime) -> (errors: [ErrorCode], actions: [GroupAction]) {
         var actions: [GroupAction] = []
         var errors: [ErrorCode] = []
         for member in leaving {
             if state == .dead {
                 errors.append(.coordinatorNotAvailable)
-                continue
-            }
-            var memberID = member.memberID
-            if memberID.isEmpty, let instance = member.groupInstanceID, let current = staticMembers[instance] {
-                memberID = current
-            }
-            if pendingMembers.removeValue(forKey: memberID) != nil {
-                errors.append(.none)
+            } else if member.memberID.isEmpty {
+                if let instance = member.groupInstanceID, let current = staticMembers[instance] {
+                    removeMemberAndUpdateGroup(current, now, into: &actions)
+                    errors.append(.none)
+                } else {
+                    errors.append(.unknownMemberID)
+                }
+            } else if pendingMembers.removeValue(forKey: member.memberID) != nil {
                 maybeCompleteJoin(now, into: &actions)
-            } else if isStaticMemberFenced(instanceID: member.groupInstanceID, memberID: memberID) {
-                errors.append(.fencedInstanceID)
-            } else if !has(memberID) {
-                errors.append(.unknownMemberID)
+                errors.append(.none)
+            } else if let error = validateMember(member.memberID, instanceID: member.groupInstanceID) {
+                errors.append(error)
             } else {
-                removeMemberAndUpdateGroup(memberID, now, into: &actions)
+                removeMemberAndUpdateGroup(member.memberID, now, into: &actions)
                 errors.append(.none)
             }
         }

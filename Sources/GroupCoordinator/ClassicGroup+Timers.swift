@@ -24,25 +24,43 @@ extension ClassicGroup {
                 completeJoin(now, into: &actions)
             }
         }
-        if state == .completingRebalance, let deadline = syncDeadlineMs, deadline <= now.monotonicMs {
+        if state == .completingRebalance || state == .stable, let deadline = syncDeadlineMs, deadline <= now.monotonicMs {
+            // Kafka's `onExpirePendingSync`: members that never sent SyncGroup are removed.
+            syncDeadlineMs = nil
             let missing = memberOrder.filter { pendingSync.contains($0) }
-            for id in missing { remove(id, into: &actions) }
-            prepareRebalance(now, into: &actions)
+            if !missing.isEmpty {
+                for id in missing { remove(id, into: &actions) }
+                prepareRebalance(now, into: &actions)
+            }
         }
         for id in memberOrder {
-            guard let member = members[id], !member.isAwaitingJoin, !member.isAwaitingSync,
-                  member.sessionDeadlineMs <= now.monotonicMs else { continue }
+            guard let member = members[id], isExpired(member, now) else { continue }
             removeMemberAndUpdateGroup(id, now, into: &actions)
         }
         return actions
+    }
+
+    /// Kafka's `hasSatisfiedHeartbeat` negated: a member waiting in JoinGroup lives unless it is
+    /// new and has waited `newMemberJoinTimeoutMs`; a member waiting in SyncGroup lives; any other
+    /// member expires when its session deadline passes.
+    private func isExpired(_ member: GroupMember, _ now: GroupTime) -> Bool {
+        if member.isAwaitingJoin { return member.isNew && member.newMemberDeadlineMs <= now.monotonicMs }
+        if member.isAwaitingSync { return false }
+        return member.sessionDeadlineMs <= now.monotonicMs
     }
 
     /// The earliest deadline the group is waiting for (monotonic ms), nil when none.
     public var nextDeadlineMs: Int64? {
         var deadlines = Array(pendingMembers.values)
         if state == .preparingRebalance, let d = joinDeadlineMs { deadlines.append(d) }
-        if state == .completingRebalance, let d = syncDeadlineMs { deadlines.append(d) }
-        for m in members.values where !m.isAwaitingJoin && !m.isAwaitingSync { deadlines.append(m.sessionDeadlineMs) }
+        if state == .completingRebalance || state == .stable, let d = syncDeadlineMs { deadlines.append(d) }
+        for m in members.values {
+            if m.isAwaitingJoin {
+                if m.isNew { deadlines.append(m.newMemberDeadlineMs) }
+            } else if !m.isAwaitingSync {
+                deadlines.append(m.sessionDeadlineMs)
+            }
+        }
         return deadlines.min()
     }
 
@@ -55,10 +73,15 @@ extension ClassicGroup {
     /// it, so a member can commit before it rejoins.
     public mutating func validateCommit(memberID: String, groupInstanceID: String?, generationID: Int32, now: GroupTime) -> ErrorCode {
         if state == .dead { return .coordinatorNotAvailable }
-        if isStaticMemberFenced(instanceID: groupInstanceID, memberID: memberID) { return .fencedInstanceID }
-        if generationID < 0 && state == .empty { return .none }
-        guard has(memberID) else { return .unknownMemberID }
-        guard generationID == self.generationID else { return .illegalGeneration }
+        if generationID >= 0 || !memberID.isEmpty || groupInstanceID != nil {
+            if let error = validateMember(memberID, instanceID: groupInstanceID) { return error }
+            guard generationID == self.generationID else { return .illegalGeneration }
+        } else if state != .empty {
+            // Only members may commit for a group with members.
+            return .unknownMemberID
+        } else {
+            return .none
+        }
         switch state {
         case .stable, .preparingRebalance:
             refreshSession(memberID, now)

@@ -36,9 +36,12 @@ public struct ClassicGroup: Sendable {
     var joinDeadlineMs: Int64?
     /// Initial-delay bookkeeping while the rebalance of an Empty group waits for more members.
     var initialDelay: InitialDelay?
-    /// Members that have not sent SyncGroup in CompletingRebalance, and when they are dropped.
+    /// Members of the current generation that have not sent SyncGroup yet, and when they are
+    /// dropped (in CompletingRebalance or Stable: the leader may sync before its followers).
     var pendingSync: Set<String> = []
     var syncDeadlineMs: Int64?
+    /// The leader's assignments while they are being stored; applied when the store succeeds.
+    var pendingAssignments: [String: ByteBuffer]?
 
     struct InitialDelay: Sendable {
         /// Rebalance time left to extend the delay by (ms).
@@ -112,10 +115,16 @@ public struct ClassicGroup: Sendable {
         Int64(members.values.map(\.rebalanceTimeoutMs).max() ?? 0)
     }
 
-    /// Whether a static member's request carries a member id other than the instance's current one.
-    func isStaticMemberFenced(instanceID: String?, memberID: String) -> Bool {
-        guard let instanceID, let current = staticMembers[instanceID] else { return false }
-        return current != memberID
+    /// Checks that a request comes from the current member (Kafka's `validateCurrentMember`): with
+    /// an instance id, the instance must be known (else UNKNOWN_MEMBER_ID) and map to this member id
+    /// (else FENCED_INSTANCE_ID, KIP-345); without one, the member id must be a member.
+    /// - Returns: nil when valid.
+    func validateMember(_ memberID: String, instanceID: String?) -> ErrorCode? {
+        if let instanceID {
+            guard let current = staticMembers[instanceID] else { return .unknownMemberID }
+            return current == memberID ? nil : .fencedInstanceID
+        }
+        return has(memberID) ? nil : .unknownMemberID
     }
 
     mutating func add(_ member: GroupMember) {
@@ -132,7 +141,7 @@ public struct ClassicGroup: Sendable {
         memberOrder.removeAll { $0 == memberID }
         pendingSync.remove(memberID)
         if let instance = member.groupInstanceID, staticMembers[instance] == memberID { staticMembers[instance] = nil }
-        if let waiter = member.joinWaiter { actions.append(.completeJoin(waiter, .error(.unknownMemberID, memberID: memberID))) }
+        if let waiter = member.joinWaiter { actions.append(.completeJoin(waiter, .error(.unknownMemberID, memberID: ""))) }
         if let waiter = member.syncWaiter { actions.append(.completeSync(waiter, .error(.unknownMemberID))) }
         if leaderID == memberID { leaderID = memberOrder.first }
     }
@@ -155,10 +164,12 @@ public struct ClassicGroup: Sendable {
     /// every member is already waiting.
     mutating func prepareRebalance(_ now: GroupTime, into actions: inout [GroupAction]) {
         if state == .completingRebalance {
+            pendingAssignments = nil
             for id in memberOrder {
                 members[id]?.assignment = ByteBuffer()
                 if let waiter = members[id]?.syncWaiter {
                     members[id]?.syncWaiter = nil
+                    refreshSession(id, now)
                     actions.append(.completeSync(waiter, .error(.rebalanceInProgress)))
                 }
             }
@@ -205,8 +216,15 @@ public struct ClassicGroup: Sendable {
         for id in memberOrder where members[id]?.isAwaitingJoin == false && members[id]?.groupInstanceID == nil {
             remove(id, into: &actions)
         }
-        joinDeadlineMs = nil
         initialDelay = nil
+        if !members.isEmpty, !members.values.contains(where: \.isAwaitingJoin) {
+            // Only static members that have not rejoined are left: wait another rebalance timeout
+            // for them (or for their sessions to expire) rather than start a generation nobody
+            // hears about (Kafka's `maybeElectNewJoinedLeader`).
+            joinDeadlineMs = now.monotonicMs + rebalanceTimeoutMs
+            return
+        }
+        joinDeadlineMs = nil
         generationID &+= 1
         guard !members.isEmpty else {
             protocolName = nil

@@ -20,10 +20,11 @@ public final class GroupCoordinator: Sendable {
     /// - Parameters:
     ///   - partitionCount: partitions of `__consumer_offsets` (`offsets.topic.num.partitions`, or
     ///     the existing topic's count).
-    ///   - clock: the time source; tests pass a manual one.
+    ///   - clock: the time source; nil = ``systemClock()``; tests pass a manual one.
     public init(partitionCount: Int32, store: any OffsetsTopicStore, limits: GroupLimits, logger: Logger,
-                clock: @escaping @Sendable () -> GroupTime = GroupCoordinator.systemClock) {
+                clock: (@Sendable () -> GroupTime)? = nil) {
         precondition(partitionCount > 0, "__consumer_offsets needs at least one partition")
+        let clock = clock ?? Self.systemClock()
         self.partitionCount = partitionCount
         self.logger = logger
         self.clock = clock
@@ -32,15 +33,16 @@ public final class GroupCoordinator: Sendable {
         }
     }
 
-    /// Monotonic time from `ContinuousClock` and wall time from the system clock.
-    public static let systemClock: @Sendable () -> GroupTime = {
+    /// A clock reading monotonic time from `ContinuousClock` (milliseconds since the clock was
+    /// made) and wall time from the system clock.
+    public static func systemClock() -> @Sendable () -> GroupTime {
         let start = ContinuousClock.now
         return {
             let elapsed = ContinuousClock.now - start
             let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             return GroupTime(monotonicMs: ms, wallMs: Int64(Date().timeIntervalSince1970 * 1000))
         }
-    }()
+    }
 
     /// Java's `String.hashCode` over UTF-16 code units, as Kafka uses to place groups.
     public static func javaStringHash(_ s: String) -> Int32 {

@@ -38,6 +38,8 @@ public struct GroupMember: Sendable, Equatable {
     var sessionDeadlineMs: Int64 = .max
     /// Joined in the current rebalance and not yet answered.
     var isNew = false
+    /// When a new member still waiting in JoinGroup is dropped (monotonic ms).
+    var newMemberDeadlineMs: Int64 = .max
 
     public init(memberID: String, groupInstanceID: String?, clientID: String, clientHost: String,
                 rebalanceTimeoutMs: Int32, sessionTimeoutMs: Int32, protocolType: String, protocols: [GroupProtocol]) {
@@ -139,4 +141,8 @@ public enum GroupAction: Sendable, Equatable {
     /// Persist the group's metadata (generation, members, assignments) before delivering the
     /// responses that follow.
     case storeGroup
+    /// Persist the group with the leader's assignments for `generationID`, then report the outcome
+    /// through ``ClassicGroup/completeAssignment(generationID:error:now:)``, whose actions answer
+    /// the held SyncGroups.
+    case storeAssignment(generationID: Int32)
 }

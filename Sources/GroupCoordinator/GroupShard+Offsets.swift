@@ -44,7 +44,7 @@ extension GroupShard {
         var accepted: [(index: Int, GroupTopicPartition, CommittedOffset)] = []
         for (i, c) in commits.enumerated() {
             let metadata = c.metadata ?? ""
-            if metadata.utf8.count > limits.maxOffsetMetadataBytes {
+            if metadata.utf16.count > limits.maxOffsetMetadataBytes {
                 errors[i] = .offsetMetadataTooLarge
                 continue
             }
@@ -99,11 +99,12 @@ extension GroupShard {
         if group.state != .empty && group.protocolType != "consumer" && group.protocolType != nil {
             return (.nonEmptyGroup, [])
         }
-        let subscribed = group.state == .empty ? [] : (group.subscribedTopics ?? [])
+        // A consumer group whose subscriptions cannot be read counts as subscribed to everything.
+        let subscribed: Set<String>? = group.state == .empty ? [] : group.subscribedTopics
         var errors: [ErrorCode] = []
         var tombstones: [GroupTopicPartition] = []
         for tp in partitions {
-            if subscribed.contains(tp.topic) {
+            if subscribed.map({ $0.contains(tp.topic) }) ?? true {
                 errors.append(.groupSubscribedToTopic)
             } else {
                 errors.append(.none)
@@ -151,28 +152,38 @@ extension GroupShard {
         return .none
     }
 
-    /// Expires offsets (Kafka's `offsets.retention.minutes`, KIP-211): all offsets of a group that
-    /// has been Empty for `retentionMs`; for a group that never used group management, each offset
-    /// `retentionMs` after its commit. A group left with no offsets and no members is removed.
+    /// Expires committed offsets (Kafka's `GroupMetadata.removeExpiredOffsets`, KIP-211 and
+    /// KIP-496) and removes groups left with nothing:
+    /// - an Empty group with a protocol: all offsets, `retentionMs` after it became Empty;
+    /// - a group that never used group management: each offset `retentionMs` after its commit;
+    /// - a Stable consumer group: offsets of topics no member subscribes to, `retentionMs` after
+    ///   their commit;
+    /// - an Empty group without offsets is deleted at every run.
     func expireOffsets(retentionMs: Int64) async {
         guard loadState == .loaded else { return }
         let now = clock()
-        for (groupID, group) in groups where group.state == .empty {
+        for groupID in groups.keys.sorted() {
+            guard let group = groups[groupID] else { continue }
             let committed = offsets[groupID] ?? [:]
-            let expired: [GroupTopicPartition]
-            if group.protocolType == nil {
+            var expired: [GroupTopicPartition] = []
+            if group.protocolType == nil, group.state == .empty {
                 expired = committed.filter { $0.value.value.commitTimestampMs + retentionMs <= now.wallMs }.map(\.key)
-            } else if group.stateChangedWallMs + retentionMs <= now.wallMs {
-                expired = Array(committed.keys)
-            } else {
-                continue
+            } else if group.state == .empty {
+                if group.stateChangedWallMs + retentionMs <= now.wallMs { expired = Array(committed.keys) }
+            } else if group.state == .stable, group.protocolType == "consumer", let subscribed = group.subscribedTopics {
+                expired = committed.filter {
+                    !subscribed.contains($0.key.topic) && $0.value.value.commitTimestampMs + retentionMs <= now.wallMs
+                }.map(\.key)
             }
-            let removeGroup = expired.count == committed.count
+            let removeGroup = group.state == .empty && expired.count == committed.count
             guard !expired.isEmpty || removeGroup else { continue }
             let code = await writeOffsetTombstones(groupID: groupID, expired.sorted(), andGroup: removeGroup)
             guard code == .none else { continue }
-            logger.info("expired committed offsets", metadata: ["group": "\(groupID)", "partitions": "\(expired.count)"])
+            if !expired.isEmpty {
+                logger.info("expired committed offsets", metadata: ["group": "\(groupID)", "partitions": "\(expired.count)"])
+            }
             if removeGroup, groups[groupID]?.state == .empty, (offsets[groupID] ?? [:]).isEmpty {
+                groups[groupID]?.markDead(now: now)
                 groups[groupID] = nil
             }
         }

@@ -99,7 +99,10 @@ actor GroupShard {
         return await syncResult(waiter)
     }
 
+    /// Heartbeat. While the partition loads Kafka answers NONE ("respond just blindly"): the
+    /// member cannot be checked yet, and an error would make clients rejoin for nothing.
     func heartbeat(groupID: String, memberID: String, groupInstanceID: String?, generationID: Int32) -> ErrorCode {
+        if loadState == .loading { return .none }
         if let error = unavailableError { return error }
         if groupID.isEmpty { return .invalidGroupID }
         guard groups[groupID] != nil else { return .unknownMemberID }
@@ -110,7 +113,7 @@ actor GroupShard {
     func leave(groupID: String, members: [ClassicGroup.LeavingMember]) async -> (topLevel: ErrorCode, perMember: [ErrorCode]) {
         if let error = unavailableError { return (error, []) }
         if groupID.isEmpty { return (.invalidGroupID, []) }
-        guard groups[groupID] != nil else { return (.unknownMemberID, []) }
+        guard groups[groupID] != nil else { return (.none, Array(repeating: .unknownMemberID, count: members.count)) }
         let (errors, actions) = groups[groupID]!.leave(members, now: clock())
         await perform(actions, groupID: groupID)
         if groups[groupID]?.state == .dead { return (.coordinatorNotAvailable, []) }
@@ -138,34 +141,40 @@ actor GroupShard {
 
     // MARK: - Actions
 
-    /// Performs a group's actions in order. A failed store answers the responses that depended on
-    /// it with the store's error and sends the group back to rebalance.
+    /// Performs a group's actions in order. Stores finish before the responses that follow them;
+    /// the leader's assignment store reports its outcome back to the group, whose actions answer
+    /// the held SyncGroups.
     func perform(_ actions: [GroupAction], groupID: String) async {
-        var storeError: ErrorCode?
         for action in actions {
             switch action {
             case .completeJoin(let waiter, let result):
                 deliverJoin(waiter, result)
-            case .completeSync(let waiter, var result):
-                if let storeError, result.errorCode == .none {
-                    result = .error(storeError)
-                }
+            case .completeSync(let waiter, let result):
                 deliverSync(waiter, result)
             case .storeGroup:
                 guard let group = groups[groupID] else { continue }
-                let record = OffsetsTopicRecord.groupMetadata(group: groupID, value: group.metadataValue)
-                do {
-                    _ = try await store.append(partition: partition, records: [record.encode()], timestampMs: clock().wallMs)
-                } catch {
-                    storeError = (error as? OffsetsTopicStoreError)?.errorCode ?? .coordinatorNotAvailable
-                    logger.error("storing group metadata failed", metadata: ["group": "\(groupID)", "error": "\(error)"])
-                    if groups[groupID] != nil {
-                        var follow: [GroupAction] = []
-                        groups[groupID]!.prepareRebalance(clock(), into: &follow)
-                        for case .completeSync(let w, _) in follow { deliverSync(w, .error(storeError!)) }
-                    }
-                }
+                _ = await storeGroup(groupID, group.metadataValue)
+            case .storeAssignment(let generationID):
+                guard let group = groups[groupID] else { continue }
+                let value = group.metadataValue(assignments: group.pendingAssignments)
+                let error = await storeGroup(groupID, value)
+                guard groups[groupID] != nil else { continue }
+                let follow = groups[groupID]!.completeAssignment(generationID: generationID, error: error, now: clock())
+                await perform(follow, groupID: groupID)
             }
+        }
+    }
+
+    /// Appends a group's metadata record.
+    /// - Returns: nil, or the error to answer with (COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR).
+    private func storeGroup(_ groupID: String, _ value: GroupMetadataValue) async -> ErrorCode? {
+        let record = OffsetsTopicRecord.groupMetadata(group: groupID, value: value)
+        do {
+            _ = try await store.append(partition: partition, records: [record.encode()], timestampMs: clock().wallMs)
+            return nil
+        } catch {
+            logger.error("storing group metadata failed", metadata: ["group": "\(groupID)", "error": "\(error)"])
+            return (error as? OffsetsTopicStoreError)?.errorCode ?? .coordinatorNotAvailable
         }
     }
 

@@ -53,8 +53,13 @@ public struct GroupLimits: Sendable, Equatable {
     public var initialRebalanceDelayMs: Int64 = 3000
     /// `group.max.size`, default unlimited.
     public var maxSize: Int = Int(Int32.max)
-    /// `offset.metadata.max.bytes`, default 4096.
+    /// `offset.metadata.max.bytes`, default 4096 (counted in UTF-16 code units, as Java's
+    /// `String.length()`).
     public var maxOffsetMetadataBytes: Int = 4096
+    /// How long a new member may wait in its first JoinGroup before it is dropped (Kafka's fixed
+    /// `NewMemberJoinTimeoutMs`, 5 minutes): a client that went away mid-join does not hold the
+    /// group's rebalance open forever.
+    public var newMemberJoinTimeoutMs: Int64 = 300_000
 
     public init() {}
 }
