@@ -26,8 +26,8 @@ extension GroupShard {
     func commit(groupID: String, memberID: String, groupInstanceID: String?, generationID: Int32,
                 offsets commits: [OffsetCommitInput]) async -> [ErrorCode] {
         func all(_ code: ErrorCode) -> [ErrorCode] { Array(repeating: code, count: commits.count) }
+        // An empty group id is allowed for commits, as in Kafka (old clients commit that way).
         if let error = unavailableError { return all(error) }
-        if groupID.isEmpty { return all(.invalidGroupID) }
         let now = clock()
         if groups[groupID] == nil {
             // Kafka creates the group for a commit outside group management (generation < 0); a
@@ -93,8 +93,8 @@ extension GroupShard {
     /// Deletes offsets of an Empty group, or of topics its members do not subscribe to (OffsetDelete).
     /// - Returns: a group-level error, or one error per partition.
     func deleteOffsets(groupID: String, partitions: [GroupTopicPartition]) async -> (ErrorCode, [ErrorCode]) {
-        if let error = unavailableError { return (error, []) }
         if groupID.isEmpty { return (.invalidGroupID, []) }
+        if let error = unavailableError { return (error, []) }
         guard let group = groups[groupID], group.state != .dead else { return (.groupIDNotFound, []) }
         if group.state != .empty && group.protocolType != "consumer" && group.protocolType != nil {
             return (.nonEmptyGroup, [])
@@ -140,7 +140,6 @@ extension GroupShard {
     /// remain, GROUP_ID_NOT_FOUND for groups this coordinator does not have.
     func deleteGroup(groupID: String) async -> ErrorCode {
         if let error = unavailableError { return error }
-        if groupID.isEmpty { return .invalidGroupID }
         guard let group = groups[groupID], group.state != .dead else { return .groupIDNotFound }
         guard group.state == .empty else { return .nonEmptyGroup }
         let partitions = Array((offsets[groupID] ?? [:]).keys)

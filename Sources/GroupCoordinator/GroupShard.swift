@@ -70,8 +70,9 @@ actor GroupShard {
         let waiter = makeWaiter()
         var input = request
         input.waiter = waiter
-        if let error = unavailableError { return .error(error, memberID: input.memberID) }
+        // Kafka's validateGroupStatus order: the group id, then the coordinator's state.
         if groupID.isEmpty { return .error(.invalidGroupID, memberID: input.memberID) }
+        if let error = unavailableError { return .error(error, memberID: input.memberID) }
         guard input.sessionTimeoutMs >= limits.minSessionTimeoutMs, input.sessionTimeoutMs <= limits.maxSessionTimeoutMs else {
             return .error(.invalidSessionTimeout, memberID: input.memberID)
         }
@@ -91,8 +92,8 @@ actor GroupShard {
         let waiter = makeWaiter()
         var input = request
         input.waiter = waiter
-        if let error = unavailableError { return .error(error) }
         if groupID.isEmpty { return .error(.invalidGroupID) }
+        if let error = unavailableError { return .error(error) }
         guard groups[groupID] != nil else { return .error(.unknownMemberID) }
         let actions = groups[groupID]!.sync(input, now: clock())
         await perform(actions, groupID: groupID)
@@ -102,17 +103,17 @@ actor GroupShard {
     /// Heartbeat. While the partition loads Kafka answers NONE ("respond just blindly"): the
     /// member cannot be checked yet, and an error would make clients rejoin for nothing.
     func heartbeat(groupID: String, memberID: String, groupInstanceID: String?, generationID: Int32) -> ErrorCode {
+        if groupID.isEmpty { return .invalidGroupID }
         if loadState == .loading { return .none }
         if let error = unavailableError { return error }
-        if groupID.isEmpty { return .invalidGroupID }
         guard groups[groupID] != nil else { return .unknownMemberID }
         return groups[groupID]!.heartbeat(memberID: memberID, groupInstanceID: groupInstanceID, generationID: generationID, now: clock())
     }
 
     /// - Returns: a top-level error (the group cannot be reached) or one error per member.
     func leave(groupID: String, members: [ClassicGroup.LeavingMember]) async -> (topLevel: ErrorCode, perMember: [ErrorCode]) {
-        if let error = unavailableError { return (error, []) }
         if groupID.isEmpty { return (.invalidGroupID, []) }
+        if let error = unavailableError { return (error, []) }
         guard groups[groupID] != nil else { return (.none, Array(repeating: .unknownMemberID, count: members.count)) }
         let (errors, actions) = groups[groupID]!.leave(members, now: clock())
         await perform(actions, groupID: groupID)

@@ -33,37 +33,12 @@ extension RequestHandlers {
         }
         switch keyType {
         case 0:
-            if let (code, message) = await ensureOffsetsTopic() { return failure(code, message) }
+            if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
             return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
         case 1:
             return failure(.coordinatorNotAvailable, "Transactions are not supported by this broker.")
         default:
             return failure(.invalidRequest, "Unknown coordinator key type \(keyType).")
-        }
-    }
-
-    /// Creates `__consumer_offsets` if it does not exist yet.
-    /// - Returns: nil when the topic exists, else the error and message to answer with.
-    func ensureOffsetsTopic() async -> (ErrorCode, String)? {
-        if await controller.image.topics[TopicName.consumerOffsets] != nil { return nil }
-        let replicationFactor = config.int("offsets.topic.replication.factor")
-        guard replicationFactor <= 1 else {
-            return (.coordinatorNotAvailable,
-                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but only 1 broker is alive.")
-        }
-        let result = await controller.createTopic(
-            name: TopicName.consumerOffsets, numPartitions: groups.partitionCount, replicationFactor: Int16(replicationFactor),
-            configs: [("cleanup.policy", "compact"), ("segment.bytes", String(config.int("offsets.topic.segment.bytes")))],
-            validateOnly: false, allowInternal: true)
-        switch result.errorCode {
-        case .none:
-            await groups.activateNewTopic()
-            return nil
-        case .topicAlreadyExists:
-            return nil
-        default:
-            logger.error("creating __consumer_offsets failed", metadata: ["error": "\(result.errorCode)", "message": "\(result.errorMessage ?? "")"])
-            return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")")
         }
     }
 

@@ -14,6 +14,20 @@ struct RequestHandlers: Sendable {
     let nodeID: Int32
     let clusterID: String
     let logger: Logger
+    /// Creates `__consumer_offsets` on the first group lookup.
+    let offsetsTopic: OffsetsTopicGate
+
+    init(controller: Controller, groups: GroupCoordinator, config: BrokerConfig, advertised: Listener, nodeID: Int32,
+         clusterID: String, logger: Logger) {
+        self.controller = controller
+        self.groups = groups
+        self.config = config
+        self.advertised = advertised
+        self.nodeID = nodeID
+        self.clusterID = clusterID
+        self.logger = logger
+        self.offsetsTopic = OffsetsTopicGate(controller: controller, groups: groups, config: config, logger: logger)
+    }
 }
 
 extension RequestHandlers {

@@ -1,0 +1,55 @@
+import GroupCoordinator
+import KafkaProtocol
+import Logging
+
+/// Creates `__consumer_offsets` once, on the first FindCoordinator for a group, and makes every
+/// concurrent lookup wait until the coordinator serves the new partitions: a client told "this
+/// broker is your coordinator" must not then get NOT_COORDINATOR (librdkafka's admin calls treat it
+/// as final).
+actor OffsetsTopicGate {
+    private let controller: Controller
+    private let groups: GroupCoordinator
+    private let config: BrokerConfig
+    private let logger: Logger
+    /// The creation under way or finished; cleared when it failed, so a later lookup retries.
+    private var creation: Task<(ErrorCode, String)?, Never>?
+
+    init(controller: Controller, groups: GroupCoordinator, config: BrokerConfig, logger: Logger) {
+        self.controller = controller
+        self.groups = groups
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Makes sure the topic exists and its partitions are served.
+    /// - Returns: nil when ready, else the error and message FindCoordinator answers with.
+    func ensure() async -> (ErrorCode, String)? {
+        if let creation { return await creation.value }
+        // Stored before the first suspension, so concurrent callers find it and wait on it.
+        let task = Task { await self.createIfNeeded() }
+        creation = task
+        let result = await task.value
+        if result != nil { creation = nil }
+        return result
+    }
+
+    private func createIfNeeded() async -> (ErrorCode, String)? {
+        // Present at start-up: the broker's load of it decides when its groups are served.
+        if await controller.image.topics[TopicName.consumerOffsets] != nil { return nil }
+        let replicationFactor = config.int("offsets.topic.replication.factor")
+        guard replicationFactor <= 1 else {
+            return (.coordinatorNotAvailable,
+                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but only 1 broker is alive.")
+        }
+        let result = await controller.createTopic(
+            name: TopicName.consumerOffsets, numPartitions: groups.partitionCount, replicationFactor: Int16(replicationFactor),
+            configs: [("cleanup.policy", "compact"), ("segment.bytes", String(config.int("offsets.topic.segment.bytes")))],
+            validateOnly: false, allowInternal: true)
+        guard result.errorCode == .none else {
+            logger.error("creating __consumer_offsets failed", metadata: ["error": "\(result.errorCode)", "message": "\(result.errorMessage ?? "")"])
+            return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")")
+        }
+        await groups.activateNewTopic()
+        return nil
+    }
+}
