@@ -74,7 +74,7 @@ extension GroupCoordinator {
     /// Lag per partition of a group: `endOffset(tp)` (the high watermark, or the last stable offset
     /// for read_committed consumers) minus the committed offset. Partitions whose end offset is
     /// unknown (topic deleted) get nil lag.
-    public func lag(groupID: String, endOffset: (GroupTopicPartition) async -> Int64?) async -> [PartitionLag] {
+    public func lag(groupID: String, endOffset: @Sendable (GroupTopicPartition) async -> Int64?) async -> [PartitionLag] {
         let committed = await shard(for: groupID).committedOffsets(groupID: groupID)
         var out: [PartitionLag] = []
         for (tp, value) in committed.sorted(by: { $0.key < $1.key }) {

@@ -121,6 +121,16 @@ struct GroupHandlerTests {
                 ]), client: Self.client(8))
             #expect(wrongGeneration.topics[0].partitions[0].errorCode == .illegalGeneration)
 
+            // Lag = high watermark - committed offset: 100 records in t-0 (committed 42), none in
+            // t-1 (committed 7, so no lag rather than a negative one).
+            var batch = RecordBatchBuilder(baseTimestamp: 0)
+            for i in 0..<100 { batch.append(key: nil, value: ByteBuffer(string: "\(i)")) }
+            _ = try await #require(await node.controller.partition(TopicPartition("t", 0))).append(batch.build(), nowMs: 0)
+            let lag = await node.controller.consumerGroupLag(node.groups, groupID: "g")
+            #expect(lag.map(\.topicPartition) == [GroupTopicPartition("t", 0), GroupTopicPartition("t", 1)])
+            #expect(lag.map(\.endOffset) == [100, 0])
+            #expect(lag.map(\.lag) == [58, 0])
+
             await node.controller.shutdown()
             node = try await Self.start(dir)
 
@@ -164,8 +174,7 @@ struct GroupHandlerTests {
             let afterDelete = await node.handlers.offsetFetch(OffsetFetchRequest(groupID: "g", topics: nil), client: Self.client(7))
             #expect(afterDelete.errorCode == .none)
             #expect(afterDelete.topics.isEmpty)
-            let lag = await node.groups.lag(groupID: "g") { _ in 100 }
-            #expect(lag.isEmpty)
+            #expect(await node.controller.consumerGroupLag(node.groups, groupID: "g").isEmpty)
             await node.controller.shutdown()
         }
     }
