@@ -61,8 +61,8 @@ extension ClassicGroup {
     }
 
     /// Finishes the leader's SyncGroup once the group was stored (`error` nil) or could not be
-    /// (Kafka's `setAndPropagateAssignment` / `resetAndPropagateAssignmentError`). Nothing happens
-    /// if the group moved on to another rebalance meanwhile.
+    /// (Kafka's `setAndPropagateAssignment`, or `resetAndPropagateAssignmentError` followed by
+    /// `maybePrepareRebalance`). Nothing happens if the group moved on meanwhile.
     public mutating func completeAssignment(generationID: Int32, error: ErrorCode?, now: GroupTime) -> [GroupAction] {
         guard state == .completingRebalance, generationID == self.generationID, let assignments = pendingAssignments else { return [] }
         pendingAssignments = nil
@@ -77,6 +77,7 @@ extension ClassicGroup {
             refreshSession(id, now)
             actions.append(.completeSync(waiter, error.map { .error($0) } ?? syncResult(assignment: member.assignment)))
         }
+        if error != nil { prepareRebalance(now, into: &actions) }
         return actions
     }
 

@@ -60,22 +60,35 @@ public final class GroupCoordinator: Sendable {
 
     func shard(for groupID: String) -> GroupShard { shards[Int(partition(for: groupID))] }
 
-    /// Loads the given partitions (all of them on a single broker) one after another, logging the
-    /// time and record count of each.
+    /// Loads the given partitions (all of them on a single broker) one after another and logs the
+    /// records read and the time taken. A partition that fails to load keeps answering
+    /// COORDINATOR_LOAD_IN_PROGRESS and is tried again, with a growing pause (1 s to 30 s), until
+    /// it loads or the task is cancelled: serving a partly read partition would hand clients
+    /// missing offsets, and they would reset to `auto.offset.reset`.
     public func load(partitions: [Int32]) async {
         let clock = ContinuousClock()
         let started = clock.now
         var records = 0
         var bytes = 0
-        for p in partitions where p >= 0 && p < partitionCount {
-            do {
-                let summary = try await shards[Int(p)].load()
-                records += summary.records
-                bytes += summary.bytesRead
-            } catch {
-                logger.error("loading __consumer_offsets partition failed; its groups get NOT_COORDINATOR",
-                             metadata: ["partition": "\(p)", "error": "\(error)"])
+        var pending = partitions.filter { $0 >= 0 && $0 < partitionCount }
+        var pause = Duration.seconds(1)
+        while !pending.isEmpty {
+            var failed: [Int32] = []
+            for p in pending {
+                do {
+                    let summary = try await shards[Int(p)].load()
+                    records += summary.records
+                    bytes += summary.bytesRead
+                } catch {
+                    logger.error("loading __consumer_offsets partition failed; its groups get COORDINATOR_LOAD_IN_PROGRESS until a retry succeeds",
+                                 metadata: ["partition": "\(p)", "error": "\(error)", "retry.in": "\(pause)"])
+                    failed.append(p)
+                }
             }
+            pending = failed
+            guard !pending.isEmpty else { break }
+            do { try await Task.sleep(for: pause) } catch { return }
+            pause = min(pause * 2, .seconds(30))
         }
         logger.info("loaded consumer groups and offsets", metadata: [
             "partitions": "\(partitions.count)", "records": "\(records)", "bytes": "\(bytes)",

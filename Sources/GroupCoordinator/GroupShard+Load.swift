@@ -13,7 +13,8 @@ extension GroupShard {
     /// (Kafka's `GroupMetadataManager.loadGroupsAndOffsets`): records are applied in log order, a
     /// later record for the same key replaces an earlier one and a tombstone deletes it. Requests
     /// for these groups get COORDINATOR_LOAD_IN_PROGRESS until it finishes.
-    /// - Throws: the store's error; the shard is then left not owned and the caller retries.
+    /// - Throws: the store's error; the shard stays loading (COORDINATOR_LOAD_IN_PROGRESS, which
+    ///   clients retry) and the caller tries again.
     @discardableResult
     func load(maxBytesPerRead: Int = 4 << 20) async throws -> LoadSummary {
         loadState = .loading
@@ -51,7 +52,8 @@ extension GroupShard {
                 if position >= chunk.logEndOffset || !progressed { break }
             }
         } catch {
-            loadState = .notOwned
+            groups = [:]
+            offsets = [:]
             throw error
         }
         let now = clock()
@@ -92,7 +94,7 @@ extension GroupShard {
     }
 
     func committedOffsets(groupID: String) -> [GroupTopicPartition: CommittedOffset] {
-        (offsets[groupID] ?? [:]).mapValues(\.value)
+        liveOffsets(groupID)
     }
 }
 

@@ -54,6 +54,19 @@ extension GroupShard {
             accepted.append((i, c.topicPartition, value))
         }
         guard !records.isEmpty else { return errors }
+        for (_, tp, _) in accepted { commitsInFlight[groupID, default: [:]][tp, default: 0] += 1 }
+        defer {
+            for (_, tp, _) in accepted {
+                commitsInFlight[groupID]?[tp]? -= 1
+                if commitsInFlight[groupID]?[tp] == 0 { commitsInFlight[groupID]?[tp] = nil }
+                if commitsInFlight[groupID]?.isEmpty == true { commitsInFlight[groupID] = nil }
+                // A deletion marker is only needed while a commit for its partition is in flight.
+                if commitsInFlight[groupID]?[tp] == nil, let stored = offsets[groupID]?[tp], stored.value == nil {
+                    offsets[groupID]?[tp] = nil
+                    if offsets[groupID]?.isEmpty == true { offsets[groupID] = nil }
+                }
+            }
+        }
         do {
             let base = try await store.append(partition: partition, records: records, timestampMs: now.wallMs)
             for (n, (_, tp, value)) in accepted.enumerated() {
@@ -67,11 +80,11 @@ extension GroupShard {
         return errors
     }
 
-    /// Records a committed offset unless a later record already set it (appends from concurrent
-    /// commits may finish out of order).
+    /// Records a committed offset (nil = deleted) unless a later record already set it: appends
+    /// of concurrent commits and tombstones may finish out of order, and the log order wins.
     func apply(groupID: String, _ tp: GroupTopicPartition, _ value: CommittedOffset?, recordOffset: Int64) {
         if let existing = offsets[groupID]?[tp], existing.recordOffset > recordOffset { return }
-        if let value {
+        if value != nil || commitsInFlight[groupID]?[tp] != nil {
             offsets[groupID, default: [:]][tp] = StoredOffset(value: value, recordOffset: recordOffset)
         } else {
             offsets[groupID]?[tp] = nil
@@ -79,15 +92,20 @@ extension GroupShard {
         }
     }
 
+    /// The committed offsets of a group (deletion markers left out).
+    func liveOffsets(_ groupID: String) -> [GroupTopicPartition: CommittedOffset] {
+        (offsets[groupID] ?? [:]).compactMapValues(\.value)
+    }
+
     /// Committed offsets of a group (OffsetFetch). `partitions` nil = every committed partition;
     /// a partition with no commit gets nil (the caller answers offset -1, metadata "").
     func fetchOffsets(groupID: String, partitions: [GroupTopicPartition]?) -> Result<[(GroupTopicPartition, CommittedOffset?)], GroupCoordinatorError> {
         if let error = unavailableError { return .failure(GroupCoordinatorError(error)) }
-        let committed = offsets[groupID] ?? [:]
+        let committed = liveOffsets(groupID)
         if let partitions {
-            return .success(partitions.map { ($0, committed[$0]?.value) })
+            return .success(partitions.map { ($0, committed[$0]) })
         }
-        return .success(committed.sorted { $0.key < $1.key }.map { ($0.key, $0.value.value) })
+        return .success(committed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
     /// Deletes offsets of an Empty group, or of topics its members do not subscribe to (OffsetDelete).
@@ -108,7 +126,7 @@ extension GroupShard {
                 errors.append(.groupSubscribedToTopic)
             } else {
                 errors.append(.none)
-                if offsets[groupID]?[tp] != nil { tombstones.append(tp) }
+                if offsets[groupID]?[tp]?.value != nil { tombstones.append(tp) }
             }
         }
         if !tombstones.isEmpty {
@@ -136,19 +154,23 @@ extension GroupShard {
         }
     }
 
-    /// Deletes Empty groups with their offsets (DeleteGroups): NON_EMPTY_GROUP while members
-    /// remain, GROUP_ID_NOT_FOUND for groups this coordinator does not have.
+    /// Deletes an Empty group with its offsets (DeleteGroups): NON_EMPTY_GROUP while members
+    /// remain, GROUP_ID_NOT_FOUND for a group this coordinator does not have. As in Kafka's
+    /// `handleDeleteGroups`, the group is removed before its tombstones are written, so a JoinGroup
+    /// arriving meanwhile starts a new group instead of joining one about to vanish.
     func deleteGroup(groupID: String) async -> ErrorCode {
         if let error = unavailableError { return error }
-        guard let group = groups[groupID], group.state != .dead else { return .groupIDNotFound }
+        guard var group = groups[groupID], group.state != .dead else { return .groupIDNotFound }
         guard group.state == .empty else { return .nonEmptyGroup }
-        let partitions = Array((offsets[groupID] ?? [:]).keys)
-        let code = await writeOffsetTombstones(groupID: groupID, partitions, andGroup: true)
-        guard code == .none else { return code }
-        groups[groupID]?.markDead(now: clock())
+        let partitions = liveOffsets(groupID).keys.sorted()
+        let before = group
+        group.markDead(now: clock())
         groups[groupID] = nil
-        offsets[groupID] = nil
-        return .none
+        let code = await writeOffsetTombstones(groupID: groupID, partitions, andGroup: true)
+        if code != .none, groups[groupID] == nil {
+            groups[groupID] = before  // nothing was deleted
+        }
+        return code
     }
 
     /// Expires committed offsets (Kafka's `GroupMetadata.removeExpiredOffsets`, KIP-211 and
@@ -161,27 +183,32 @@ extension GroupShard {
     func expireOffsets(retentionMs: Int64) async {
         guard loadState == .loaded else { return }
         let now = clock()
+        // Timestamps come from records anyone could have written: compare against a cutoff rather
+        // than add the retention to them, which could overflow.
+        let cutoff = now.wallMs - retentionMs
         for groupID in groups.keys.sorted() {
             guard let group = groups[groupID] else { continue }
-            let committed = offsets[groupID] ?? [:]
+            // Offsets with a commit in flight are not expired (Kafka skips pending commits).
+            let inFlight = commitsInFlight[groupID] ?? [:]
+            let committed = liveOffsets(groupID).filter { inFlight[$0.key] == nil }
             var expired: [GroupTopicPartition] = []
             if group.protocolType == nil, group.state == .empty {
-                expired = committed.filter { $0.value.value.commitTimestampMs + retentionMs <= now.wallMs }.map(\.key)
+                expired = committed.filter { $0.value.commitTimestampMs <= cutoff }.map(\.key)
             } else if group.state == .empty {
-                if group.stateChangedWallMs + retentionMs <= now.wallMs { expired = Array(committed.keys) }
+                if group.stateChangedWallMs <= cutoff { expired = Array(committed.keys) }
             } else if group.state == .stable, group.protocolType == "consumer", let subscribed = group.subscribedTopics {
                 expired = committed.filter {
-                    !subscribed.contains($0.key.topic) && $0.value.value.commitTimestampMs + retentionMs <= now.wallMs
+                    !subscribed.contains($0.key.topic) && $0.value.commitTimestampMs <= cutoff
                 }.map(\.key)
             }
-            let removeGroup = group.state == .empty && expired.count == committed.count
+            let removeGroup = group.state == .empty && inFlight.isEmpty && expired.count == committed.count
             guard !expired.isEmpty || removeGroup else { continue }
             let code = await writeOffsetTombstones(groupID: groupID, expired.sorted(), andGroup: removeGroup)
             guard code == .none else { continue }
             if !expired.isEmpty {
                 logger.info("expired committed offsets", metadata: ["group": "\(groupID)", "partitions": "\(expired.count)"])
             }
-            if removeGroup, groups[groupID]?.state == .empty, (offsets[groupID] ?? [:]).isEmpty {
+            if removeGroup, groups[groupID]?.state == .empty, liveOffsets(groupID).isEmpty {
                 groups[groupID]?.markDead(now: now)
                 groups[groupID] = nil
             }

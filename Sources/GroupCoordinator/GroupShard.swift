@@ -33,9 +33,17 @@ actor GroupShard {
     /// Answers produced before their request started waiting.
     private var readyJoins: [GroupWaiter: JoinGroupResult] = [:]
     private var readySyncs: [GroupWaiter: SyncGroupResult] = [:]
+    /// Held requests whose task was cancelled (the connection went away): a later answer is dropped.
+    private var abandoned: Set<GroupWaiter> = []
+    /// Set when the broker stops: held and new requests are answered NOT_COORDINATOR at once.
+    private var stopped = false
+    /// Commits being appended, per group and partition: expiry leaves those offsets alone.
+    var commitsInFlight: [String: [GroupTopicPartition: Int]] = [:]
 
     struct StoredOffset: Sendable {
-        var value: CommittedOffset
+        /// Nil marks a deletion kept while a commit for the same partition is in flight, so that
+        /// commit cannot resurrect an offset the log has already deleted after it.
+        var value: CommittedOffset?
         /// The `__consumer_offsets` offset of the record; a later record always wins.
         var recordOffset: Int64
     }
@@ -51,6 +59,7 @@ actor GroupShard {
 
     /// The error every request gets when this shard cannot serve groups now, nil when it can.
     var unavailableError: ErrorCode? {
+        if stopped { return .notCoordinator }
         switch loadState {
         case .loaded: return nil
         case .loading: return .coordinatorLoadInProgress
@@ -93,6 +102,9 @@ actor GroupShard {
         var input = request
         input.waiter = waiter
         if groupID.isEmpty { return .error(.invalidGroupID) }
+        // Kafka answers a SyncGroup during loading with REBALANCE_IN_PROGRESS: older clients have
+        // no case for COORDINATOR_LOAD_IN_PROGRESS here, and rejoining is what they must do anyway.
+        if loadState == .loading { return .error(.rebalanceInProgress) }
         if let error = unavailableError { return .error(error) }
         guard groups[groupID] != nil else { return .error(.unknownMemberID) }
         let actions = groups[groupID]!.sync(input, now: clock())
@@ -146,15 +158,20 @@ actor GroupShard {
     /// the leader's assignment store reports its outcome back to the group, whose actions answer
     /// the held SyncGroups.
     func perform(_ actions: [GroupAction], groupID: String) async {
+        // A failed store turns the successful answers that depended on it into its error; the
+        // client retries (e.g. a static member whose replacement could not be stored rejoins).
+        var storeError: ErrorCode?
         for action in actions {
             switch action {
-            case .completeJoin(let waiter, let result):
+            case .completeJoin(let waiter, var result):
+                if let storeError, result.errorCode == .none { result = .error(storeError, memberID: result.memberID) }
                 deliverJoin(waiter, result)
-            case .completeSync(let waiter, let result):
+            case .completeSync(let waiter, var result):
+                if let storeError, result.errorCode == .none { result = .error(storeError) }
                 deliverSync(waiter, result)
             case .storeGroup:
                 guard let group = groups[groupID] else { continue }
-                _ = await storeGroup(groupID, group.metadataValue)
+                storeError = await storeGroup(groupID, group.metadataValue)
             case .storeAssignment(let generationID):
                 guard let group = groups[groupID] else { continue }
                 let value = group.metadataValue(assignments: group.pendingAssignments)
@@ -180,6 +197,7 @@ actor GroupShard {
     }
 
     private func deliverJoin(_ waiter: GroupWaiter, _ result: JoinGroupResult) {
+        if abandoned.remove(waiter) != nil { return }
         if let continuation = joinContinuations.removeValue(forKey: waiter) {
             continuation.resume(returning: result)
         } else {
@@ -188,6 +206,7 @@ actor GroupShard {
     }
 
     private func deliverSync(_ waiter: GroupWaiter, _ result: SyncGroupResult) {
+        if abandoned.remove(waiter) != nil { return }
         if let continuation = syncContinuations.removeValue(forKey: waiter) {
             continuation.resume(returning: result)
         } else {
@@ -195,33 +214,71 @@ actor GroupShard {
         }
     }
 
+    /// Waits for the answer to a held JoinGroup. Cancellation (the connection closed, the broker
+    /// stops) answers at once; the group's later answer is then dropped.
     private func joinResult(_ waiter: GroupWaiter) async -> JoinGroupResult {
         if let ready = readyJoins.removeValue(forKey: waiter) { return ready }
-        return await withCheckedContinuation { continuation in
-            if let ready = readyJoins.removeValue(forKey: waiter) {
-                continuation.resume(returning: ready)
-            } else {
-                joinContinuations[waiter] = continuation
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if let ready = readyJoins.removeValue(forKey: waiter) {
+                    continuation.resume(returning: ready)
+                } else if stopped || Task.isCancelled {
+                    abandoned.insert(waiter)
+                    continuation.resume(returning: .error(.notCoordinator, memberID: ""))
+                } else {
+                    joinContinuations[waiter] = continuation
+                }
             }
+        } onCancel: {
+            Task { await self.abandon(waiter) }
         }
     }
 
+    /// Waits for the answer to a held SyncGroup, as ``joinResult(_:)``.
     private func syncResult(_ waiter: GroupWaiter) async -> SyncGroupResult {
         if let ready = readySyncs.removeValue(forKey: waiter) { return ready }
-        return await withCheckedContinuation { continuation in
-            if let ready = readySyncs.removeValue(forKey: waiter) {
-                continuation.resume(returning: ready)
-            } else {
-                syncContinuations[waiter] = continuation
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if let ready = readySyncs.removeValue(forKey: waiter) {
+                    continuation.resume(returning: ready)
+                } else if stopped || Task.isCancelled {
+                    abandoned.insert(waiter)
+                    continuation.resume(returning: .error(.notCoordinator))
+                } else {
+                    syncContinuations[waiter] = continuation
+                }
             }
+        } onCancel: {
+            Task { await self.abandon(waiter) }
         }
     }
 
-    /// Answers every held request (the shard is being unloaded or the broker stops).
+    /// Answers a held request whose task was cancelled.
+    private func abandon(_ waiter: GroupWaiter) {
+        if let c = joinContinuations.removeValue(forKey: waiter) {
+            abandoned.insert(waiter)
+            c.resume(returning: .error(.notCoordinator, memberID: ""))
+        } else if let c = syncContinuations.removeValue(forKey: waiter) {
+            abandoned.insert(waiter)
+            c.resume(returning: .error(.notCoordinator))
+        }
+    }
+
+    /// Stops the shard (the broker is shutting down): every held request is answered `code` now,
+    /// and later ones at once, so no connection waits on a group whose timers no longer run.
     func failAllWaiters(_ code: ErrorCode) {
-        for (_, c) in joinContinuations { c.resume(returning: .error(code, memberID: "")) }
-        for (_, c) in syncContinuations { c.resume(returning: .error(code)) }
+        stopped = true
+        for (w, c) in joinContinuations {
+            abandoned.insert(w)
+            c.resume(returning: .error(code, memberID: ""))
+        }
+        for (w, c) in syncContinuations {
+            abandoned.insert(w)
+            c.resume(returning: .error(code))
+        }
         joinContinuations = [:]
         syncContinuations = [:]
+        readyJoins = [:]
+        readySyncs = [:]
     }
 }

@@ -70,6 +70,9 @@ public struct Broker: Service {
                     listener.setOption(.autoRead, value: false).whenComplete { _ in
                         listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
                     }
+                    // Held JoinGroup/SyncGroup requests would wait for group timers that stop now:
+                    // answer them (NOT_COORDINATOR) so their connections can finish.
+                    Task { await groups.shutdown() }
                 }
             }
         } catch is CancellationError {

@@ -13,10 +13,17 @@ actor InMemoryOffsetsStore: OffsetsTopicStore {
     private var readsHeld = false
     private var heldReads: [CheckedContinuation<Void, Never>] = []
     private(set) var readsStarted = 0
+    /// Thrown by the next `failReads` reads, then reads succeed again.
+    private var failReads = 0
+    private var appendsHeld = false
+    private var heldAppends: [CheckedContinuation<Void, Never>] = []
+    private(set) var appendsStarted = 0
 
     init(holdReads: Bool = false) { readsHeld = holdReads }
 
     func append(partition: Int32, records: [(key: ByteBuffer, value: ByteBuffer?)], timestampMs: Int64) async throws -> Int64 {
+        appendsStarted += 1
+        if appendsHeld { await withCheckedContinuation { heldAppends.append($0) } }
         if let appendError { throw appendError }
         let base = Int64(logs[partition]?.count ?? 0)
         logs[partition, default: []].append(contentsOf: records)
@@ -27,6 +34,10 @@ actor InMemoryOffsetsStore: OffsetsTopicStore {
         -> (records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)], nextOffset: Int64, logEndOffset: Int64) {
         readsStarted += 1
         if readsHeld { await withCheckedContinuation { heldReads.append($0) } }
+        if failReads > 0 {
+            failReads -= 1
+            throw OffsetsTopicStoreError(errorCode: .coordinatorNotAvailable, description: "read failed")
+        }
         let log = logs[partition] ?? []
         var out: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)] = []
         var size = 0
@@ -41,6 +52,18 @@ actor InMemoryOffsetsStore: OffsetsTopicStore {
     }
 
     func setAppendError(_ error: (any Error)?) { appendError = error }
+
+    /// Makes the next `count` reads throw.
+    func failNextReads(_ count: Int) { failReads = count }
+
+    /// Appends wait until `releaseAppends()`.
+    func holdAppends() { appendsHeld = true }
+
+    func releaseAppends() {
+        appendsHeld = false
+        for c in heldAppends { c.resume() }
+        heldAppends = []
+    }
 
     func holdReads() { readsHeld = true }
 

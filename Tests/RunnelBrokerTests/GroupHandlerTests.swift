@@ -60,11 +60,31 @@ struct GroupHandlerTests {
                 CreateTopicsRequest(topics: [.init(name: TopicName.consumerOffsets, numPartitions: 1, replicationFactor: 1)], timeoutMs: 1000),
                 version: 5)
             #expect(create.topics.first?.errorCode == .invalidRequest)
+            // Only the coordinator writes its topic (Kafka: "Cannot append to internal topic").
+            var batch = RecordBatchBuilder(baseTimestamp: 0)
+            batch.append(key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"))
+            let produced = await node.handlers.produce(
+                ProduceRequest(acks: 1, timeoutMs: 1000, topicData: [.init(name: TopicName.consumerOffsets, partitionData: [.init(index: 0, records: batch.build())])]),
+                version: 8, context: RequestRouterTests.context)
+            #expect(produced.responses.first?.partitionResponses.first?.errorCode == .invalidTopicException)
+            let trimmed = await node.handlers.deleteRecords(
+                DeleteRecordsRequest(topics: [.init(name: TopicName.consumerOffsets, partitions: [.init(partitionIndex: 0, offset: -1)])], timeoutMs: 1000),
+                version: 2)
+            #expect(trimmed.topics.first?.partitions.first?.errorCode == .invalidTopicException)
             let transactional = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "tx", keyType: 1), client: Self.client(2))
             #expect(transactional.errorCode == .coordinatorNotAvailable)
             #expect(transactional.nodeID == -1)
             await node.controller.shutdown()
         }
+    }
+
+    /// Kafka's `storeOffsets` error mapping for failed `__consumer_offsets` appends.
+    @Test func appendErrorsMapToTheCodesGroupClientsHandle() {
+        #expect(ConsumerOffsetsStore.groupErrorCode(for: .messageTooLarge) == .invalidCommitOffsetSize)
+        #expect(ConsumerOffsetsStore.groupErrorCode(for: .recordListTooLarge) == .invalidCommitOffsetSize)
+        #expect(ConsumerOffsetsStore.groupErrorCode(for: .kafkaStorageError) == .notCoordinator)
+        #expect(ConsumerOffsetsStore.groupErrorCode(for: .notLeaderOrFollower) == .notCoordinator)
+        #expect(ConsumerOffsetsStore.groupErrorCode(for: .unknownServerError) == .coordinatorNotAvailable)
     }
 
     @Test func offsetsTopicReplicationFactorAboveTheBrokerCountIsReported() async throws {

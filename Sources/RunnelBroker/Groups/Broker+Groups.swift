@@ -29,10 +29,15 @@ extension Broker {
     /// Loads the groups of an existing `__consumer_offsets` (requests for them get
     /// COORDINATOR_LOAD_IN_PROGRESS meanwhile), then runs group timers and offset expiry.
     func runGroupCoordinator(_ groups: GroupCoordinator, _ controller: Controller) async {
-        if let topic = await controller.image.topics[TopicName.consumerOffsets] {
-            await groups.load(partitions: topic.partitions.keys.sorted())
+        let existing = await controller.image.topics[TopicName.consumerOffsets]
+        let retentionMs = Int64(config.int("offsets.retention.minutes")) * 60_000
+        let checkIntervalMs = Int64(config.int("offsets.retention.check.interval.ms"))
+        await withDiscardingTaskGroup { group in
+            // Timers run from the start: a partition whose load is retried must not stop the others.
+            if let existing {
+                group.addTask { await groups.load(partitions: existing.partitions.keys.sorted()) }
+            }
+            group.addTask { await groups.run(retentionMs: retentionMs, retentionCheckIntervalMs: checkIntervalMs) }
         }
-        await groups.run(retentionMs: Int64(config.int("offsets.retention.minutes")) * 60_000,
-                         retentionCheckIntervalMs: Int64(config.int("offsets.retention.check.interval.ms")))
     }
 }

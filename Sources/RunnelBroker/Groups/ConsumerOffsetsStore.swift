@@ -23,9 +23,19 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         do {
             return try await partition.append(builder.build(), nowMs: timestampMs).baseOffset
         } catch {
-            // Kafka answers group requests whose append failed with COORDINATOR_NOT_AVAILABLE
-            // (a storage problem) or NOT_COORDINATOR (the partition moved), so clients retry.
-            throw OffsetsTopicStoreError(errorCode: .coordinatorNotAvailable, description: "append to \(TopicName.consumerOffsets)-\(index) failed: \(error)")
+            throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: errorCode(for: error)),
+                                         description: "append to \(TopicName.consumerOffsets)-\(index) failed: \(error)")
+        }
+    }
+
+    /// How Kafka answers a group request whose append failed (`GroupMetadataManager.storeOffsets`):
+    /// a batch too large is the client's problem (INVALID_COMMIT_OFFSET_SIZE); a storage error or a
+    /// lost leadership sends it to look for the coordinator again; anything else is retriable.
+    static func groupErrorCode(for appendError: ErrorCode) -> ErrorCode {
+        switch appendError {
+        case .messageTooLarge, .recordListTooLarge, .invalidFetchSize: return .invalidCommitOffsetSize
+        case .notLeaderOrFollower, .kafkaStorageError: return .notCoordinator
+        default: return .coordinatorNotAvailable
         }
     }
 

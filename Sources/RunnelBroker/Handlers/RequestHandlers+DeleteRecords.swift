@@ -10,6 +10,11 @@ extension RequestHandlers {
         for topic in request.topics {
             var partitions: [DeleteRecordsResponse.Partition] = []
             for p in topic.partitions {
+                if TopicName.isInternal(topic.name) {
+                    // Kafka refuses to delete records of internal topics: committed offsets would vanish.
+                    partitions.append(.init(partitionIndex: p.partitionIndex, errorCode: .invalidTopicException))
+                    continue
+                }
                 guard let partition = await controller.partition(TopicPartition(topic.name, p.partitionIndex)) else {
                     partitions.append(.init(partitionIndex: p.partitionIndex, errorCode: .unknownTopicOrPartition))
                     continue

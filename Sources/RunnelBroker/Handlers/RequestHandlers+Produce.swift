@@ -34,6 +34,11 @@ extension RequestHandlers {
 
     private func appendOne(topic: String, data: ProduceRequest.PartitionData, version: Int16, nowMs: Int64,
                            context: RequestContext) async -> ProduceResponse.PartitionResponse {
+        if TopicName.isInternal(topic) {
+            // Only the group coordinator writes its topic (Kafka's ReplicaManager, internalTopicsAllowed).
+            return .init(index: data.index, errorCode: .invalidTopicException, baseOffset: -1,
+                         errorMessage: "Cannot append to internal topic \(topic)")
+        }
         guard let partition = await controller.partition(TopicPartition(topic, data.index)) else {
             return .init(index: data.index, errorCode: .unknownTopicOrPartition, baseOffset: -1)
         }
