@@ -17,6 +17,9 @@ extension GroupShard {
     ///   clients retry) and the caller tries again.
     @discardableResult
     func load(maxBytesPerRead: Int = 4 << 20) async throws -> LoadSummary {
+        // Already served (the topic was created after start-up): there is nothing to read, and
+        // reading would drop the groups being served.
+        if loadState == .loaded { return LoadSummary() }
         loadState = .loading
         groups = [:]
         offsets = [:]

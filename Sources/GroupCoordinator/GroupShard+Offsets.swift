@@ -72,6 +72,11 @@ extension GroupShard {
             for (n, (_, tp, value)) in accepted.enumerated() {
                 apply(groupID: groupID, tp, value, recordOffset: base + Int64(n))
             }
+            // The group may have been deleted or expired while this commit was written: its offsets
+            // belong to a group again, as after a load (so they show in ListGroups and expire).
+            if groups[groupID] == nil, !liveOffsets(groupID).isEmpty {
+                groups[groupID] = ClassicGroup(groupID: groupID, limits: limits, now: clock())
+            }
         } catch {
             let code = (error as? OffsetsTopicStoreError)?.errorCode ?? .coordinatorNotAvailable
             logger.error("storing committed offsets failed", metadata: ["group": "\(groupID)", "error": "\(error)"])
@@ -162,7 +167,9 @@ extension GroupShard {
         if let error = unavailableError { return error }
         guard var group = groups[groupID], group.state != .dead else { return .groupIDNotFound }
         guard group.state == .empty else { return .nonEmptyGroup }
-        let partitions = liveOffsets(groupID).keys.sorted()
+        // Partitions with a commit in flight get a tombstone too: whichever record lands last in
+        // the log decides, in memory as after a restart.
+        let partitions = Set(liveOffsets(groupID).keys).union((commitsInFlight[groupID] ?? [:]).keys).sorted()
         let before = group
         group.markDead(now: clock())
         groups[groupID] = nil
@@ -208,7 +215,7 @@ extension GroupShard {
             if !expired.isEmpty {
                 logger.info("expired committed offsets", metadata: ["group": "\(groupID)", "partitions": "\(expired.count)"])
             }
-            if removeGroup, groups[groupID]?.state == .empty, liveOffsets(groupID).isEmpty {
+            if removeGroup, groups[groupID]?.state == .empty, liveOffsets(groupID).isEmpty, commitsInFlight[groupID] == nil {
                 groups[groupID]?.markDead(now: now)
                 groups[groupID] = nil
             }

@@ -33,7 +33,7 @@ actor GroupShard {
     /// Answers produced before their request started waiting.
     private var readyJoins: [GroupWaiter: JoinGroupResult] = [:]
     private var readySyncs: [GroupWaiter: SyncGroupResult] = [:]
-    /// Held requests whose task was cancelled (the connection went away): a later answer is dropped.
+    /// Held requests whose task was cancelled (the broker is stopping): a later answer is dropped.
     private var abandoned: Set<GroupWaiter> = []
     /// Set when the broker stops: held and new requests are answered NOT_COORDINATOR at once.
     private var stopped = false
