@@ -46,6 +46,10 @@ public final class Log {
     public private(set) var recoveryPoint: Int64
     /// Leader epoch history (`leader-epoch-checkpoint`).
     public private(set) var leaderEpochCache: LeaderEpochCache
+    /// Idempotent producers' recent batches (see `Log+ProducerState.swift`).
+    public internal(set) var producerState = ProducerStateManager()
+    /// The offset of the newest producer state snapshot on disk.
+    var lastProducerSnapshotOffset: Int64?
     let logger: Logger
     let clock: @Sendable () -> Int64
     let fileOperations: any FileOperations
@@ -138,6 +142,7 @@ public final class Log {
         var cache = (try? LeaderEpochCache.read(from: directory)) ?? LeaderEpochCache()
         cache.truncate(from: loaded[loaded.count - 1].nextOffset + 1)
         leaderEpochCache = cache
+        try loadProducerState()
     }
 
     /// Milliseconds since the epoch from the system clock.
@@ -199,6 +204,9 @@ public final class Log {
             try leaderEpochCache.write(to: directory)
         }
         try activeSegment.append(bytes, header: stamped)
+        if stamped.producerID >= 0 {
+            producerState.update(stamped, baseOffset: baseOffset, appendTimeMs: clock())
+        }
         if config.flushOnAppend {
             try activeSegment.flush()
             recoveryPoint = logEndOffset
@@ -226,6 +234,13 @@ public final class Log {
         let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock(), fileOperations: fileOperations)
         segments.append(next)
         recoveryPoint = max(recoveryPoint, next.baseOffset)
+        // As Kafka: a snapshot per rolled segment bounds the replay after a crash to the active one.
+        do {
+            try writeProducerSnapshot(at: next.baseOffset)
+        } catch {
+            logger.warning("writing a producer state snapshot failed; a restart replays more of the log",
+                           metadata: ["dir": "\(directory)", "error": "\(error)"])
+        }
         touch(old)
         logger.debug("rolled segment", metadata: ["dir": "\(directory)", "baseOffset": "\(next.baseOffset)"])
     }
@@ -243,6 +258,7 @@ public final class Log {
     /// Flushes and closes every file (trimming the active segment's indexes).
     public func close() {
         try? flush()
+        try? maybeWriteProducerSnapshotAtEnd()
         for segment in segments { segment.closeHandles() }
         removeDeletedFiles(nowMs: Int64.max)
     }

@@ -93,13 +93,20 @@ extension Broker {
         let retentionEvery = Int64(config.int("log.retention.check.interval.ms"))
         let checkpointEvery = Int64(min(config.int("log.flush.offset.checkpoint.interval.ms"),
                                         config.int("log.flush.start.offset.checkpoint.interval.ms")))
-        let tick = max(50, min(retentionEvery, checkpointEvery > 0 ? checkpointEvery : retentionEvery))
+        let producerExpiryEvery = Int64(config.int("producer.id.expiration.check.interval.ms"))
+        let producerExpirationMs = Int64(config.int("producer.id.expiration.ms"))
+        let tick = max(50, min(retentionEvery, checkpointEvery > 0 ? checkpointEvery : retentionEvery, producerExpiryEvery))
         let clock = ContinuousClock()
         var nextRetention = clock.now + .milliseconds(retentionEvery)
+        var nextProducerExpiry = clock.now + .milliseconds(producerExpiryEvery)
         var nextCheckpoint = clock.now + .milliseconds(checkpointEvery)
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(tick))
             if Task.isCancelled { return }
+            if clock.now >= nextProducerExpiry {
+                await controller.removeExpiredProducers(nowMs: Controller.nowMs(), expirationMs: producerExpirationMs)
+                nextProducerExpiry = clock.now + .milliseconds(producerExpiryEvery)
+            }
             if clock.now >= nextRetention {
                 await controller.runRetention()
                 nextRetention = clock.now + .milliseconds(retentionEvery)

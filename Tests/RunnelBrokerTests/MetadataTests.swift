@@ -25,6 +25,7 @@ func partitionRecord(_ p: Int32, _ id: UUIDBytes, leaderEpoch: Int32 = 0) -> Met
         .config(resourceType: MetadataRecord.topicResourceType, resourceName: "orders", name: "segment.bytes", value: nil),
         .config(resourceType: 4, resourceName: "1", name: "log.segment.bytes", value: ""),
         .removeTopic(topicID: idA),
+        .producerIDs(brokerID: 1, brokerEpoch: 0, nextProducerID: 5000),
     ]
 
     @Test(arguments: allCases)

@@ -64,7 +64,8 @@ struct RequestRouterTests {
             #expect(table[16] == 0...4)
             #expect(table[42] == 0...2)
             #expect(table[47] == 0...0)
-            #expect(table.count == 20)
+            #expect(table[22] == 0...4)  // InitProducerId from 0 (librdkafka's idempotence feature check)
+            #expect(table.count == 21)
         }
     }
 

@@ -20,6 +20,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let createTopics = ApiKey(rawValue: 19)
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
+    public static let initProducerID = ApiKey(rawValue: 22)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
     public static let deleteGroups = ApiKey(rawValue: 42)
     public static let offsetDelete = ApiKey(rawValue: 47)
@@ -92,6 +93,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 19: return "CreateTopics"
         case 20: return "DeleteTopics"
         case 21: return "DeleteRecords"
+        case 22: return "InitProducerId"
         case 23: return "OffsetForLeaderEpoch"
         case 42: return "DeleteGroups"
         case 47: return "OffsetDelete"

@@ -47,6 +47,14 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidRequest = ErrorCode(42)
     public static let unsupportedForMessageFormat = ErrorCode(43)
     public static let policyViolation = ErrorCode(44)
+    /// The producer's batch does not follow its previous one (KIP-98).
+    public static let outOfOrderSequenceNumber = ErrorCode(45)
+    /// An exact duplicate of an earlier batch (older brokers; Runnel answers the original offsets).
+    public static let duplicateSequenceNumber = ErrorCode(46)
+    /// The producer epoch is older than the one the partition knows (a fenced producer).
+    public static let invalidProducerEpoch = ErrorCode(47)
+    public static let transactionalIDAuthorizationFailed = ErrorCode(53)
+    public static let unknownProducerID = ErrorCode(59)
     public static let kafkaStorageError = ErrorCode(56)
     public static let nonEmptyGroup = ErrorCode(68)
     public static let groupIDNotFound = ErrorCode(69)
@@ -100,7 +108,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS",
             38: "INVALID_REPLICATION_FACTOR", 39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG",
             41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-            44: "POLICY_VIOLATION", 56: "KAFKA_STORAGE_ERROR", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND",
+            44: "POLICY_VIOLATION", 45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER",
+            47: "INVALID_PRODUCER_EPOCH", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 59: "UNKNOWN_PRODUCER_ID", 56: "KAFKA_STORAGE_ERROR", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND",
             70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
             79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",

@@ -9,6 +9,8 @@ extension RecordValidationError: StorageErrorConvertible {
     var kafkaErrorCode: ErrorCode { errorCode }
 }
 
+extension ProducerStateError: StorageErrorConvertible {}
+
 extension CompressionError: StorageErrorConvertible {
     var kafkaErrorCode: ErrorCode { .corruptMessage }
 }

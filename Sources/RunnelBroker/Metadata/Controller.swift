@@ -13,8 +13,10 @@ actor Controller {
     let nodeID: Int32
     let clusterID: String
     let logDirectory: FilePath
-    private let metadataLog: MetadataLog
-    private(set) var image: MetadataImage
+    let metadataLog: MetadataLog
+    var image: MetadataImage
+    /// Producer ids reserved in the metadata log and not handed out yet.
+    var producerIDBlock: Range<Int64> = 0..<0
     private var partitions: [TopicPartition: Partition] = [:]
     /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
     private var cleanerOffsets: [TopicPartition: Int64] = [:]
@@ -68,6 +70,9 @@ actor Controller {
     }
 
     func partition(_ tp: TopicPartition) -> Partition? { partitions[tp] }
+
+    /// Every partition hosted here.
+    var partitionsHosted: [Partition] { Array(partitions.values) }
 
     /// The outcome of creating one topic.
     struct CreateTopicResult: Sendable {

@@ -24,6 +24,8 @@ public struct MetadataImage: Sendable, Equatable {
     /// Topics by name.
     public private(set) var topics: [String: TopicImage] = [:]
     private var namesByID: [UUIDBytes: String] = [:]
+    /// The first producer id not yet handed out (from the last `ProducerIdsRecord`), 0 if none.
+    public private(set) var nextProducerID: Int64 = 0
 
     public init() {}
 
@@ -48,6 +50,8 @@ public struct MetadataImage: Sendable, Equatable {
         case .removeTopic(let id):
             guard let name = namesByID.removeValue(forKey: id) else { return }
             topics.removeValue(forKey: name)
+        case .producerIDs(_, _, let next):
+            nextProducerID = max(nextProducerID, next)
         }
     }
 }

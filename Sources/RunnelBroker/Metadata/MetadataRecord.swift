@@ -15,6 +15,9 @@ public enum MetadataRecord: Equatable, Sendable {
     case config(resourceType: Int8, resourceName: String, name: String, value: String?)
     /// `RemoveTopicRecord` (api key 9, v0).
     case removeTopic(topicID: UUIDBytes)
+    /// `ProducerIdsRecord` (api key 15, v0): producer ids below `nextProducerID` have been handed
+    /// out (to `brokerID`), so ids stay unique across restarts.
+    case producerIDs(brokerID: Int32, brokerEpoch: Int64, nextProducerID: Int64)
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
@@ -63,6 +66,9 @@ public enum MetadataRecord: Equatable, Sendable {
         case .removeTopic(let id):
             w.writeUnsignedVarint(9); w.writeUnsignedVarint(0)
             w.writeUUID(id)
+        case .producerIDs(let broker, let epoch, let next):
+            w.writeUnsignedVarint(15); w.writeUnsignedVarint(0)
+            w.writeInt32(broker); w.writeInt64(epoch); w.writeInt64(next)
         }
         w.writeTaggedFields()
         return w.buffer
@@ -98,6 +104,9 @@ public enum MetadataRecord: Equatable, Sendable {
                              name: try r.readString(), value: try r.readNullableString())
         case 9:
             record = .removeTopic(topicID: try r.readUUID())
+        case 15:
+            record = .producerIDs(brokerID: try r.readInt32("broker id"), brokerEpoch: try r.readInt64("broker epoch"),
+                                  nextProducerID: try r.readInt64("next producer id"))
         default:
             return nil
         }

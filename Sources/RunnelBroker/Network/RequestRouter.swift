@@ -77,6 +77,8 @@ struct RequestRouter: Sendable {
             return try await serve(DeleteRecordsRequest.self, body, header, handlers.deleteRecords)
         case .offsetForLeaderEpoch:
             return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
+        case .initProducerID:
+            return try await serve(InitProducerIDRequest.self, body, header, handlers.initProducerID)
         case .findCoordinator:
             return try await serve(FindCoordinatorRequest.self, body, header, context, handlers.findCoordinator)
         case .joinGroup:

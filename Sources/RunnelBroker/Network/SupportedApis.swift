@@ -15,6 +15,8 @@ enum SupportedApis {
         .deleteTopics: 0...4,
         .deleteRecords: 0...2,
         .offsetForLeaderEpoch: 2...4,
+        // From 0: librdkafka < 2.11 enables idempotence only when InitProducerId v0 is in range.
+        .initProducerID: 0...4,
         .offsetCommit: 2...8,
         .offsetFetch: 1...8,
         // From 0: librdkafka < 2.11 enables its group consumer and LZ4 only when FindCoordinator v0

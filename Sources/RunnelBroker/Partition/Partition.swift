@@ -63,10 +63,21 @@ actor Partition {
         var logStartOffset: Int64
     }
 
-    /// Validates and appends one produced record set.
-    /// - Throws: ``RecordValidationError`` or ``StorageError``.
+    /// Validates and appends one produced record set. An idempotent producer's exact retry of one
+    /// of its last 5 batches is answered with the original offsets and not appended (KIP-98).
+    /// - Throws: ``RecordValidationError``, ``ProducerStateError`` (INVALID_PRODUCER_EPOCH,
+    ///   OUT_OF_ORDER_SEQUENCE_NUMBER) or ``StorageError``.
     func append(_ records: ByteBuffer, nowMs: Int64) throws -> AppendResult {
         var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
+        if header.producerID >= 0, header.baseSequence < 0 {
+            // Kafka's LogValidator: an idempotent batch must carry a sequence number.
+            throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
+        }
+        if let duplicate = log.producerState.duplicate(of: header) {
+            return AppendResult(baseOffset: duplicate.firstOffset, logAppendTimeMs: logAppendTime ? duplicate.maxTimestamp : -1,
+                                logStartOffset: log.logStartOffset)
+        }
+        _ = try log.checkProducer(header)
         if config.compactEnabled { try Self.requireKeys(records) }
         var bytes = records
         var appendTime: Int64 = -1
@@ -103,6 +114,11 @@ actor Partition {
         }
         return ReadResult(records: records, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
                           logStartOffset: log.logStartOffset)
+    }
+
+    /// Forgets idempotent producers idle for `producer.id.expiration.ms`.
+    func removeExpiredProducers(nowMs: Int64, expirationMs: Int64) {
+        log.removeExpiredProducers(nowMs: nowMs, expirationMs: expirationMs)
     }
 
     /// Registers a fetch waiting for the next append; fired at once if data is already past `offset`.
