@@ -199,3 +199,30 @@ def test_kcat_idempotent_producer(broker, topic, runnel_path):
     assert re.search(rb"IdempotentProducer", out.stderr), out.stderr[-2000:]
     ids = _producer_ids(runnel_path, broker.log_dir, topic)
     assert ids and all(i >= 0 for i in ids), ids
+
+
+def test_transactional_producers_fail_fast(broker):
+    """Transactions are not supported: confluent-kafka's init_transactions() fails at once with a
+    clear error instead of retrying until its timeout."""
+    from confluent_kafka import KafkaException, Producer
+
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "tx-1"})
+    started = time.monotonic()
+    with pytest.raises(KafkaException) as failure:
+        producer.init_transactions(30)
+    assert time.monotonic() - started < 10
+    assert "authoriz" in str(failure.value).lower(), str(failure.value)
+
+
+def test_kafka_python_transactional_producer_fails_fast(broker):
+    from kafka import KafkaProducer
+    from kafka.errors import TransactionalIdAuthorizationFailedError
+
+    started = time.monotonic()
+    with pytest.raises(TransactionalIdAuthorizationFailedError):
+        p = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="tx-2", max_block_ms=20000)
+        try:
+            p.init_transactions()
+        finally:
+            p.close(timeout=5)
+    assert time.monotonic() - started < 15

@@ -83,6 +83,8 @@ import Testing
         FailureCase(name: "", expected: .invalidTopicException),
         FailureCase(name: "..", expected: .invalidTopicException),
         FailureCase(name: "__cluster_metadata", expected: .invalidTopicException),
+        FailureCase(name: "__consumer_offsets", expected: .invalidRequest),   // internal: only the broker creates it
+        FailureCase(name: "my.topic", expected: .invalidTopicException),      // collides with my_topic ('.' vs '_')
         FailureCase(name: "t", partitions: 0, expected: .invalidPartitions),
         FailureCase(name: "t", partitions: -2, expected: .invalidPartitions),
         FailureCase(name: "t", replicationFactor: 2, expected: .invalidReplicationFactor),
@@ -99,6 +101,9 @@ import Testing
             let existing = await controller.createTopic(name: "existing", numPartitions: 1, replicationFactor: 1,
                                                         configs: [], validateOnly: false)
             #expect(existing.errorCode == ErrorCode.none)
+            let underscored = await controller.createTopic(name: "my_topic", numPartitions: 1, replicationFactor: 1,
+                                                           configs: [], validateOnly: false)
+            #expect(underscored.errorCode == ErrorCode.none)
             let imageBefore = await controller.image
             let directoriesBefore = try Self.partitionDirectories(dir)
 

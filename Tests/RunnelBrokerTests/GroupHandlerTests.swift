@@ -72,8 +72,15 @@ struct GroupHandlerTests {
                 version: 2)
             #expect(trimmed.topics.first?.partitions.first?.errorCode == .invalidTopicException)
             let transactional = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "tx", keyType: 1), client: Self.client(2))
-            #expect(transactional.errorCode == .coordinatorNotAvailable)
-            #expect(transactional.nodeID == -1)
+            #expect(transactional.errorCode == .none && transactional.nodeID == 1)
+            let initTransactional = await node.handlers.initProducerID(InitProducerIDRequest(transactionalID: "tx", transactionTimeoutMs: 60_000),
+                                                                      version: 4)
+            #expect(initTransactional.errorCode == .transactionalIDAuthorizationFailed)
+            #expect(initTransactional.producerID == -1)
+            let first = await node.handlers.initProducerID(InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: 60_000), version: 0)
+            let second = await node.handlers.initProducerID(InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: 60_000), version: 4)
+            #expect(first.errorCode == .none && second.errorCode == .none)
+            #expect(first.producerEpoch == 0 && second.producerID == first.producerID + 1)
             await node.controller.shutdown()
         }
     }

@@ -13,8 +13,8 @@ struct ClientInfo: Sendable {
 extension RequestHandlers {
     /// FindCoordinator v0-4 (v4: batched keys, KIP-699). Groups (key type 0) are coordinated by the
     /// leader of their `__consumer_offsets` partition: this broker. The topic is created on the
-    /// first lookup, as Kafka does. Transaction coordinators (key type 1) are not available until
-    /// transactions are supported.
+    /// first lookup, as Kafka does. For transactional ids (key type 1) this broker is named too,
+    /// and InitProducerId then refuses the transactional id (transactions are not supported).
     func findCoordinator(_ request: FindCoordinatorRequest, client: ClientInfo) async -> FindCoordinatorResponse {
         let keys = client.version >= 4 ? request.coordinatorKeys : [request.key]
         var results: [FindCoordinatorResponse.Coordinator] = []
@@ -36,7 +36,11 @@ extension RequestHandlers {
             if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
             return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
         case 1:
-            return failure(.coordinatorNotAvailable, "Transactions are not supported by this broker.")
+            // Named as the transaction coordinator so that the client's next request,
+            // InitProducerId with its transactional id, gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+            // a fatal error clients report at once (a coordinator error would be retried until the
+            // client's timeout).
+            return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
         default:
             return failure(.invalidRequest, "Unknown coordinator key type \(keyType).")
         }

@@ -112,6 +112,10 @@ actor Controller {
             return fail(.invalidRequest, "Creation of internal topic \(name) is prohibited.")
         }
         if image.topics[name] != nil { return fail(.topicAlreadyExists, "Topic '\(name)' already exists.") }
+        let key = TopicName.collisionKey(name)
+        if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
+            return fail(.invalidTopicException, "Topic '\(name)' collides with existing topic: \(other)")
+        }
         guard partitionCount >= 1 else { return fail(.invalidPartitions, "Number of partitions must be larger than 0.") }
         guard partitionCount <= 100_000 else { return fail(.invalidPartitions, "Number of partitions \(partitionCount) is above the limit of 100000.") }
         guard rf >= 1 else { return fail(.invalidReplicationFactor, "Replication factor must be larger than 0.") }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Kafka's topic name rule (`Topic.validate`): 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
 public enum TopicName {
     public static let maxLength = 249
@@ -16,6 +18,12 @@ public enum TopicName {
 }
 
 extension TopicName {
+    /// Kafka's `Topic.unifyCollisionChars`: `.` and `_` collide in metric names, so two topics that
+    /// differ only in them cannot both exist.
+    public static func collisionKey(_ name: String) -> String {
+        name.replacingOccurrences(of: ".", with: "_")
+    }
+
     /// The internal topic holding committed offsets and group metadata.
     public static let consumerOffsets = "__consumer_offsets"
 
