@@ -226,3 +226,38 @@ import Testing
         }
     }
 }
+
+/// CreatePartitions (KIP-195) against the controller.
+struct CreatePartitionsTests {
+    @Test func growsATopicAndTheNewPartitionsSurviveARestart() async throws {
+        try await withTemporaryDirectory { dir async throws in
+            var controller = try ControllerTests.makeController(dir)
+            _ = await controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1, configs: [("retention.ms", "1000")],
+                                             validateOnly: false)
+            #expect(await controller.createPartitions(topic: "t", count: 5, assignments: nil, validateOnly: true).0 == .none)
+            #expect(await controller.image.topics["t"]?.partitions.count == 2)
+            #expect(await controller.createPartitions(topic: "t", count: 4, assignments: [[1], [1]], validateOnly: false).0 == .none)
+            #expect(await controller.partition(TopicPartition("t", 3)) != nil)
+            #expect(await controller.partition(TopicPartition("t", 3))?.logConfig.retentionMs == 1000)
+            await controller.shutdown()
+            controller = try ControllerTests.makeController(dir)
+            #expect(await controller.image.topics["t"]?.partitions.count == 4)
+            #expect(await controller.partition(TopicPartition("t", 3)) != nil)
+            await controller.shutdown()
+        }
+    }
+
+    @Test func refusesWhatKafkaRefuses() async throws {
+        try await withTemporaryDirectory { dir async throws in
+            let controller = try ControllerTests.makeController(dir)
+            _ = await controller.createTopic(name: "t", numPartitions: 3, replicationFactor: 1, configs: [], validateOnly: false)
+            #expect(await controller.createPartitions(topic: "missing", count: 4, assignments: nil, validateOnly: false).0 == .unknownTopicOrPartition)
+            #expect(await controller.createPartitions(topic: "t", count: 3, assignments: nil, validateOnly: false).0 == .invalidPartitions)
+            #expect(await controller.createPartitions(topic: "t", count: 2, assignments: nil, validateOnly: false).0 == .invalidPartitions)
+            #expect(await controller.createPartitions(topic: "t", count: 5, assignments: [[1]], validateOnly: false).0 == .invalidReplicaAssignment)
+            #expect(await controller.createPartitions(topic: "t", count: 4, assignments: [[2]], validateOnly: false).0 == .invalidReplicaAssignment)
+            #expect(await controller.image.topics["t"]?.partitions.count == 3)
+            await controller.shutdown()
+        }
+    }
+}

@@ -65,7 +65,9 @@ struct RequestRouterTests {
             #expect(table[42] == 0...2)
             #expect(table[47] == 0...0)
             #expect(table[22] == 0...4)  // InitProducerId from 0 (librdkafka's idempotence feature check)
-            #expect(table.count == 21)
+            #expect(table[37] == 0...3)
+            #expect(table[60] == 0...1)
+            #expect(table.count == 23)
         }
     }
 

@@ -21,6 +21,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let initProducerID = ApiKey(rawValue: 22)
+    public static let createPartitions = ApiKey(rawValue: 37)
+    public static let describeCluster = ApiKey(rawValue: 60)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
     public static let deleteGroups = ApiKey(rawValue: 42)
     public static let offsetDelete = ApiKey(rawValue: 47)
@@ -50,6 +52,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 22: return 2         // InitProducerId
         case 23: return 4         // OffsetForLeaderEpoch
         case 32: return 4         // DescribeConfigs
+        case 37: return 2         // CreatePartitions
         case 42: return 2         // DeleteGroups
         case 47: return nil       // OffsetDelete: never flexible
         case 60: return 0         // DescribeCluster
@@ -94,6 +97,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 20: return "DeleteTopics"
         case 21: return "DeleteRecords"
         case 22: return "InitProducerId"
+        case 37: return "CreatePartitions"
+        case 60: return "DescribeCluster"
         case 23: return "OffsetForLeaderEpoch"
         case 42: return "DeleteGroups"
         case 47: return "OffsetDelete"

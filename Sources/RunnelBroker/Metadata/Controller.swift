@@ -17,10 +17,10 @@ actor Controller {
     var image: MetadataImage
     /// Producer ids reserved in the metadata log and not handed out yet.
     var producerIDBlock: Range<Int64> = 0..<0
-    private var partitions: [TopicPartition: Partition] = [:]
+    var partitions: [TopicPartition: Partition] = [:]
     /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
     private var cleanerOffsets: [TopicPartition: Int64] = [:]
-    private let logger: Logger
+    let logger: Logger
 
     /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
     /// - Throws: ``ConfigError``, ``StorageError`` or ``ProtocolError`` when the directory is unusable.

@@ -77,6 +77,10 @@ struct RequestRouter: Sendable {
             return try await serve(DeleteRecordsRequest.self, body, header, handlers.deleteRecords)
         case .offsetForLeaderEpoch:
             return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
+        case .createPartitions:
+            return try await serve(CreatePartitionsRequest.self, body, header, handlers.createPartitions)
+        case .describeCluster:
+            return try await serve(DescribeClusterRequest.self, body, header, handlers.describeCluster)
         case .initProducerID:
             return try await serve(InitProducerIDRequest.self, body, header, handlers.initProducerID)
         case .findCoordinator:

@@ -17,6 +17,8 @@ enum SupportedApis {
         .offsetForLeaderEpoch: 2...4,
         // From 0: librdkafka < 2.11 enables idempotence only when InitProducerId v0 is in range.
         .initProducerID: 0...4,
+        .createPartitions: 0...3,
+        .describeCluster: 0...1,
         .offsetCommit: 2...8,
         .offsetFetch: 1...8,
         // From 0: librdkafka < 2.11 enables its group consumer and LZ4 only when FindCoordinator v0

@@ -1,0 +1,31 @@
+import KafkaProtocol
+
+extension RequestHandlers {
+    /// CreatePartitions v0-3: a topic named twice in one request gets INVALID_REQUEST, as in Kafka.
+    func createPartitions(_ request: CreatePartitionsRequest, version: Int16) async -> CreatePartitionsResponse {
+        var seen: [String: Int] = [:]
+        for t in request.topics { seen[t.name, default: 0] += 1 }
+        var results: [CreatePartitionsResponse.Result] = []
+        for t in request.topics {
+            if seen[t.name, default: 0] > 1 {
+                results.append(.init(name: t.name, errorCode: .invalidRequest, errorMessage: "Duplicate topic in request."))
+                continue
+            }
+            let (code, message) = await controller.createPartitions(topic: t.name, count: t.count, assignments: t.assignments,
+                                                                     validateOnly: request.validateOnly)
+            results.append(.init(name: t.name, errorCode: code, errorMessage: message))
+        }
+        return CreatePartitionsResponse(results: results)
+    }
+
+    /// DescribeCluster v0-1 (KIP-700): this broker, which is also the controller.
+    func describeCluster(_ request: DescribeClusterRequest, version: Int16) async -> DescribeClusterResponse {
+        guard request.endpointType == 1 else {
+            // UNSUPPORTED_ENDPOINT_TYPE (119): only brokers are described on this listener.
+            return DescribeClusterResponse(errorCode: ErrorCode(119), errorMessage: "Only endpoint type 1 (brokers) is supported.",
+                                           endpointType: request.endpointType, clusterID: clusterID, controllerID: -1, brokers: [])
+        }
+        return DescribeClusterResponse(clusterID: clusterID, controllerID: nodeID,
+                                       brokers: [.init(brokerID: nodeID, host: advertised.host, port: Int32(advertised.port))])
+    }
+}
