@@ -104,7 +104,7 @@ actor GroupShard {
         if groupID.isEmpty { return .error(.invalidGroupID) }
         // Kafka answers a SyncGroup during loading with REBALANCE_IN_PROGRESS: older clients have
         // no case for COORDINATOR_LOAD_IN_PROGRESS here, and rejoining is what they must do anyway.
-        if loadState == .loading { return .error(.rebalanceInProgress) }
+        if !stopped, loadState == .loading { return .error(.rebalanceInProgress) }
         if let error = unavailableError { return .error(error) }
         guard groups[groupID] != nil else { return .error(.unknownMemberID) }
         let actions = groups[groupID]!.sync(input, now: clock())
@@ -116,7 +116,7 @@ actor GroupShard {
     /// member cannot be checked yet, and an error would make clients rejoin for nothing.
     func heartbeat(groupID: String, memberID: String, groupInstanceID: String?, generationID: Int32) -> ErrorCode {
         if groupID.isEmpty { return .invalidGroupID }
-        if loadState == .loading { return .none }
+        if !stopped, loadState == .loading { return .none }
         if let error = unavailableError { return error }
         guard groups[groupID] != nil else { return .unknownMemberID }
         return groups[groupID]!.heartbeat(memberID: memberID, groupInstanceID: groupInstanceID, generationID: generationID, now: clock())
