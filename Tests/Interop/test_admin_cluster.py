@@ -66,3 +66,38 @@ def test_topics_differing_only_in_dot_and_underscore_collide(broker, topic):
         admin.create_topics([NewTopic(dotted, num_partitions=1, replication_factor=1)])[dotted].result(30)
     assert failure.value.args[0].code() == 17  # INVALID_TOPIC_EXCEPTION (librdkafka names it TOPIC_EXCEPTION)
     assert "collides" in failure.value.args[0].str()
+
+
+def test_confluent_describe_configs(broker_factory, topic):
+    """Topic and broker configs with their sources, as `kafka-configs --describe` shows them."""
+    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
+
+    broker = broker_factory({"log.retention.hours": 24})
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1,
+                                  config={"cleanup.policy": "compact"})])[topic].result(30)
+    topic_resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    broker_resource = ConfigResource(ConfigResource.Type.BROKER, "1")
+    futures = admin.describe_configs([topic_resource, broker_resource])
+    topic_configs = futures[topic_resource].result(30)
+    assert topic_configs["cleanup.policy"].value == "compact"
+    assert topic_configs["cleanup.policy"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+    assert topic_configs["retention.ms"].value == str(24 * 3_600_000)
+    assert topic_configs["segment.bytes"].source == ConfigSource.DEFAULT_CONFIG.value
+    broker_configs = futures[broker_resource].result(30)
+    assert broker_configs["log.retention.hours"].value == "24"
+    assert broker_configs["log.retention.hours"].source == ConfigSource.STATIC_BROKER_CONFIG.value
+    assert broker_configs["num.partitions"].is_read_only
+
+
+def test_kafka_python_describe_configs(broker, topic):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1, topic_configs={"retention.ms": "60000"})])
+        responses = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        text = repr(responses)
+        assert "retention.ms" in text and "60000" in text, text[:2000]
+    finally:
+        admin.close()

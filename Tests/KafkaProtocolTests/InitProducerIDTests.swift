@@ -52,3 +52,45 @@ struct InitProducerIDTests {
         #expect(try InitProducerIDResponse.decode(encodedResponse, apiKey: .initProducerID, version: version) == response)
     }
 }
+
+/// DescribeConfigs (key 32): every version round-trips, with version-gated fields only where the
+/// schema has them (v0 is_default; v1+ config_source and synonyms; v3+ config_type and documentation).
+struct DescribeConfigsCodecTests {
+    @Test(arguments: Int16(0)...4)
+    func roundTrips(version: Int16) throws {
+        let request = DescribeConfigsRequest(resources: [.init(resourceType: 2, resourceName: "t", configurationKeys: ["retention.ms"]),
+                                                         .init(resourceType: 4, resourceName: "1")],
+                                             includeSynonyms: version >= 1, includeDocumentation: version >= 3)
+        #expect(try DescribeConfigsRequest.decode(request.encoded(apiKey: .describeConfigs, version: version),
+                                                  apiKey: .describeConfigs, version: version) == request)
+        let config = DescribeConfigsResponse.Config(
+            name: "retention.ms", value: "1000", readOnly: false, isDefault: version == 0, configSource: version >= 1 ? 1 : -1,
+            synonyms: version >= 1 ? [.init(name: "retention.ms", value: "1000", source: 1), .init(name: "log.retention.ms", value: nil, source: 5)] : [],
+            configType: version >= 3 ? 5 : 0, documentation: version >= 3 ? "doc" : nil)
+        let response = DescribeConfigsResponse(results: [.init(resourceType: 2, resourceName: "t", configs: [config])])
+        #expect(try DescribeConfigsResponse.decode(response.encoded(apiKey: .describeConfigs, version: version),
+                                                   apiKey: .describeConfigs, version: version) == response)
+    }
+
+    @Test func responseV1Bytes() throws {
+        let response = DescribeConfigsResponse(results: [.init(resourceType: 2, resourceName: "t", configs: [
+            .init(name: "a", value: nil, readOnly: true, isDefault: false, configSource: 5, synonyms: []),
+        ])])
+        let bytes: [UInt8] = [
+            0, 0, 0, 0,        // throttle_time_ms
+            0, 0, 0, 1,        // results: 1
+            0, 0,              // error_code
+            0xFF, 0xFF,        // error_message: null
+            2,                 // resource_type: topic
+            0, 1, 0x74,        // resource_name "t"
+            0, 0, 0, 1,        // configs: 1
+            0, 1, 0x61,        // name "a"
+            0xFF, 0xFF,        // value: null
+            1,                 // read_only
+            5,                 // config_source: DEFAULT_CONFIG
+            0,                 // is_sensitive
+            0, 0, 0, 0,        // synonyms: 0
+        ]
+        #expect(Array(response.encoded(apiKey: .describeConfigs, version: 1).readableBytesView) == bytes)
+    }
+}

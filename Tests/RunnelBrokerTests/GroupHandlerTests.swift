@@ -206,3 +206,37 @@ struct GroupHandlerTests {
         }
     }
 }
+
+/// DescribeConfigs through the handler: sources and synonyms (KIP-226).
+struct DescribeConfigsHandlerTests {
+    @Test func topicOverridesInheritedBrokerValuesAndBrokerKeys() async throws {
+        try await withTemporaryDirectory { dir in
+            let node = try await GroupHandlerTests.start(dir, overrides: [("log.retention.hours", "24")])
+            _ = await node.handlers.createTopics(
+                CreateTopicsRequest(topics: [.init(name: "t", numPartitions: 1, replicationFactor: 1,
+                                                   configs: [.init(name: "cleanup.policy", value: "compact")])], timeoutMs: 1000), version: 5)
+            let response = await node.handlers.describeConfigs(DescribeConfigsRequest(resources: [
+                .init(resourceType: 2, resourceName: "t", configurationKeys: ["cleanup.policy", "segment.bytes"]),
+                .init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.hours", "num.partitions"]),
+                .init(resourceType: 2, resourceName: "missing"),
+                .init(resourceType: 4, resourceName: "7"),
+            ], includeSynonyms: true, includeDocumentation: true), version: 4)
+            let topic = Dictionary(uniqueKeysWithValues: response.results[0].configs.map { ($0.name, $0) })
+            #expect(topic["cleanup.policy"]?.value == "compact")
+            #expect(topic["cleanup.policy"]?.configSource == DescribeConfigsResponse.Source.dynamicTopicConfig)
+            #expect(topic["cleanup.policy"]?.synonyms.map(\.name) == ["cleanup.policy", "log.cleanup.policy"])
+            #expect(topic["segment.bytes"]?.value == "1073741824")
+            #expect(topic["segment.bytes"]?.configSource == DescribeConfigsResponse.Source.defaultConfig)
+            #expect(topic["segment.bytes"]?.configType == 3)
+            #expect(topic["segment.bytes"]?.documentation?.isEmpty == false)
+            let broker = Dictionary(uniqueKeysWithValues: response.results[1].configs.map { ($0.name, $0) })
+            #expect(broker["log.retention.hours"]?.value == "24")
+            #expect(broker["log.retention.hours"]?.configSource == DescribeConfigsResponse.Source.staticBrokerConfig)
+            #expect(broker["num.partitions"]?.configSource == DescribeConfigsResponse.Source.defaultConfig)
+            #expect(broker["num.partitions"]?.readOnly == true)
+            #expect(response.results[2].errorCode == .unknownTopicOrPartition)
+            #expect(response.results[3].errorCode == .invalidRequest)
+            await node.controller.shutdown()
+        }
+    }
+}

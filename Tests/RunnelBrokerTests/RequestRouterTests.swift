@@ -67,7 +67,8 @@ struct RequestRouterTests {
             #expect(table[22] == 0...4)  // InitProducerId from 0 (librdkafka's idempotence feature check)
             #expect(table[37] == 0...3)
             #expect(table[60] == 0...1)
-            #expect(table.count == 23)
+            #expect(table[32] == 1...4)
+            #expect(table.count == 24)
         }
     }
 

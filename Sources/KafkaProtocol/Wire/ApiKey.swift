@@ -21,6 +21,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let initProducerID = ApiKey(rawValue: 22)
+    public static let describeConfigs = ApiKey(rawValue: 32)
     public static let createPartitions = ApiKey(rawValue: 37)
     public static let describeCluster = ApiKey(rawValue: 60)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
@@ -97,6 +98,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 20: return "DeleteTopics"
         case 21: return "DeleteRecords"
         case 22: return "InitProducerId"
+        case 32: return "DescribeConfigs"
         case 37: return "CreatePartitions"
         case 60: return "DescribeCluster"
         case 23: return "OffsetForLeaderEpoch"

@@ -37,6 +37,9 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
 public struct BrokerConfig: Sendable {
     /// Every key's effective value as text (`nil` = null).
     public private(set) var values: [String: String?]
+    /// Keys set by the properties file or an override (DescribeConfigs reports them as
+    /// STATIC_BROKER_CONFIG, the others as DEFAULT_CONFIG).
+    public private(set) var explicitKeys: Set<String> = []
 
     /// Builds a configuration from `properties` (file contents, may be empty) and `overrides`.
     /// - Throws: ``ConfigError`` naming the first unknown key or invalid value.
@@ -47,6 +50,7 @@ public struct BrokerConfig: Sendable {
             guard let def = ConfigDefinitions.brokerKey(key) else { throw ConfigError.unknownKey(key, scope: .broker) }
             try def.validate(value)
             values[key] = value.trimmingWhitespace()
+            explicitKeys.insert(key)
         }
         self.values = values
         let dirs = (values["log.dirs"] ?? nil).map { $0.split(separator: ",").filter { !String($0).trimmingWhitespace().isEmpty } } ?? []

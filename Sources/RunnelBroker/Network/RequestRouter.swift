@@ -77,6 +77,8 @@ struct RequestRouter: Sendable {
             return try await serve(DeleteRecordsRequest.self, body, header, handlers.deleteRecords)
         case .offsetForLeaderEpoch:
             return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
+        case .describeConfigs:
+            return try await serve(DescribeConfigsRequest.self, body, header, handlers.describeConfigs)
         case .createPartitions:
             return try await serve(CreatePartitionsRequest.self, body, header, handlers.createPartitions)
         case .describeCluster:

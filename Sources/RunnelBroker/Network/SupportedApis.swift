@@ -18,6 +18,7 @@ enum SupportedApis {
         // From 0: librdkafka < 2.11 enables idempotence only when InitProducerId v0 is in range.
         .initProducerID: 0...4,
         .createPartitions: 0...3,
+        .describeConfigs: 1...4,
         .describeCluster: 0...1,
         .offsetCommit: 2...8,
         .offsetFetch: 1...8,
