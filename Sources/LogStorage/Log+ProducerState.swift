@@ -13,11 +13,11 @@ extension Log {
     static let olderProducerSnapshotsKept = 1
 
     /// Checks an incoming batch against the producer state.
-    /// - Returns: the original base offset when the batch duplicates one of the producer's last 5
-    ///   (answer it with that offset and do not append); nil to append.
+    /// - Returns: the retained batch it duplicates, one of the producer's last 5 (answer with its
+    ///   offsets and do not append); nil to append.
     /// - Throws: ``ProducerStateError`` for a fenced epoch or a sequence gap.
-    public func checkProducer(_ header: RecordBatchHeader) throws(ProducerStateError) -> Int64? {
-        try producerState.check(header)
+    public func checkProducer(_ header: RecordBatchHeader) throws(ProducerStateError) -> ProducerStateManager.BatchMetadata? {
+        try producerState.validate(header)
     }
 
     /// Forgets producers that have not appended for `expirationMs` (`producer.id.expiration.ms`).
@@ -82,9 +82,8 @@ extension Log {
         while position < logEndOffset {
             var batches = try read(from: position, maxBytes: 4 << 20, upperBound: logEndOffset)
             guard batches.readableBytes > 0 else { break }
-            while let header = RecordBatchHeader.peek(batches, at: batches.readerIndex), header.totalSize <= batches.readableBytes {
-                batches.moveReaderIndex(forwardBy: header.totalSize)
-                let next = header.baseOffset + Int64(header.lastOffsetDelta) + 1
+            while let (header, _) = batches.readRecordBatch() {
+                let next = header.nextOffset
                 if next > position, header.producerID >= 0 {
                     // The append time of replayed batches is unknown: expiry counts from now.
                     producerState.update(header, baseOffset: header.baseOffset, appendTimeMs: now)

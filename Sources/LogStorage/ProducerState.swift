@@ -172,8 +172,14 @@ public struct ProducerStateManager: Sendable, Equatable {
     ///   when a newer epoch does not start at sequence 0, or the same epoch does not continue at
     ///   last sequence + 1.
     public func check(_ header: RecordBatchHeader) throws(ProducerStateError) -> Int64? {
+        try validate(header)?.firstOffset
+    }
+
+    /// ``check(_:)`` returning the whole retained batch a duplicate repeats (its offsets and max
+    /// timestamp, which a LogAppendTime topic answers with), so callers look it up once.
+    public func validate(_ header: RecordBatchHeader) throws(ProducerStateError) -> BatchMetadata? {
         guard Self.isIdempotentData(header), let entry = producers[header.producerID] else { return nil }
-        if let original = duplicate(of: header) { return original.firstOffset }
+        if let original = duplicate(of: header) { return original }
         let epoch = header.producerEpoch
         let first = header.baseSequence
         if epoch < entry.epoch {

@@ -118,3 +118,15 @@ extension RecordBatchHeader {
             baseSequence: i32(Field.baseSequence), recordsCount: i32(Field.recordsCount))
     }
 }
+
+extension ByteBuffer {
+    /// Reads the whole record batch at the reader index (as a fetch or log read returns them,
+    /// back to back) and moves past it.
+    /// - Returns: its header and bytes; nil, reading nothing, when the rest is not a whole magic-2
+    ///   batch (a read may end with a cut-off batch).
+    public mutating func readRecordBatch() -> (header: RecordBatchHeader, batch: ByteBuffer)? {
+        guard let header = RecordBatchHeader.peek(self, at: readerIndex), header.totalSize <= readableBytes,
+              let batch = readSlice(length: header.totalSize) else { return nil }
+        return (header, batch)
+    }
+}

@@ -48,9 +48,8 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         var records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)] = []
         var next = start
         var batches = result.records
-        while let header = RecordBatchHeader.peek(batches, at: batches.readerIndex), header.totalSize <= batches.readableBytes {
-            let batch = batches.readSlice(length: header.totalSize)!
-            next = header.baseOffset + Int64(header.lastOffsetDelta) + 1
+        while let (header, batch) = batches.readRecordBatch() {
+            next = header.nextOffset
             for record in try RecordBatchHeader.records(of: batch, maxUncompressedBytes: 64 << 20) {
                 let offset = header.baseOffset + Int64(record.offsetDelta)
                 if offset >= start { records.append((offset, record.key, record.value)) }

@@ -16,7 +16,7 @@ extension RequestHandlers {
     /// first lookup, as Kafka does. For transactional ids (key type 1) this broker is named too,
     /// and InitProducerId then refuses the transactional id (transactions are not supported).
     func findCoordinator(_ request: FindCoordinatorRequest, client: ClientInfo) async -> FindCoordinatorResponse {
-        let keys = client.version >= 4 ? request.coordinatorKeys : [request.key]
+        let keys = request.keys(version: client.version)
         var results: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
             results.append(await coordinator(forKey: key, keyType: request.keyType))
@@ -90,14 +90,12 @@ extension RequestHandlers {
 
     /// LeaveGroup v0-4: v0-2 name one member; v3+ a batch with per-member errors (KIP-345).
     func leaveGroup(_ request: LeaveGroupRequest, client: ClientInfo) async -> LeaveGroupResponse {
-        let batched = client.version >= 3
-        let leaving = batched
-            ? request.members.map { ClassicGroup.LeavingMember(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID) }
-            : [ClassicGroup.LeavingMember(memberID: request.memberID, groupInstanceID: nil)]
+        let requested = request.leavingMembers(version: client.version)
+        let leaving = requested.map { ClassicGroup.LeavingMember(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID) }
         let (topLevel, perMember) = await groups.leave(groupID: request.groupID, members: leaving)
         guard topLevel == .none else { return LeaveGroupResponse(errorCode: topLevel) }
-        if !batched { return LeaveGroupResponse(errorCode: perMember.first ?? .none) }
-        return LeaveGroupResponse(members: zip(request.members, perMember).map {
+        if client.version < 3 { return LeaveGroupResponse(errorCode: perMember.first ?? .none) }
+        return LeaveGroupResponse(members: zip(requested, perMember).map {
             LeaveGroupResponse.Member(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID, errorCode: $1)
         })
     }

@@ -37,15 +37,13 @@ extension RequestHandlers {
     /// leader epoch -1 and metadata "" with no error; `topics` null (v2+) means every committed
     /// partition. `require_stable` (v7+) needs nothing: without transactions no offset is pending.
     func offsetFetch(_ request: OffsetFetchRequest, client: ClientInfo) async -> OffsetFetchResponse {
-        if client.version >= 8 {
-            var groupsOut: [OffsetFetchResponse.Group] = []
-            for g in request.groups {
-                let (code, topics) = await fetchOffsets(groupID: g.groupID, topics: g.topics)
-                groupsOut.append(OffsetFetchResponse.Group(groupID: g.groupID, topics: topics, errorCode: code))
-            }
-            return OffsetFetchResponse(groups: groupsOut)
+        var answers: [OffsetFetchResponse.Group] = []
+        for g in request.requestedGroups(version: client.version) {
+            let (code, topics) = await fetchOffsets(groupID: g.groupID, topics: g.topics)
+            answers.append(OffsetFetchResponse.Group(groupID: g.groupID, topics: topics, errorCode: code))
         }
-        let (code, topics) = await fetchOffsets(groupID: request.groupID, topics: request.topics)
+        if client.version >= 8 { return OffsetFetchResponse(groups: answers) }
+        let (code, topics) = (answers[0].errorCode, answers[0].topics)
         if client.version >= 2 { return OffsetFetchResponse(topics: code == .none ? topics : [], errorCode: code) }
         // v1 has no top-level error: a group-level failure is reported on every partition.
         guard code != .none else { return OffsetFetchResponse(topics: topics) }

@@ -24,16 +24,13 @@ public final class MetadataLog {
         var image = MetadataImage()
         var offset: Int64 = log.logStartOffset
         while offset < log.logEndOffset {
-            let bytes = try log.read(from: offset, maxBytes: 1 << 20, upperBound: log.logEndOffset)
-            var position = bytes.readerIndex
-            guard position < bytes.writerIndex else { break }
-            while let header = RecordBatchHeader.peek(bytes, at: position), position + header.totalSize <= bytes.writerIndex {
-                let batch = bytes.getSlice(at: position, length: header.totalSize)!
+            var bytes = try log.read(from: offset, maxBytes: 1 << 20, upperBound: log.logEndOffset)
+            guard bytes.readableBytes > 0 else { break }
+            while let (header, batch) = bytes.readRecordBatch() {
                 for record in try RecordBatchHeader.uncompressedRecords(of: batch) {
                     if let value = record.value, let decoded = try MetadataRecord.decode(value) { image.apply(decoded) }
                 }
                 offset = header.nextOffset
-                position += header.totalSize
             }
         }
         return image

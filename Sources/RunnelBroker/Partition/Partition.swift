@@ -73,11 +73,10 @@ actor Partition {
             // Kafka's LogValidator: an idempotent batch must carry a sequence number.
             throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
         }
-        if let duplicate = log.producerState.duplicate(of: header) {
+        if let duplicate = try log.checkProducer(header) {
             return AppendResult(baseOffset: duplicate.firstOffset, logAppendTimeMs: logAppendTime ? duplicate.maxTimestamp : -1,
                                 logStartOffset: log.logStartOffset)
         }
-        _ = try log.checkProducer(header)
         if config.compactEnabled { try Self.requireKeys(records) }
         var bytes = records
         var appendTime: Int64 = -1
