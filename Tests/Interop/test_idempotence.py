@@ -226,3 +226,24 @@ def test_kafka_python_transactional_producer_fails_fast(broker):
         finally:
             p.close(timeout=5)
     assert time.monotonic() - started < 15
+
+
+def test_aiokafka_idempotent_producer(broker, topic, runnel_path):
+    """aiokafka's enable_idempotence uses InitProducerId v0 and sequence numbers."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    async def produce() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True)
+        await producer.start()
+        try:
+            for i in range(50):
+                await producer.send_and_wait(topic, f"a{i}".encode(), partition=0)
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    assert _consume_values(broker.bootstrap, topic, 50) == [f"a{i}".encode() for i in range(50)]
+    ids = _producer_ids(runnel_path, broker.log_dir, topic)
+    assert len(ids) == 50 and all(i >= 0 for i in ids) and len(set(ids)) == 1, ids
