@@ -91,6 +91,10 @@ struct RequestRouterTests {
                 Self.frame(.fetch, 3, body: []),
                 Self.frame(.metadata, 1, body: [0, 0, 0, 5]),     // five topics announced, none sent
                 ByteBuffer(bytes: [0, 3, 0]),                      // shorter than a header
+                Self.frame(.joinGroup, 8, body: []),               // above the advertised JoinGroup 0-7
+                Self.frame(.joinGroup, 5, body: [0, 1, 0x67, 0, 0]),  // group "g", then a truncated session timeout
+                Self.frame(.offsetCommit, 2, body: [0, 1, 0x67, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF]),
+                                                                   // 2^31-1 topics announced, none sent
             ] {
                 guard case .close(let reason) = await router.handle(frame: frame, context: Self.context) else {
                     Issue.record("expected the connection to close"); continue
