@@ -1,6 +1,7 @@
 import Foundation
 import LogStorage
 @testable import RunnelBroker
+import KafkaProtocol
 import Testing
 
 /// Broker configuration: defaults, properties files, overrides, validation, listeners, topic configs.
@@ -147,7 +148,8 @@ import Testing
             "message.timestamp.type": "CreateTime", "segment.ms": "604800000", "segment.index.bytes": "10485760",
             "retention.ms": "604800000", "retention.bytes": "-1", "file.delete.delay.ms": "60000",
             "cleanup.policy": "delete", "min.cleanable.dirty.ratio": "0.5", "min.compaction.lag.ms": "0",
-            "delete.retention.ms": "86400000",
+            "delete.retention.ms": "86400000", "compression.type": "producer",
+            "message.timestamp.before.max.ms": "9223372036854775807", "message.timestamp.after.max.ms": "3600000",
         ])
         // Kafka's fallbacks: log.roll.ms -> log.roll.hours; log.retention.ms -> .minutes -> .hours.
         let fallbacks = try BrokerConfig(overrides: [("log.roll.hours", "2"), ("log.retention.minutes", "3")])
@@ -159,9 +161,40 @@ import Testing
         #expect(compacted.compactEnabled && compacted.deleteEnabled)
 
         let appendTime = try BrokerConfig(overrides: [("log.message.timestamp.type", "LogAppendTime")])
-        #expect(appendTime.usesLogAppendTime(topicOverrides: [:]))
-        #expect(!appendTime.usesLogAppendTime(topicOverrides: ["message.timestamp.type": "CreateTime"]))
-        #expect(try BrokerConfig().usesLogAppendTime(topicOverrides: ["message.timestamp.type": "LogAppendTime"]))
+        #expect(appendTime.appendPolicy(topicOverrides: [:]).logAppendTime)
+        #expect(!appendTime.appendPolicy(topicOverrides: ["message.timestamp.type": "CreateTime"]).logAppendTime)
+        #expect(try BrokerConfig().appendPolicy(topicOverrides: ["message.timestamp.type": "LogAppendTime"]).logAppendTime)
+    }
+
+    @Test func appendPolicyFollowsKafkaDefaultsAndOverrides() throws {
+        let defaults = try BrokerConfig().appendPolicy(topicOverrides: [:])
+        // Kafka 4.0: before.max.ms unbounded, after.max.ms one hour (KIP-937); compression.type=producer.
+        #expect(defaults == AppendPolicy(logAppendTime: false, timestampBeforeMaxMs: .max, timestampAfterMaxMs: 3_600_000, compression: nil))
+        let broker = try BrokerConfig(overrides: [("compression.type", "zstd"), ("log.message.timestamp.before.max.ms", "1000")])
+        #expect(broker.appendPolicy(topicOverrides: [:]).compression == .zstd)
+        #expect(broker.appendPolicy(topicOverrides: [:]).timestampBeforeMaxMs == 1000)
+        #expect(broker.appendPolicy(topicOverrides: ["compression.type": "uncompressed"]).compression == CompressionCodec.none)
+        #expect(broker.appendPolicy(topicOverrides: ["compression.type": "producer"]).compression == nil)
+        #expect(broker.appendPolicy(topicOverrides: ["message.timestamp.after.max.ms": "5"]).timestampAfterMaxMs == 5)
+        #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [("compression.type", "brotli")]) }
+    }
+
+    @Test func dynamicLayersTakePrecedenceOverStaticValues() throws {
+        let base = try BrokerConfig(overrides: [("log.retention.ms", "1000")])
+        let layered = base.applyingDynamic(clusterDefaults: ["log.retention.ms": "2000", "log.segment.bytes": "4096"],
+                                           broker: ["log.retention.ms": "3000"])
+        #expect(layered.string("log.retention.ms") == "3000")
+        #expect(layered.string("log.segment.bytes") == "4096")
+        #expect(layered.source("log.retention.ms") == .dynamicBroker)
+        #expect(layered.source("log.segment.bytes") == .dynamicDefaultBroker)
+        #expect(layered.source("num.partitions") == .defaultValue)
+        #expect(layered.layers("log.retention.ms").map(\.source) == [.dynamicBroker, .dynamicDefaultBroker, .staticBroker, .defaultValue])
+        #expect(layered.layers("log.retention.ms").map(\.value) == ["3000", "2000", "1000", nil])
+        #expect(layered.logConfig(topicOverrides: [:]).retentionMs == 3000)
+        // Removing the dynamic values brings the static ones back.
+        let cleared = layered.applyingDynamic(clusterDefaults: [:], broker: [:])
+        #expect(cleared.string("log.retention.ms") == "1000")
+        #expect(cleared.string("log.segment.bytes") == "1073741824")
     }
 
     /// `Config/server.properties` at the repository root, found from this file's path.

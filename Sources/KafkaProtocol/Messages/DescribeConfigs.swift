@@ -61,6 +61,8 @@ public struct DescribeConfigsResponse: KafkaMessage, Equatable {
     /// Where a value comes from (Kafka's `ConfigSource`).
     public enum Source {
         public static let dynamicTopicConfig: Int8 = 1
+        public static let dynamicBrokerConfig: Int8 = 2
+        public static let dynamicDefaultBrokerConfig: Int8 = 3
         public static let staticBrokerConfig: Int8 = 4
         public static let defaultConfig: Int8 = 5
     }

@@ -22,6 +22,9 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let initProducerID = ApiKey(rawValue: 22)
     public static let describeConfigs = ApiKey(rawValue: 32)
+    public static let alterConfigs = ApiKey(rawValue: 33)
+    public static let describeLogDirs = ApiKey(rawValue: 35)
+    public static let incrementalAlterConfigs = ApiKey(rawValue: 44)
     public static let createPartitions = ApiKey(rawValue: 37)
     public static let describeCluster = ApiKey(rawValue: 60)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
@@ -53,6 +56,9 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 22: return 2         // InitProducerId
         case 23: return 4         // OffsetForLeaderEpoch
         case 32: return 4         // DescribeConfigs
+        case 33: return 2         // AlterConfigs
+        case 35: return 2         // DescribeLogDirs
+        case 44: return 1         // IncrementalAlterConfigs
         case 37: return 2         // CreatePartitions
         case 42: return 2         // DeleteGroups
         case 47: return nil       // OffsetDelete: never flexible
@@ -99,6 +105,9 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 21: return "DeleteRecords"
         case 22: return "InitProducerId"
         case 32: return "DescribeConfigs"
+        case 33: return "AlterConfigs"
+        case 35: return "DescribeLogDirs"
+        case 44: return "IncrementalAlterConfigs"
         case 37: return "CreatePartitions"
         case 60: return "DescribeCluster"
         case 23: return "OffsetForLeaderEpoch"

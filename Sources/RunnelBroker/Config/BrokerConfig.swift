@@ -1,3 +1,4 @@
+import KafkaProtocol
 import LogStorage
 
 /// A `PROTOCOL://host:port` listener (Kafka `listeners` / `advertised.listeners`).
@@ -40,6 +41,21 @@ public struct BrokerConfig: Sendable {
     /// Keys set by the properties file or an override (DescribeConfigs reports them as
     /// STATIC_BROKER_CONFIG, the others as DEFAULT_CONFIG).
     public private(set) var explicitKeys: Set<String> = []
+    /// The values from defaults, the properties file and overrides, before dynamic configs.
+    public private(set) var staticValues: [String: String?] = [:]
+    /// Dynamic cluster-wide defaults (AlterConfigs on broker resource "", KIP-226).
+    public private(set) var dynamicDefaults: [String: String] = [:]
+    /// Dynamic values for this broker (AlterConfigs on broker resource "<node.id>").
+    public private(set) var dynamicBrokerValues: [String: String] = [:]
+
+    /// Where a broker key's effective value comes from, highest precedence first (Kafka's
+    /// `ConfigSource`, as DescribeConfigs reports it).
+    public enum Source: Int8, Sendable, CaseIterable {
+        case dynamicBroker = 2
+        case dynamicDefaultBroker = 3
+        case staticBroker = 4
+        case defaultValue = 5
+    }
 
     /// Builds a configuration from `properties` (file contents, may be empty) and `overrides`.
     /// - Throws: ``ConfigError`` naming the first unknown key or invalid value.
@@ -53,6 +69,7 @@ public struct BrokerConfig: Sendable {
             explicitKeys.insert(key)
         }
         self.values = values
+        self.staticValues = values
         let dirs = (values["log.dirs"] ?? nil).map { $0.split(separator: ",").filter { !String($0).trimmingWhitespace().isEmpty } } ?? []
         guard dirs.count == 1 else {
             throw ConfigError.invalidValue(key: "log.dirs", value: (values["log.dirs"] ?? nil) ?? "",
@@ -86,6 +103,35 @@ public struct BrokerConfig: Sendable {
         }
         return (String(text[..<eq]).trimmingWhitespace(), String(text[text.index(after: eq)...]))
     }
+
+    /// This configuration with dynamic values layered over the static ones: `broker` (this
+    /// broker's own) wins over `clusterDefaults`, which wins over the properties file and defaults.
+    /// Only keys in ``ConfigDefinitions/dynamicBrokerKeys`` should be passed; the metadata log is
+    /// validated before it is written, so values are taken as they are.
+    public func applyingDynamic(clusterDefaults: [String: String], broker: [String: String]) -> BrokerConfig {
+        var copy = self
+        copy.values = staticValues
+        for (k, v) in clusterDefaults { copy.values[k] = v }
+        for (k, v) in broker { copy.values[k] = v }
+        copy.dynamicDefaults = clusterDefaults
+        copy.dynamicBrokerValues = broker
+        return copy
+    }
+
+    /// The layers that define `key`, highest precedence first, each with its value (KIP-226
+    /// synonyms): this broker's dynamic value, the dynamic cluster default, the static value, the
+    /// built-in default. The first layer is the effective one.
+    public func layers(_ key: String) -> [(source: Source, value: String?)] {
+        var out: [(source: Source, value: String?)] = []
+        if let v = dynamicBrokerValues[key] { out.append((.dynamicBroker, v)) }
+        if let v = dynamicDefaults[key] { out.append((.dynamicDefaultBroker, v)) }
+        if explicitKeys.contains(key) { out.append((.staticBroker, staticValues[key] ?? nil)) }
+        if let def = ConfigDefinitions.brokerKey(key) { out.append((.defaultValue, def.defaultValue)) }
+        return out
+    }
+
+    /// The source of `key`'s effective value.
+    public func source(_ key: String) -> Source { layers(key).first?.source ?? .defaultValue }
 
     public func string(_ key: String) -> String? {
         precondition(ConfigDefinitions.brokerKey(key) != nil, "undeclared config key \(key)")
@@ -166,8 +212,21 @@ public struct BrokerConfig: Sendable {
                          deleteRetentionMs: long("delete.retention.ms", 86_400_000))
     }
 
-    /// Whether a topic with `overrides` stamps LogAppendTime.
-    public func usesLogAppendTime(topicOverrides overrides: [String: String]) -> Bool {
-        (overrides["message.timestamp.type"] ?? topicDefaults["message.timestamp.type"]) == "LogAppendTime"
+    /// What a topic with `overrides` does to each produced batch before it is stored: timestamp
+    /// type and bounds, and the codec it is kept in.
+    public func appendPolicy(topicOverrides overrides: [String: String]) -> AppendPolicy {
+        var merged = topicDefaults
+        for (k, v) in overrides { merged[k] = v }
+        func long(_ key: String) -> Int64 { Int64(merged[key] ?? "") ?? Int64.max }
+        let compression: CompressionCodec?
+        switch merged["compression.type"] ?? "producer" {
+        case "producer": compression = nil
+        case "uncompressed": compression = CompressionCodec.none
+        case let name: compression = CompressionCodec(name: name)
+        }
+        return AppendPolicy(logAppendTime: merged["message.timestamp.type"] == "LogAppendTime",
+                            timestampBeforeMaxMs: long("message.timestamp.before.max.ms"),
+                            timestampAfterMaxMs: long("message.timestamp.after.max.ms"),
+                            compression: compression)
     }
 }

@@ -26,6 +26,13 @@ public enum ConfigDefinitions {
                          doc: "Bytes of appended data between two offset index entries (topic override index.interval.bytes)."),
         ConfigDefinition("log.message.timestamp.type", .broker, .string, default: "CreateTime", .oneOf(["CreateTime", "LogAppendTime"]),
                          doc: "Whether record timestamps are the producer's (CreateTime) or the broker's append time (topic override message.timestamp.type)."),
+        ConfigDefinition("log.message.timestamp.before.max.ms", .broker, .long, default: "9223372036854775807", .atLeast(0),
+                         doc: "With CreateTime, the largest number of milliseconds a record's timestamp may lie before the broker's clock; older records get INVALID_TIMESTAMP (KIP-937; topic override message.timestamp.before.max.ms)."),
+        ConfigDefinition("log.message.timestamp.after.max.ms", .broker, .long, default: "3600000", .atLeast(0),
+                         doc: "With CreateTime, the largest number of milliseconds a batch's timestamps may lie after the broker's clock; later ones get INVALID_TIMESTAMP (KIP-937; Kafka 4.0's default of one hour; topic override message.timestamp.after.max.ms)."),
+        ConfigDefinition("compression.type", .broker, .string, default: "producer",
+                         .oneOf(["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]),
+                         doc: "Codec batches are stored with: producer keeps each batch as the producer compressed it; any other value makes the broker recompress batches that use a different codec (topic override compression.type)."),
         ConfigDefinition("log.roll.ms", .broker, .long, default: nil, .atLeast(1),
                          doc: "Milliseconds after which the active segment rolls even if not full; null means log.roll.hours (topic override segment.ms)."),
         ConfigDefinition("log.roll.hours", .broker, .int, default: "168", .atLeast(1),
@@ -103,6 +110,15 @@ public enum ConfigDefinitions {
         ConfigDefinition("message.timestamp.type", .topic, .string, default: "CreateTime", .oneOf(["CreateTime", "LogAppendTime"]),
                          brokerKey: "log.message.timestamp.type",
                          doc: "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."),
+        ConfigDefinition("message.timestamp.before.max.ms", .topic, .long, default: "9223372036854775807", .atLeast(0),
+                         brokerKey: "log.message.timestamp.before.max.ms",
+                         doc: "With CreateTime, milliseconds a record's timestamp may lie before the broker's clock (else INVALID_TIMESTAMP)."),
+        ConfigDefinition("message.timestamp.after.max.ms", .topic, .long, default: "3600000", .atLeast(0),
+                         brokerKey: "log.message.timestamp.after.max.ms",
+                         doc: "With CreateTime, milliseconds a batch's timestamps may lie after the broker's clock (else INVALID_TIMESTAMP)."),
+        ConfigDefinition("compression.type", .topic, .string, default: "producer",
+                         .oneOf(["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]), brokerKey: "compression.type",
+                         doc: "producer stores batches as the producer compressed them; another codec makes the broker recompress batches that differ."),
         ConfigDefinition("segment.ms", .topic, .long, default: "604800000", .atLeast(1), brokerKey: "log.roll.ms",
                          doc: "Milliseconds after which the active segment rolls."),
         ConfigDefinition("segment.index.bytes", .topic, .int, default: "10485760", .atLeast(4), brokerKey: "log.index.size.max.bytes",
@@ -123,6 +139,12 @@ public enum ConfigDefinitions {
         ConfigDefinition("delete.retention.ms", .topic, .long, default: "86400000", .atLeast(0), brokerKey: "log.cleaner.delete.retention.ms",
                          doc: "Milliseconds tombstones are kept after cleaning."),
     ]
+
+    /// Broker keys AlterConfigs may change at run time (KIP-226): those that supply topic defaults,
+    /// with their fallbacks (Kafka's `DynamicLogConfig`). A change applies to every partition whose
+    /// topic does not override the key. Every other broker key is read-only.
+    public static let dynamicBrokerKeys: Set<String> =
+        Set(topic.compactMap(\.brokerKey)).union(["log.roll.hours", "log.retention.minutes", "log.retention.hours"])
 
     static let brokerByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: broker.map { ($0.name, $0) })
     static let topicByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: topic.map { ($0.name, $0) })

@@ -1,14 +1,17 @@
 import KafkaProtocol
 
 extension RequestHandlers {
-    /// DescribeConfigs v1-4 from the configuration definitions: for a topic (resource type 2) every
-    /// topic key with its effective value, DYNAMIC_TOPIC_CONFIG for an override, else the broker key
-    /// it inherits (STATIC_BROKER_CONFIG when set in the properties file or an override,
-    /// DEFAULT_CONFIG otherwise), with that chain as synonyms (KIP-226); for this broker
-    /// (resource type 4, named by its node id, or "" for cluster-wide defaults) every broker key.
-    /// Nothing is dynamically alterable yet, so broker keys are read-only.
+    /// DescribeConfigs v1-4 from the configuration definitions and the effective (static plus
+    /// dynamic) broker configuration: for a topic (resource type 2) every topic key with its
+    /// effective value, DYNAMIC_TOPIC_CONFIG for an override, else the source of the broker key it
+    /// inherits; for this broker (resource type 4, named by its node id, or "" for cluster-wide
+    /// defaults) every broker key, with DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG,
+    /// STATIC_BROKER_CONFIG or DEFAULT_CONFIG. Synonyms list every layer that sets the key, highest
+    /// precedence first (KIP-226). Broker keys outside ``ConfigDefinitions/dynamicBrokerKeys`` are
+    /// read-only.
     func describeConfigs(_ request: DescribeConfigsRequest, version: Int16) async -> DescribeConfigsResponse {
         let image = await controller.image
+        let config = await controller.config
         var results: [DescribeConfigsResponse.Result] = []
         for resource in request.resources {
             let keys = resource.configurationKeys.map(Set.init)
@@ -24,7 +27,7 @@ extension RequestHandlers {
                     continue
                 }
                 let configs = ConfigDefinitions.topic.filter { wanted($0.name) }.map { def in
-                    topicConfig(def, override: topic.configs[def.name], request: request)
+                    Self.topicConfig(def, override: topic.configs[def.name], config: config, request: request)
                 }
                 results.append(result(.none, nil, configs))
             case 4:
@@ -33,7 +36,7 @@ extension RequestHandlers {
                     continue
                 }
                 let configs = ConfigDefinitions.broker.filter { wanted($0.name) }.map { def in
-                    brokerConfig(def, request: request)
+                    Self.brokerConfig(def, config: config, request: request)
                 }
                 results.append(result(.none, nil, configs))
             default:
@@ -43,33 +46,45 @@ extension RequestHandlers {
         return DescribeConfigsResponse(results: results)
     }
 
-    private func brokerSource(_ key: String) -> Int8 {
-        config.explicitKeys.contains(key) ? DescribeConfigsResponse.Source.staticBrokerConfig : DescribeConfigsResponse.Source.defaultConfig
+    /// The layers of a broker key as DescribeConfigs synonyms.
+    private static func brokerSynonyms(_ key: String, config: BrokerConfig, sensitive: Bool) -> [DescribeConfigsResponse.Synonym] {
+        config.layers(key).map { .init(name: key, value: sensitive ? nil : $0.value, source: $0.source.rawValue) }
     }
 
-    private func brokerConfig(_ def: ConfigDefinition, request: DescribeConfigsRequest) -> DescribeConfigsResponse.Config {
+    /// The broker keys a topic key inherits from, in Kafka's order (`log.retention.ms`, then
+    /// `.minutes`, then `.hours`), with every layer that gives a value.
+    private static func inheritedSynonyms(_ brokerKey: String, config: BrokerConfig) -> [DescribeConfigsResponse.Synonym] {
+        let chain: [String]
+        switch brokerKey {
+        case "log.retention.ms": chain = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]
+        case "log.roll.ms": chain = ["log.roll.ms", "log.roll.hours"]
+        default: chain = [brokerKey]
+        }
+        return chain.flatMap { brokerSynonyms($0, config: config, sensitive: false) }.filter { $0.value != nil }
+    }
+
+    private static func brokerConfig(_ def: ConfigDefinition, config: BrokerConfig, request: DescribeConfigsRequest) -> DescribeConfigsResponse.Config {
         let value = config.values[def.name] ?? nil
-        let source = brokerSource(def.name)
+        let source = config.source(def.name)
         let sensitive = def.type == .password
         return DescribeConfigsResponse.Config(
-            name: def.name, value: sensitive ? nil : value, readOnly: true, isDefault: source == DescribeConfigsResponse.Source.defaultConfig,
-            configSource: source, isSensitive: sensitive,
-            synonyms: request.includeSynonyms ? [.init(name: def.name, value: sensitive ? nil : value, source: source)] : [],
-            configType: Self.kafkaConfigType(def.type), documentation: request.includeDocumentation ? def.documentation : nil)
+            name: def.name, value: sensitive ? nil : value, readOnly: !ConfigDefinitions.dynamicBrokerKeys.contains(def.name),
+            isDefault: source == .defaultValue, configSource: source.rawValue, isSensitive: sensitive,
+            synonyms: request.includeSynonyms ? brokerSynonyms(def.name, config: config, sensitive: sensitive) : [],
+            configType: kafkaConfigType(def.type), documentation: request.includeDocumentation ? def.documentation : nil)
     }
 
-    private func topicConfig(_ def: ConfigDefinition, override: String?, request: DescribeConfigsRequest) -> DescribeConfigsResponse.Config {
+    private static func topicConfig(_ def: ConfigDefinition, override: String?, config: BrokerConfig,
+                                    request: DescribeConfigsRequest) -> DescribeConfigsResponse.Config {
         var synonyms: [DescribeConfigsResponse.Synonym] = []
         if let override { synonyms.append(.init(name: def.name, value: override, source: DescribeConfigsResponse.Source.dynamicTopicConfig)) }
-        if let brokerKey = def.brokerKey {
-            synonyms.append(.init(name: brokerKey, value: config.values[brokerKey] ?? nil, source: brokerSource(brokerKey)))
-        }
+        if let brokerKey = def.brokerKey { synonyms += inheritedSynonyms(brokerKey, config: config) }
         let inherited = config.brokerDefault(forTopicKey: def)
         let source = override != nil ? DescribeConfigsResponse.Source.dynamicTopicConfig
-            : def.brokerKey.map(brokerSource) ?? DescribeConfigsResponse.Source.defaultConfig
+            : synonyms.first?.source ?? DescribeConfigsResponse.Source.defaultConfig
         return DescribeConfigsResponse.Config(
-            name: def.name, value: override ?? inherited, readOnly: false, isDefault: override == nil, configSource: source,
-            synonyms: request.includeSynonyms ? synonyms : [], configType: Self.kafkaConfigType(def.type),
+            name: def.name, value: override ?? inherited, readOnly: false, isDefault: source == DescribeConfigsResponse.Source.defaultConfig,
+            configSource: source, synonyms: request.includeSynonyms ? synonyms : [], configType: kafkaConfigType(def.type),
             documentation: request.includeDocumentation ? def.documentation : nil)
     }
 

@@ -48,7 +48,7 @@ extension Controller {
                 let tp = TopicPartition(name, p)
                 partitions[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: 0, logDirectory: logDirectory,
                                                config: config.logConfig(topicOverrides: topic.configs),
-                                               logAppendTime: config.usesLogAppendTime(topicOverrides: topic.configs), logger: logger)
+                                               appendPolicy: config.appendPolicy(topicOverrides: topic.configs), logger: logger)
             }
         } catch {
             logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])

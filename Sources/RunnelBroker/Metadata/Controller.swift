@@ -9,7 +9,9 @@ import SystemPackage
 /// Every topic change is appended to the metadata log (fsynced) before the image and the
 /// partition map change, so what a client was told exists survives a crash.
 actor Controller {
-    let config: BrokerConfig
+    /// The effective broker configuration: the static one with the dynamic configs of the
+    /// metadata image layered over it (``BrokerConfig/applyingDynamic(clusterDefaults:broker:)``).
+    var config: BrokerConfig
     let nodeID: Int32
     let clusterID: String
     let logDirectory: FilePath
@@ -24,8 +26,8 @@ actor Controller {
 
     /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
     /// - Throws: ``ConfigError``, ``StorageError`` or ``ProtocolError`` when the directory is unusable.
-    init(config: BrokerConfig, logger: Logger) throws {
-        self.config = config
+    init(config staticConfig: BrokerConfig, logger: Logger) throws {
+        var config = staticConfig
         self.logger = logger
         self.nodeID = config.nodeID
         let directory = FilePath(config.logDirectory)
@@ -37,6 +39,8 @@ actor Controller {
         self.metadataLog = metadataLog
         let image = try metadataLog.replay()
         self.image = image
+        config = Self.effectiveConfig(staticConfig, image: image, nodeID: config.nodeID)
+        self.config = config
         Self.removeDeletedDirectories(directory, logger: logger)
         let state = try LogDirectoryState.load(directory: directory)
         logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
@@ -51,7 +55,7 @@ actor Controller {
                                               maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
                 opened[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
                                            logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
-                                           logAppendTime: config.usesLogAppendTime(topicOverrides: topic.configs),
+                                           appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
                                            loadOptions: options, logger: logger)
             }
         }
@@ -158,7 +162,7 @@ actor Controller {
                 let tp = TopicPartition(name, p)
                 partitions[tp] = try Partition(topicPartition: tp, topicID: topicID, leaderEpoch: 0, logDirectory: logDirectory,
                                                config: config.logConfig(topicOverrides: overrides),
-                                               logAppendTime: config.usesLogAppendTime(topicOverrides: overrides), logger: logger)
+                                               appendPolicy: config.appendPolicy(topicOverrides: overrides), logger: logger)
             }
         } catch {
             logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])

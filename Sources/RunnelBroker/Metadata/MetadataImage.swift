@@ -21,6 +21,9 @@ public struct MetadataImage: Sendable, Equatable {
         public var configs: [String: String] = [:]
     }
 
+    /// Dynamic broker configs (KIP-226) by resource name: "" for cluster-wide defaults, else a
+    /// broker id (key → value).
+    public private(set) var brokerConfigs: [String: [String: String]] = [:]
     /// Topics by name.
     public private(set) var topics: [String: TopicImage] = [:]
     private var namesByID: [UUIDBytes: String] = [:]
@@ -45,6 +48,11 @@ public struct MetadataImage: Sendable, Equatable {
                 partitionID: p.partitionID, replicas: p.replicas, isr: p.isr, leader: p.leader,
                 leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch)
         case .config(let type, let resource, let name, let value):
+            if type == MetadataRecord.brokerResourceType {
+                brokerConfigs[resource, default: [:]][name] = value
+                if brokerConfigs[resource]?.isEmpty == true { brokerConfigs.removeValue(forKey: resource) }
+                return
+            }
             guard type == MetadataRecord.topicResourceType, topics[resource] != nil else { return }
             topics[resource]?.configs[name] = value
         case .removeTopic(let id):

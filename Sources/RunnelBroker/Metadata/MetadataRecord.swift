@@ -21,6 +21,9 @@ public enum MetadataRecord: Equatable, Sendable {
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
+    /// Resource type of dynamic broker configs (`ConfigResource.Type.BROKER`); resource name "" is
+    /// the cluster-wide default.
+    public static let brokerResourceType: Int8 = 4
 
     public struct PartitionRecordData: Equatable, Sendable {
         public var partitionID: Int32

@@ -79,6 +79,12 @@ struct RequestRouter: Sendable {
             return try await serve(OffsetForLeaderEpochRequest.self, body, header, handlers.offsetForLeaderEpoch)
         case .describeConfigs:
             return try await serve(DescribeConfigsRequest.self, body, header, handlers.describeConfigs)
+        case .alterConfigs:
+            return try await serve(AlterConfigsRequest.self, body, header, handlers.alterConfigs)
+        case .incrementalAlterConfigs:
+            return try await serve(IncrementalAlterConfigsRequest.self, body, header, handlers.incrementalAlterConfigs)
+        case .describeLogDirs:
+            return try await serve(DescribeLogDirsRequest.self, body, header, handlers.describeLogDirs)
         case .createPartitions:
             return try await serve(CreatePartitionsRequest.self, body, header, handlers.createPartitions)
         case .describeCluster:

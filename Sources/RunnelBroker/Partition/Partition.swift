@@ -28,7 +28,8 @@ actor Partition {
     let topicID: UUIDBytes
     private let log: Log
     private(set) var leaderEpoch: Int32
-    private var logAppendTime: Bool
+    /// Timestamp rules, storage codec and LogAppendTime of this partition's topic.
+    private(set) var appendPolicy: AppendPolicy
     private var waiters: [AppendSignal] = []
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     private var closed = false
@@ -36,11 +37,11 @@ actor Partition {
     /// Opens or creates the partition directory under `logDirectory`, recovering its log,
     /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
     init(topicPartition: TopicPartition, topicID: UUIDBytes, leaderEpoch: Int32, logDirectory: FilePath,
-         config: LogConfig, logAppendTime: Bool, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger) throws {
+         config: LogConfig, appendPolicy: AppendPolicy, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger) throws {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.leaderEpoch = leaderEpoch
-        self.logAppendTime = logAppendTime
+        self.appendPolicy = appendPolicy
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
@@ -49,6 +50,8 @@ actor Partition {
     }
 
     var logEndOffset: Int64 { log.logEndOffset }
+    /// Bytes of the partition's segments.
+    var sizeBytes: Int64 { log.sizeBytes }
     var logStartOffset: Int64 { log.logStartOffset }
     /// Single replica: everything appended is committed.
     var highWatermark: Int64 { log.logEndOffset }
@@ -63,10 +66,11 @@ actor Partition {
         var logStartOffset: Int64
     }
 
-    /// Validates and appends one produced record set. An idempotent producer's exact retry of one
-    /// of its last 5 batches is answered with the original offsets and not appended (KIP-98).
+    /// Validates and appends one produced record set, applying the topic's ``AppendPolicy``
+    /// (timestamp bounds, `compression.type`, LogAppendTime). An idempotent producer's exact retry
+    /// of one of its last 5 batches is answered with the original offsets and not appended (KIP-98).
     /// - Throws: ``RecordValidationError``, ``ProducerStateError`` (INVALID_PRODUCER_EPOCH,
-    ///   OUT_OF_ORDER_SEQUENCE_NUMBER) or ``StorageError``.
+    ///   OUT_OF_ORDER_SEQUENCE_NUMBER), ``CompressionError`` or ``StorageError``.
     func append(_ records: ByteBuffer, nowMs: Int64) throws -> AppendResult {
         var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
         if header.producerID >= 0, header.baseSequence < 0 {
@@ -74,16 +78,13 @@ actor Partition {
             throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
         }
         if let duplicate = try log.checkProducer(header) {
-            return AppendResult(baseOffset: duplicate.firstOffset, logAppendTimeMs: logAppendTime ? duplicate.maxTimestamp : -1,
+            return AppendResult(baseOffset: duplicate.firstOffset, logAppendTimeMs: appendPolicy.logAppendTime ? duplicate.maxTimestamp : -1,
                                 logStartOffset: log.logStartOffset)
         }
-        if config.compactEnabled { try Self.requireKeys(records) }
         var bytes = records
-        var appendTime: Int64 = -1
-        if logAppendTime {
-            appendTime = nowMs
-            LogAppendTime.stamp(&bytes, header: &header, nowMs: nowMs)
-        }
+        try appendPolicy.apply(to: &bytes, header: &header, requireKeys: config.compactEnabled,
+                               maxBatchBytes: config.maxMessageBytes, nowMs: nowMs)
+        let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         let signals = waiters
         waiters.removeAll()
@@ -166,20 +167,6 @@ actor Partition {
         return try log.deleteRecords(beforeOffset: target)
     }
 
-    /// A compacted topic keeps the newest record per key, so every record needs one (Kafka
-    /// `LogValidator`: "Compacted topic cannot accept message without key").
-    private static func requireKeys(_ records: ByteBuffer) throws {
-        let decoded: [Record]
-        do {
-            decoded = try RecordBatchHeader.records(of: records, maxUncompressedBytes: 64 << 20)
-        } catch {
-            throw RecordValidationError(.corruptMessage, "records could not be read: \(error)")
-        }
-        if decoded.contains(where: { $0.key == nil }) {
-            throw RecordValidationError(.invalidRecord, "Compacted topic cannot accept message without key")
-        }
-    }
-
     /// Runs the retention rules and removes expired `.deleted` files.
     /// - Returns: segments deleted.
     func applyRetention() throws -> Int {
@@ -189,6 +176,13 @@ actor Partition {
     }
 
     // MARK: Log compaction
+
+    /// Applies changed topic or broker configs (AlterConfigs, IncrementalAlterConfigs): later
+    /// appends, rolls, retention and cleaning use them.
+    func reconfigure(_ config: LogConfig, appendPolicy: AppendPolicy) {
+        log.updateConfig(config)
+        self.appendPolicy = appendPolicy
+    }
 
     /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
     var logConfig: LogConfig { log.config }

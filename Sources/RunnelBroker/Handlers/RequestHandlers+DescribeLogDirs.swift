@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KafkaProtocol
+
+extension RequestHandlers {
+    /// DescribeLogDirs v0-4 (KIP-113, KIP-827): the one log directory (`log.dirs`) with the size of
+    /// each hosted partition's segments, its offset lag (log end offset minus high watermark, 0 with
+    /// one replica) and, from v4, the volume's total and usable bytes. Null topics = every
+    /// partition; requested partitions not hosted here are left out, as in Kafka.
+    func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
+        let image = await controller.image
+        var wanted: [(String, [Int32])] = []
+        if let topics = request.topics {
+            for t in topics { wanted.append((t.topic, t.partitions)) }
+        } else {
+            for (name, topic) in image.topics.sorted(by: { $0.key < $1.key }) {
+                wanted.append((name, topic.partitions.keys.sorted()))
+            }
+        }
+        var topics: [DescribeLogDirsResponse.Topic] = []
+        for (name, indexes) in wanted {
+            var partitions: [DescribeLogDirsResponse.Partition] = []
+            for index in indexes {
+                guard let partition = await controller.partition(TopicPartition(name, index)) else { continue }
+                let size = await partition.sizeBytes
+                let lag = await partition.logEndOffset - partition.highWatermark
+                partitions.append(.init(partitionIndex: index, partitionSize: size, offsetLag: lag))
+            }
+            if !partitions.isEmpty { topics.append(.init(name: name, partitions: partitions)) }
+        }
+        let directory = Self.absolutePath(config.logDirectory)
+        let space = Self.volumeSpace(directory)
+        return DescribeLogDirsResponse(results: [
+            .init(logDir: directory, topics: topics, totalBytes: space?.total ?? -1, usableBytes: space?.usable ?? -1),
+        ])
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Total and available bytes of the file system holding `path` (statvfs), nil if unknown.
+    static func volumeSpace(_ path: String) -> (total: Int64, usable: Int64)? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        let block = Int64(stats.f_frsize)
+        return (Int64(stats.f_blocks) * block, Int64(stats.f_bavail) * block)
+    }
+}
