@@ -83,6 +83,19 @@ struct AppendPolicyTests {
                 == .messageTooLarge)
     }
 
+    @Test func anUnsetMaxTimestampIsRecomputedFromTheRecords() throws {
+        for codec in [CompressionCodec.none, .gzip] {
+            var (bytes, header) = try Self.batch(timestamps: [Self.now - 50, Self.now - 10, Self.now - 30], codec: codec)
+            // As sarama 1.22 sends it: max timestamp -1.
+            header.maxTimestamp = -1
+            AppendPolicy.rewriteHeaderFields(&bytes, header: &header)
+            let (fixed, fixedHeader) = try Self.apply(AppendPolicy(), (bytes, header))
+            #expect(fixedHeader.maxTimestamp == Self.now - 10)
+            #expect(RecordBatchHeader.peek(fixed, at: 0) == fixedHeader)
+            #expect(RecordBatchHeader.crcMatches(fixed, at: 0, header: fixedHeader))
+        }
+    }
+
     @Test func compactedTopicsNeedKeys() throws {
         #expect(Self.code { _ = try Self.apply(AppendPolicy(), try Self.batch(timestamps: [Self.now], keys: false), requireKeys: true) }
                 == .invalidRecord)

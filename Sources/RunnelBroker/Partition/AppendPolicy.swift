@@ -51,7 +51,11 @@ public struct AppendPolicy: Sendable, Equatable {
         }
         let target = compression.flatMap { $0.rawValue == header.compressionCodecID ? nil : $0 }
         let perRecordTimestamps = checkTimestamps && earliest != .min
-        guard requireKeys || perRecordTimestamps || target != nil else {
+        // A max timestamp below the first record's means the producer left it unset (sarama
+        // 1.22 writes -1): recompute it from the records, as Kafka's LogValidator always does,
+        // because the time index, timestamp lookups and time retention all read it.
+        let fixMaxTimestamp = !logAppendTime && header.maxTimestamp < header.baseTimestamp
+        guard requireKeys || perRecordTimestamps || target != nil || fixMaxTimestamp else {
             if logAppendTime { Self.stampLogAppendTime(&batch, header: &header, nowMs: nowMs) }
             return
         }
@@ -72,6 +76,14 @@ public struct AppendPolicy: Sendable, Equatable {
                 }
             }
         }
+        if fixMaxTimestamp {
+            let computed = records.map { header.baseTimestamp &+ $0.timestampDelta }.max() ?? header.baseTimestamp
+            if computed > latest {
+                throw timestampError(computed, offset: header.baseOffset, earliest: earliest, latest: latest)
+            }
+            header.maxTimestamp = computed
+            if target == nil { Self.rewriteHeaderFields(&batch, header: &header) }
+        }
         if let target {
             let rewritten = try RecordBatchHeader.recompressed(header: header, records: records, to: target)
             guard rewritten.header.totalSize <= maxBatchBytes else {
@@ -89,18 +101,24 @@ public struct AppendPolicy: Sendable, Equatable {
                               "Timestamp \(ts) of message with offset delta \(offset) is out of range. The timestamp should be within [\(earliest), \(latest)] (message.timestamp.before.max.ms / message.timestamp.after.max.ms)")
     }
 
-    /// Rewrites a batch for a LogAppendTime topic: attribute bit 3 set, maxTimestamp = broker time,
-    /// and the CRC-32C recomputed because both fields are covered by it (Kafka `LogValidator`).
-    static func stampLogAppendTime(_ batch: inout ByteBuffer, header: inout RecordBatchHeader, nowMs: Int64) {
+    /// Writes `header`'s attributes and max timestamp into `batch` and recomputes the CRC-32C,
+    /// which covers both.
+    static func rewriteHeaderFields(_ batch: inout ByteBuffer, header: inout RecordBatchHeader) {
         let start = batch.readerIndex
-        header.attributes |= 0x8
-        header.maxTimestamp = nowMs
         batch.setInteger(header.attributes, at: start + RecordBatchHeader.Field.attributes, endianness: .big)
-        batch.setInteger(nowMs, at: start + RecordBatchHeader.Field.maxTimestamp, endianness: .big)
+        batch.setInteger(header.maxTimestamp, at: start + RecordBatchHeader.Field.maxTimestamp, endianness: .big)
         let crc = batch.withUnsafeReadableBytes {
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.Field.attributes..<header.totalSize]))
         }
         header.crc = crc
         batch.setInteger(crc, at: start + RecordBatchHeader.Field.crc, endianness: .big)
+    }
+
+    /// Rewrites a batch for a LogAppendTime topic: attribute bit 3 set, maxTimestamp = broker time,
+    /// and the CRC-32C recomputed because both fields are covered by it (Kafka `LogValidator`).
+    static func stampLogAppendTime(_ batch: inout ByteBuffer, header: inout RecordBatchHeader, nowMs: Int64) {
+        header.attributes |= 0x8
+        header.maxTimestamp = nowMs
+        rewriteHeaderFields(&batch, header: &header)
     }
 }
