@@ -61,6 +61,9 @@ public final class Log {
     public var logEndOffset: Int64 { segments[segments.count - 1].nextOffset }
     /// Bytes across all segments.
     public var sizeBytes: Int64 { segments.reduce(0) { $0 + $1.sizeBytes } }
+    /// Bytes read and checked batch by batch when the log was opened (segments after the recovery
+    /// point of an unclean shutdown); 0 after a clean shutdown.
+    public private(set) var recoveredBytes: Int64 = 0
     public var segmentCount: Int { segments.count }
     /// Base offsets of the segments, oldest first.
     public var segmentBaseOffsets: [Int64] { segments.map(\.baseOffset) }
@@ -98,6 +101,7 @@ public final class Log {
         var loaded: [LogSegment] = []
         var cut = false
         var recoveredAny = false
+        var scanned: Int64 = 0
         for (i, base) in bases.enumerated() {
             if cut {
                 let doomed = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: false, nowMs: now, fileOperations: ops)
@@ -110,6 +114,7 @@ public final class Log {
                 let segment = LogSegment.openForRecovery(directory: directory, baseOffset: base, config: config, active: active, nowMs: now, fileOperations: ops)
                 let truncated = try segment.recover()
                 recoveredAny = true
+                scanned += segment.sizeBytes + Int64(truncated)
                 if truncated > 0 {
                     logger.warning("recovery truncated invalid bytes at the end of a segment",
                                    metadata: ["dir": "\(directory)", "baseOffset": "\(base)", "bytes": "\(truncated)",
@@ -138,6 +143,7 @@ public final class Log {
         segments = loaded
         logStartOffset = max(options.logStartOffset ?? loaded[0].baseOffset, loaded[0].baseOffset)
         if recoveredAny { try loaded[loaded.count - 1].flush() }
+        recoveredBytes = scanned
         recoveryPoint = loaded[loaded.count - 1].nextOffset
         var cache = (try? LeaderEpochCache.read(from: directory)) ?? LeaderEpochCache()
         cache.truncate(from: loaded[loaded.count - 1].nextOffset + 1)

@@ -33,18 +33,38 @@ public struct Broker: Service {
         guard let listener = listeners.first, let advertisedListener = advertised.first else {
             throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
         }
-        let controller = try Controller(config: config, logger: logger)
+        let metricsEndpoint = try config.metricsEndpoint
+        let metrics = BrokerMetrics()
+        let controller = try Controller(config: config, logger: logger, metrics: metrics)
         let groups = await makeGroupCoordinator(controller)
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: logger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
-                                  router: RequestRouter(handlers: handlers), logger: logger)
+                                  router: RequestRouter(handlers: handlers, metrics: metrics), logger: logger, metrics: metrics)
         let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
         } catch {
             await controller.shutdown()
             throw BrokerStartupError.bindFailed(listener: "\(listener)", reason: "\(error)")
+        }
+        var metricsChannel: NIOAsyncChannel<MetricsServer.Connection, Never>?
+        var metricsServer: MetricsServer?
+        if let metricsEndpoint {
+            let scrapeMetrics = metrics
+            let server = MetricsServer(endpoint: metricsEndpoint, logger: logger) {
+                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups))
+                return scrapeMetrics.render()
+            }
+            do {
+                metricsChannel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+                metricsServer = server
+            } catch {
+                try? await channel.channel.close()
+                await controller.shutdown()
+                throw BrokerStartupError.metricsBindFailed(endpoint: "\(metricsEndpoint)", reason: "\(error)")
+            }
+            logger.info("metrics listening", metadata: ["runnel.metrics.listener": "\(metricsEndpoint)"])
         }
         let port = channel.channel.localAddress?.port ?? listener.port
         logger.info("broker listening", metadata: ["listener": "\(listener.securityProtocol)://\(listener.host):\(port)",
@@ -54,6 +74,15 @@ public struct Broker: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
+                if let metricsServer, let metricsChannel {
+                    group.addTask {
+                        try await withGracefulShutdownHandler {
+                            try await metricsServer.serve(metricsChannel)
+                        } onGracefulShutdown: {
+                            metricsChannel.channel.close(promise: nil)
+                        }
+                    }
+                }
                 if config.bool("log.cleaner.enable") {
                     group.addTask { await cancelWhenGracefulShutdown { await runLogCleaner(controller) } }
                 }
@@ -126,11 +155,14 @@ extension Broker {
 /// Start-up failures that name their fix.
 public enum BrokerStartupError: Error, CustomStringConvertible {
     case bindFailed(listener: String, reason: String)
+    case metricsBindFailed(endpoint: String, reason: String)
 
     public var description: String {
         switch self {
         case .bindFailed(let listener, let reason):
             return "cannot listen on \(listener): \(reason). Is another broker running on that port? Change 'listeners' (e.g. --override listeners=PLAINTEXT://localhost:9093)."
+        case .metricsBindFailed(let endpoint, let reason):
+            return "cannot serve metrics on \(endpoint): \(reason). Is another broker running on that port? Change 'runnel.metrics.listener' (e.g. --override runnel.metrics.listener=http://localhost:9645/metrics) or set it empty to turn metrics off."
         }
     }
 }

@@ -73,6 +73,8 @@ class Broker:
         self.stdout_path = self.workdir / f"{name}.stdout.log"
         self.port = port or free_port()
         self.advertised_port = advertised_port or self.port
+        # Each broker serves /metrics on its own port (the default 9644 would collide).
+        self.metrics_port = free_port()
         self.overrides = dict(overrides or {})
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
@@ -86,6 +88,10 @@ class Broker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def pid(self) -> Optional[int]:
@@ -102,6 +108,7 @@ class Broker:
             "node.id": 1,
             # As Config/server.properties: one broker cannot hold 3 replicas of __consumer_offsets.
             "offsets.topic.replication.factor": 1,
+            "runnel.metrics.listener": f"http://127.0.0.1:{self.metrics_port}/metrics",
         }
         settings.update(self.overrides)
         cmd = [self.binary, "broker"]

@@ -77,6 +77,12 @@ public struct BrokerConfig: Sendable {
         }
         _ = try listeners
         _ = try advertisedListeners
+        _ = try metricsEndpoint
+    }
+
+    /// `runnel.metrics.listener`, nil when empty (metrics off).
+    public var metricsEndpoint: MetricsEndpoint? {
+        get throws { try MetricsEndpoint.parse(string("runnel.metrics.listener") ?? "") }
     }
 
     /// Parses Java properties text: `key=value` or `key: value` lines, `#`/`!` comments, blank lines.

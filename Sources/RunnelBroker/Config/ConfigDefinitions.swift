@@ -95,6 +95,8 @@ public enum ConfigDefinitions {
                          doc: "How long the first rebalance of an empty group waits for more members, extended by the same delay while members keep joining, up to the rebalance timeout."),
         ConfigDefinition("group.max.size", .broker, .int, default: "2147483647", .atLeast(1),
                          doc: "Most members a consumer group may have (else GROUP_MAX_SIZE_REACHED)."),
+        ConfigDefinition("runnel.metrics.listener", .broker, .string, default: "http://localhost:9644/metrics",
+                         doc: "Runnel extension: where Prometheus scrapes the broker's metrics, as http://host:port/path (port 9644 as Redpanda's); empty turns the endpoint off."),
         ConfigDefinition("runnel.log.level", .broker, .string, default: "info",
                          .oneOf(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
                          doc: "Runnel extension: the lowest level of log lines written to stderr."),

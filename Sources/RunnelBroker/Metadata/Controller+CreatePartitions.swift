@@ -48,7 +48,8 @@ extension Controller {
                 let tp = TopicPartition(name, p)
                 partitions[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: 0, logDirectory: logDirectory,
                                                config: config.logConfig(topicOverrides: topic.configs),
-                                               appendPolicy: config.appendPolicy(topicOverrides: topic.configs), logger: logger)
+                                               appendPolicy: config.appendPolicy(topicOverrides: topic.configs), logger: logger,
+                                               metrics: metrics)
             }
         } catch {
             logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])

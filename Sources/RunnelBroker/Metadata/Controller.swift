@@ -23,11 +23,14 @@ actor Controller {
     /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
     private var cleanerOffsets: [TopicPartition: Int64] = [:]
     let logger: Logger
+    /// Where partitions count appends and reads; nil in tests that do not look.
+    let metrics: BrokerMetrics?
 
     /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
     /// - Throws: ``ConfigError``, ``StorageError`` or ``ProtocolError`` when the directory is unusable.
-    init(config staticConfig: BrokerConfig, logger: Logger) throws {
+    init(config staticConfig: BrokerConfig, logger: Logger, metrics: BrokerMetrics? = nil) throws {
         var config = staticConfig
+        self.metrics = metrics
         self.logger = logger
         self.nodeID = config.nodeID
         let directory = FilePath(config.logDirectory)
@@ -47,6 +50,8 @@ actor Controller {
                                         : "no clean shutdown marker: recovering segments after each recovery point",
                     metadata: ["log.dirs": "\(directory)"])
         var opened: [TopicPartition: Partition] = [:]
+        let total = image.topics.values.reduce(0) { $0 + $1.partitions.count }
+        var progress = RecoveryProgress(total: total, logger: logger, metrics: metrics)
         for topic in image.topics.values {
             for p in topic.partitions.values {
                 let tp = TopicPartition(topic.name, p.partitionID)
@@ -56,9 +61,11 @@ actor Controller {
                 opened[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
                                            logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
                                            appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
-                                           loadOptions: options, logger: logger)
+                                           loadOptions: options, logger: logger, metrics: metrics)
+                progress.loaded(tp, scannedBytes: opened[tp]!.recoveredBytesAtLoad)
             }
         }
+        progress.finish()
         self.partitions = opened
         do {
             let checkpoint = try OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.cleanerOffset)
@@ -162,7 +169,8 @@ actor Controller {
                 let tp = TopicPartition(name, p)
                 partitions[tp] = try Partition(topicPartition: tp, topicID: topicID, leaderEpoch: 0, logDirectory: logDirectory,
                                                config: config.logConfig(topicOverrides: overrides),
-                                               appendPolicy: config.appendPolicy(topicOverrides: overrides), logger: logger)
+                                               appendPolicy: config.appendPolicy(topicOverrides: overrides), logger: logger,
+                                               metrics: metrics)
             }
         } catch {
             logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])

@@ -10,6 +10,7 @@ struct BrokerServer {
     let maxFrameBytes: Int
     let router: RequestRouter
     let logger: Logger
+    var metrics: BrokerMetrics? = nil
 
     /// Binds the listener; `onBound` receives the bound port (useful with port 0).
     func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
@@ -45,6 +46,9 @@ struct BrokerServer {
     }
 
     private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        metrics?.connectionsAccepted.increment()
+        metrics?.connectionsOpen.increment()
+        defer { metrics?.connectionsOpen.decrement() }
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         var connectionLogger = logger
         connectionLogger[metadataKey: "peer"] = "\(peer)"
@@ -59,6 +63,7 @@ struct BrokerServer {
                     case .noResponse:
                         continue
                     case .close(let reason):
+                        metrics?.connectionsClosedByBroker.increment()
                         connectionLogger.warning("closing connection: \(reason)")
                         return
                     }

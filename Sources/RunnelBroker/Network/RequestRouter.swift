@@ -10,6 +10,8 @@ import NIOCore
 /// UNSUPPORTED_VERSION with the v0 body layout when the version is too new.
 struct RequestRouter: Sendable {
     let handlers: RequestHandlers
+    /// Counts requests and their latency per API; nil in tests that do not look.
+    var metrics: BrokerMetrics? = nil
 
     func handle(frame: ByteBuffer, context: RequestContext) async -> RouterOutcome {
         guard let prefix = RequestHeader.peekPrefix(frame) else {
@@ -35,6 +37,8 @@ struct RequestRouter: Sendable {
         } catch {
             return .close(reason: "malformed \(prefix.apiKey) v\(prefix.apiVersion) request header: \(error)")
         }
+        let started = ContinuousClock.now
+        defer { metrics?.recordRequest(api: header.apiKey, duration: ContinuousClock.now - started) }
         do {
             return try await dispatch(header: header, body: body, context: context)
         } catch let error as ProtocolError {

@@ -31,27 +31,38 @@ actor Partition {
     /// Timestamp rules, storage codec and LogAppendTime of this partition's topic.
     private(set) var appendPolicy: AppendPolicy
     private var waiters: [AppendSignal] = []
+    /// Where appends and consumer reads are counted; nil in tests that do not look.
+    private let metrics: BrokerMetrics?
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     private var closed = false
 
     /// Opens or creates the partition directory under `logDirectory`, recovering its log,
     /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
     init(topicPartition: TopicPartition, topicID: UUIDBytes, leaderEpoch: Int32, logDirectory: FilePath,
-         config: LogConfig, appendPolicy: AppendPolicy, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger) throws {
+         config: LogConfig, appendPolicy: AppendPolicy, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger,
+         metrics: BrokerMetrics? = nil) throws {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.leaderEpoch = leaderEpoch
         self.appendPolicy = appendPolicy
+        self.metrics = metrics
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
         try log.assignLeaderEpoch(leaderEpoch)
         self.log = log
+        self.recoveredBytesAtLoad = log.recoveredBytes
     }
 
     var logEndOffset: Int64 { log.logEndOffset }
     /// Bytes of the partition's segments.
     var sizeBytes: Int64 { log.sizeBytes }
+    /// Segments of the partition's log.
+    var segmentCount: Int { log.segmentCount }
+    /// Bytes scanned by recovery when the log was opened.
+    nonisolated let recoveredBytesAtLoad: Int64
+    /// Fetches waiting for an append (the fetch purgatory of this partition).
+    var waitingFetches: Int { waiters.count }
     var logStartOffset: Int64 { log.logStartOffset }
     /// Single replica: everything appended is committed.
     var highWatermark: Int64 { log.logEndOffset }
@@ -86,6 +97,7 @@ actor Partition {
                                maxBatchBytes: config.maxMessageBytes, nowMs: nowMs)
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
+        metrics?.recordProduced(topic: topicPartition.topic, bytes: bytes.readableBytes, records: Int(header.recordsCount))
         let signals = waiters
         waiters.removeAll()
         for s in signals { s.fire() }
@@ -109,6 +121,9 @@ actor Partition {
         var records = ByteBuffer()
         if maxBytes > 0 {
             records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+            if !isReplica, let metrics, records.readableBytes > 0 {
+                metrics.recordFetched(topic: topicPartition.topic, bytes: records.readableBytes, records: records.recordBatchRecordCount)
+            }
         } else if offset < log.logStartOffset || offset > log.logEndOffset {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset)
         }

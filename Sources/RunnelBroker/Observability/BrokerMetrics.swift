@@ -1,0 +1,135 @@
+import CoreMetrics
+import KafkaProtocol
+import NIOCore
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The broker's metrics, recorded through the swift-metrics API into its own Prometheus registry
+/// (swift-prometheus) rather than the process-wide `MetricsSystem`, so several brokers (and tests)
+/// can live in one process. ``MetricsServer`` exports ``render()`` as Prometheus text.
+///
+/// Names follow Prometheus conventions with a `runnel_` prefix; counters end in `_total`,
+/// durations are histograms in seconds. Hot-path metrics (per-topic byte and record counters,
+/// per-API request timers) are created once and cached; state metrics (log sizes, offsets, lag,
+/// purgatory) are gauges refreshed by ``StateCollector`` just before each scrape.
+public final class BrokerMetrics: Sendable {
+    /// The registry the text exposition is rendered from.
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    struct TopicCounters: Sendable {
+        let bytesIn: CoreMetrics.Counter
+        let recordsIn: CoreMetrics.Counter
+        let bytesOut: CoreMetrics.Counter
+        let recordsOut: CoreMetrics.Counter
+    }
+
+    struct ApiMetrics: Sendable {
+        let requests: CoreMetrics.Counter
+        let duration: Metrics.Timer
+    }
+
+    private let topics = Mutex<[String: TopicCounters]>([:])
+    private let apis = Mutex<[Int16: ApiMetrics]>([:])
+    /// Gauges set at scrape time, by name and labels, so vanished label sets can be removed.
+    private let stateGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
+
+    let connectionsOpen: CoreMetrics.Meter
+    let connectionsAccepted: CoreMetrics.Counter
+    let connectionsClosedByBroker: CoreMetrics.Counter
+    let recoveryPartitions: CoreMetrics.Counter
+    let recoveryBytes: CoreMetrics.Counter
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Request latency buckets from 100 µs to 30 s.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.registry = registry
+        self.factory = factory
+        connectionsOpen = CoreMetrics.Meter(label: "runnel_connections_open", factory: factory)
+        connectionsAccepted = CoreMetrics.Counter(label: "runnel_connections_accepted_total", factory: factory)
+        connectionsClosedByBroker = CoreMetrics.Counter(label: "runnel_connections_closed_by_broker_total", factory: factory)
+        recoveryPartitions = CoreMetrics.Counter(label: "runnel_log_recovery_partitions_total", factory: factory)
+        recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)
+    }
+
+    private func counters(_ topic: String) -> TopicCounters {
+        topics.withLock { cache in
+            if let c = cache[topic] { return c }
+            let dims = [("topic", topic)]
+            let c = TopicCounters(bytesIn: CoreMetrics.Counter(label: "runnel_topic_bytes_in_total", dimensions: dims, factory: factory),
+                                  recordsIn: CoreMetrics.Counter(label: "runnel_topic_records_in_total", dimensions: dims, factory: factory),
+                                  bytesOut: CoreMetrics.Counter(label: "runnel_topic_bytes_out_total", dimensions: dims, factory: factory),
+                                  recordsOut: CoreMetrics.Counter(label: "runnel_topic_records_out_total", dimensions: dims, factory: factory))
+            cache[topic] = c
+            return c
+        }
+    }
+
+    /// A produced batch was appended: `bytes` of record batch, `records` records.
+    func recordProduced(topic: String, bytes: Int, records: Int) {
+        let c = counters(topic)
+        c.bytesIn.increment(by: bytes)
+        c.recordsIn.increment(by: records)
+    }
+
+    /// A fetch returned `bytes` of record batches holding `records` records to a consumer.
+    func recordFetched(topic: String, bytes: Int, records: Int) {
+        guard bytes > 0 else { return }
+        let c = counters(topic)
+        c.bytesOut.increment(by: bytes)
+        c.recordsOut.increment(by: records)
+    }
+
+    /// One request of `api` was handled in `duration`.
+    func recordRequest(api: ApiKey, duration: Duration) {
+        let m = apis.withLock { cache in
+            if let m = cache[api.rawValue] { return m }
+            let dims = [("api", "\(api)")]
+            let m = ApiMetrics(requests: CoreMetrics.Counter(label: "runnel_requests_total", dimensions: dims, factory: factory),
+                               duration: Metrics.Timer(label: "runnel_request_duration_seconds", dimensions: dims, factory: factory))
+            cache[api.rawValue] = m
+            return m
+        }
+        m.requests.increment()
+        m.duration.record(duration: duration)
+    }
+
+    /// Sets the state gauges of one scrape: `values` maps (name, labels) to a value. Gauges of the
+    /// previous scrape that are not in `values` (a deleted topic, an expired group) are removed.
+    func setStateGauges(_ values: [(name: String, labels: [(String, String)], value: Double)]) {
+        stateGauges.withLock { gauges in
+            var seen = Set<String>()
+            for v in values {
+                let key = v.name + "|" + v.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                seen.insert(key)
+                let gauge = gauges[key] ?? CoreMetrics.Gauge(label: v.name, dimensions: v.labels, factory: factory)
+                gauges[key] = gauge
+                gauge.record(v.value)
+            }
+            for (key, gauge) in gauges where !seen.contains(key) {
+                gauge.destroy()
+                gauges.removeValue(forKey: key)
+            }
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    public func render() -> String { registry.emitToString() }
+}
+
+extension ByteBuffer {
+    /// Total records in the whole magic-2 batches of this buffer, from their headers only.
+    var recordBatchRecordCount: Int {
+        var copy = self
+        var count = 0
+        while let (header, _) = copy.readRecordBatch() { count += Int(header.recordsCount) }
+        return count
+    }
+}

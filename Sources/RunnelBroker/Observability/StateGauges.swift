@@ -1,0 +1,43 @@
+import GroupCoordinator
+
+/// A gauge value of one scrape: metric name, labels and value.
+typealias StateGauge = (name: String, labels: [(String, String)], value: Double)
+
+extension Controller {
+    /// Reads the state metrics just before a scrape (``MetricsServer``): per partition its log
+    /// size, segment count, log start and end offsets and high watermark; the fetch purgatory
+    /// size; topic and partition counts; under-replicated partitions (ISR smaller than the
+    /// replica set) and offline partitions (no leader) from the metadata image; whether this node
+    /// is the active controller; and each consumer group's lag per partition.
+    func stateGauges(groups: GroupCoordinator) async -> [StateGauge] {
+        var out: [StateGauge] = []
+        var waiting = 0
+        for (tp, partition) in partitions.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+            let labels = [("topic", tp.topic), ("partition", String(tp.partition))]
+            out.append(("runnel_partition_log_size_bytes", labels, Double(await partition.sizeBytes)))
+            out.append(("runnel_partition_log_segments", labels, Double(await partition.segmentCount)))
+            out.append(("runnel_partition_log_start_offset", labels, Double(await partition.logStartOffset)))
+            out.append(("runnel_partition_log_end_offset", labels, Double(await partition.logEndOffset)))
+            out.append(("runnel_partition_high_watermark", labels, Double(await partition.highWatermark)))
+            waiting += await partition.waitingFetches
+        }
+        out.append(("runnel_fetch_purgatory_size", [], Double(waiting)))
+        let allPartitions = image.topics.values.flatMap { $0.partitions.values }
+        out.append(("runnel_topics", [], Double(image.topics.count)))
+        out.append(("runnel_partitions", [], Double(allPartitions.count)))
+        out.append(("runnel_under_replicated_partitions", [], Double(allPartitions.filter { $0.isr.count < $0.replicas.count }.count)))
+        out.append(("runnel_offline_partitions", [], Double(allPartitions.filter { $0.leader < 0 }.count)))
+        // A single node runs the metadata log itself.
+        out.append(("runnel_controller_active", [], 1))
+        if case .success(let listings) = await groups.listGroups() {
+            for listing in listings.sorted(by: { $0.groupID < $1.groupID }) {
+                for lag in await consumerGroupLag(groups, groupID: listing.groupID) {
+                    guard let value = lag.lag else { continue }
+                    out.append(("runnel_consumer_group_lag", [("group", listing.groupID), ("topic", lag.topicPartition.topic),
+                                                               ("partition", String(lag.topicPartition.partition))], Double(value)))
+                }
+            }
+        }
+        return out
+    }
+}
