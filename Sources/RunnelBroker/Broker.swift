@@ -34,13 +34,18 @@ public struct Broker: Service {
             throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
         }
         let metricsEndpoint = try config.metricsEndpoint
+        try StartupChecks.checkLogDirectory(config.logDirectory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
+        let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
+        defer { lock.release() }
+        StartupChecks.warnAboutLimits(logger: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: logger, metrics: metrics)
         let groups = await makeGroupCoordinator(controller)
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: logger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
-                                  router: RequestRouter(handlers: handlers, metrics: metrics), logger: logger, metrics: metrics)
+                                  router: RequestRouter(handlers: handlers, metrics: metrics), logger: logger, metrics: metrics,
+                                  logLimiter: handlers.logLimiter)
         let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
@@ -156,6 +161,9 @@ extension Broker {
 public enum BrokerStartupError: Error, CustomStringConvertible {
     case bindFailed(listener: String, reason: String)
     case metricsBindFailed(endpoint: String, reason: String)
+    case logDirNotWritable(path: String, reason: String)
+    case logDirFull(path: String, freeBytes: Int64, neededBytes: Int64)
+    case logDirLocked(path: String, holder: String)
 
     public var description: String {
         switch self {
@@ -163,6 +171,12 @@ public enum BrokerStartupError: Error, CustomStringConvertible {
             return "cannot listen on \(listener): \(reason). Is another broker running on that port? Change 'listeners' (e.g. --override listeners=PLAINTEXT://localhost:9093)."
         case .metricsBindFailed(let endpoint, let reason):
             return "cannot serve metrics on \(endpoint): \(reason). Is another broker running on that port? Change 'runnel.metrics.listener' (e.g. --override runnel.metrics.listener=http://localhost:9645/metrics) or set it empty to turn metrics off."
+        case .logDirNotWritable(let path, let reason):
+            return "log.dirs \(path) is not a writable directory: \(reason). Fix its permissions or choose another directory (--override log.dirs=PATH)."
+        case .logDirFull(let path, let free, let needed):
+            return "log.dirs \(path) has \(free) bytes free, below runnel.log.dirs.min.free.bytes (\(needed)). Free some space, move log.dirs to a larger volume, or lower runnel.log.dirs.min.free.bytes."
+        case .logDirLocked(let path, let holder):
+            return "log.dirs \(path) is locked by another running broker\(holder.isEmpty ? "" : " (pid \(holder))"). Stop that broker or give this one its own log.dirs (--override log.dirs=PATH)."
         }
     }
 }

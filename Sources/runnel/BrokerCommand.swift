@@ -50,6 +50,8 @@ struct BrokerCommand: AsyncParsableCommand {
             services: [.init(service: broker)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        let secondSignal = SecondSignalExit(logger: logger)
+        defer { secondSignal.cancel() }
         do {
             try await group.run()
         } catch {

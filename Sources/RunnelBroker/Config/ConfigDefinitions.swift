@@ -67,6 +67,8 @@ public enum ConfigDefinitions {
                          doc: "Milliseconds between writes of recovery-point-offset-checkpoint."),
         ConfigDefinition("log.flush.start.offset.checkpoint.interval.ms", .broker, .int, default: "60000", .atLeast(0),
                          doc: "Milliseconds between writes of log-start-offset-checkpoint."),
+        ConfigDefinition("runnel.log.dirs.min.free.bytes", .broker, .long, default: "104857600", .atLeast(0),
+                         doc: "Runnel extension: the broker refuses to start when log.dirs has fewer free bytes than this (a new segment alone preallocates two index files)."),
         ConfigDefinition("runnel.log.max.open.segments", .broker, .int, default: "2", .atLeast(0),
                          doc: "Runnel extension: inactive segments per partition whose files and index maps stay open after a read; others are opened on demand and closed when idle."),
         ConfigDefinition("producer.id.expiration.ms", .broker, .int, default: "86400000", .atLeast(1),

@@ -11,13 +11,23 @@ public enum ConfigReference {
         configs (for example `kafka-topics.sh --config` or an AdminClient `NewTopic`) and default to
         the broker key named in their row.
 
+        Dynamic broker keys can be changed at run time with AlterConfigs or IncrementalAlterConfigs
+        (for example `kafka-configs.sh --alter --entity-type brokers --entity-default`) for the whole
+        cluster (resource name "") or one broker (its id), without a restart; the change is kept in
+        the metadata log. Topic keys are always dynamic.
+
         ## Broker keys
 
-        | key | type | default | valid values | description |
-        |---|---|---|---|---|
+        | key | type | default | valid values | dynamic | topic override | description |
+        |---|---|---|---|---|---|---|
 
         """
-        for def in ConfigDefinitions.broker { out += row(def, defaultFrom: nil) }
+        let overrideOf = Dictionary(ConfigDefinitions.topic.compactMap { def in def.brokerKey.map { ($0, def.name) } },
+                                    uniquingKeysWith: { first, _ in first })
+        for def in ConfigDefinitions.broker {
+            let dynamic = ConfigDefinitions.dynamicBrokerKeys.contains(def.name) ? "cluster-wide, per broker" : "read-only"
+            out += row(def, defaultFrom: nil, extra: [dynamic, overrideOf[def.name].map { "`\($0)`" } ?? ""])
+        }
         out += """
 
         ## Topic keys
@@ -26,14 +36,15 @@ public enum ConfigReference {
         |---|---|---|---|---|
 
         """
-        for def in ConfigDefinitions.topic { out += row(def, defaultFrom: def.brokerKey) }
+        for def in ConfigDefinitions.topic { out += row(def, defaultFrom: def.brokerKey, extra: []) }
         return out
     }
 
-    private static func row(_ def: ConfigDefinition, defaultFrom brokerKey: String?) -> String {
+    private static func row(_ def: ConfigDefinition, defaultFrom brokerKey: String?, extra: [String]) -> String {
         let defaultText = def.defaultValue.map { "`\($0)`" } ?? "null"
         let source = brokerKey.map { " (from `\($0)`)" } ?? ""
         let allowed = def.type == .boolean ? "true, false" : def.validator.allowedDescription
-        return "| `\(def.name)` | \(def.type.rawValue) | \(defaultText)\(source) | \(allowed) | \(def.documentation) |\n"
+        let middle = extra.map { " \($0) |" }.joined()
+        return "| `\(def.name)` | \(def.type.rawValue) | \(defaultText)\(source) | \(allowed) |\(middle) \(def.documentation) |\n"
     }
 }

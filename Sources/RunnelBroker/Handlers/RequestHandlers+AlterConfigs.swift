@@ -45,7 +45,8 @@ extension RequestHandlers {
                                               replaceAll: replaceAll, validateOnly: validateOnly)
             return .init(resourceType: type, resourceName: name)
         } catch let error as ConfigChangeError {
-            logger.info("config change refused", metadata: ["resource": "\(name)", "error": "\(error.code)", "reason": "\(error.message)"])
+            logLimiter.log(logger, .info, key: "config refused", "config change refused",
+                           metadata: ["resource": "\(name)", "error": "\(error.code)", "reason": "\(error.message)"])
             return .init(errorCode: error.code, errorMessage: error.message, resourceType: type, resourceName: name)
         } catch {
             return .init(errorCode: .unknownServerError, errorMessage: "\(error)", resourceType: type, resourceName: name)

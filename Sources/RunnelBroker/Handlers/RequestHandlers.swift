@@ -16,6 +16,8 @@ struct RequestHandlers: Sendable {
     let logger: Logger
     /// Creates `__consumer_offsets` on the first group lookup.
     let offsetsTopic: OffsetsTopicGate
+    /// Bounds the log lines one client's rejected requests can cause (shared with the server).
+    let logLimiter = LogRateLimiter()
 
     init(controller: Controller, groups: GroupCoordinator, config: BrokerConfig, advertised: Listener, nodeID: Int32,
          clusterID: String, logger: Logger) {

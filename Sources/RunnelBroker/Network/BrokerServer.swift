@@ -11,6 +11,8 @@ struct BrokerServer {
     let router: RequestRouter
     let logger: Logger
     var metrics: BrokerMetrics? = nil
+    /// Bounds the warnings a client that keeps sending bad requests can cause.
+    var logLimiter = LogRateLimiter()
 
     /// Binds the listener; `onBound` receives the bound port (useful with port 0).
     func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
@@ -64,13 +66,14 @@ struct BrokerServer {
                         continue
                     case .close(let reason):
                         metrics?.connectionsClosedByBroker.increment()
-                        connectionLogger.warning("closing connection: \(reason)")
+                        logLimiter.log(connectionLogger, .warning, key: "close \(host)", "closing connection: \(reason)")
                         return
                     }
                 }
             }
         } catch let error as FrameError {
-            connectionLogger.warning("closing connection: \(error)")
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(connectionLogger, .warning, key: "close \(host)", "closing connection: \(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
             connectionLogger.debug("connection closed by peer")
         } catch {
