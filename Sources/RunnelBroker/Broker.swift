@@ -38,13 +38,15 @@ public struct Broker: Service {
         let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
         defer { lock.release() }
         StartupChecks.warnAboutLimits(logger: logger)
+        let levels = try LogLevels(config)
+        let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
-        let controller = try Controller(config: config, logger: logger, metrics: metrics)
-        let groups = await makeGroupCoordinator(controller)
+        let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics)
+        let groups = await makeGroupCoordinator(controller, logger: levels.logger(.groups, from: logger))
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
-                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: logger)
+                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
-                                  router: RequestRouter(handlers: handlers, metrics: metrics), logger: logger, metrics: metrics,
+                                  router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
                                   logLimiter: handlers.logLimiter)
         let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
@@ -57,7 +59,7 @@ public struct Broker: Service {
         var metricsServer: MetricsServer?
         if let metricsEndpoint {
             let scrapeMetrics = metrics
-            let server = MetricsServer(endpoint: metricsEndpoint, logger: logger) {
+            let server = MetricsServer(endpoint: metricsEndpoint, logger: levels.logger(.metrics, from: logger)) {
                 scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups))
                 return scrapeMetrics.render()
             }

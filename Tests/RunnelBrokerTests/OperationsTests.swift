@@ -1,3 +1,4 @@
+import Logging
 @testable import RunnelBroker
 import Testing
 #if canImport(Glibc)
@@ -39,6 +40,19 @@ struct OperationsTests {
             first.release()
             let again = try LogDirectoryLock.acquire(directory: dir)
             again.release()
+        }
+    }
+
+    @Test func perSubsystemLogLevels() throws {
+        let levels = try LogLevels(BrokerConfig(overrides: [("runnel.log.level", "warning"), ("runnel.log.levels", " network=debug , groups=error")]))
+        #expect(levels[.network] == .debug)
+        #expect(levels[.groups] == .error)
+        #expect(levels[.storage] == .warning)
+        let logger = levels.logger(.network, from: Logger(label: "test"))
+        #expect(logger.logLevel == .debug)
+        #expect(logger[metadataKey: "subsystem"] == "network")
+        for bad in ["disk=debug", "network", "network=loud"] {
+            #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [("runnel.log.levels", bad)]) }
         }
     }
 

@@ -78,6 +78,7 @@ public struct BrokerConfig: Sendable {
         _ = try listeners
         _ = try advertisedListeners
         _ = try metricsEndpoint
+        _ = try LogLevels(self)
     }
 
     /// `runnel.metrics.listener`, nil when empty (metrics off).

@@ -102,6 +102,8 @@ public enum ConfigDefinitions {
         ConfigDefinition("runnel.log.level", .broker, .string, default: "info",
                          .oneOf(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
                          doc: "Runnel extension: the lowest level of log lines written to stderr."),
+        ConfigDefinition("runnel.log.levels", .broker, .string, default: "",
+                         doc: "Runnel extension: per-subsystem levels overriding runnel.log.level, as subsystem=level pairs separated by commas (subsystems: network, storage, groups, metrics), e.g. network=debug,storage=warning."),
     ]
 
     public static let topic: [ConfigDefinition] = [

@@ -5,7 +5,7 @@ import Logging
 extension Broker {
     /// The group coordinator over this broker's `__consumer_offsets` partitions. The partition
     /// count is the existing topic's, else `offsets.topic.num.partitions` for when it is created.
-    func makeGroupCoordinator(_ controller: Controller) async -> GroupCoordinator {
+    func makeGroupCoordinator(_ controller: Controller, logger: Logger) async -> GroupCoordinator {
         let existing = await controller.image.topics[TopicName.consumerOffsets]?.partitions.count
         var limits = GroupLimits()
         limits.minSessionTimeoutMs = Int32(clamping: config.int("group.min.session.timeout.ms"))
@@ -13,8 +13,7 @@ extension Broker {
         limits.initialRebalanceDelayMs = Int64(config.int("group.initial.rebalance.delay.ms"))
         limits.maxSize = config.int("group.max.size")
         limits.maxOffsetMetadataBytes = config.int("offset.metadata.max.bytes")
-        var groupLogger = logger
-        groupLogger[metadataKey: "subsystem"] = "group-coordinator"
+        let groupLogger = logger
         let replicationFactor = config.int("offsets.topic.replication.factor")
         if existing == nil, replicationFactor > 1 {
             logger.warning("consumer groups will be unavailable: offsets.topic.replication.factor needs more brokers than this cluster has; set it to 1 for a single broker",
