@@ -35,13 +35,15 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
                        providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+                       providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
         .target(
             name: "KafkaProtocol",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
-                "CZlib", "CLZ4", "CZstd", "CSnappy", "CISAL",
+                "CZlib", "CLZ4", "CZstd", "CSnappy", "CISAL", "CXXHash",
             ],
             swiftSettings: strictSettings
         ),

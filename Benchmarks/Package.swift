@@ -39,6 +39,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KafkaProtocol", package: rootPackage),
                 .product(name: "LogStorage", package: rootPackage),
+                .product(name: "RunnelBroker", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

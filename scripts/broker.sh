@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev pkg-config kcat)
+PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev libxxhash-dev pkg-config kcat)
 if [[ "${RUNNEL_SKIP_DEPS:-0}" != 1 ]]; then
     missing=()
     for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

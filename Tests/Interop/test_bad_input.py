@@ -271,7 +271,7 @@ def test_g_api_versions(bad_broker, version):
     assert av["trailing"] == 0, f"{av['trailing']} unparsed bytes in ApiVersions v{version} response"
     keys = av["api_keys"]
     assert keys.get(0) == (0, 9), "Produce must be advertised 0-9"
-    assert keys.get(1) == (4, 12), "Fetch must be advertised 4-12"
+    assert keys.get(1) == (0, 12), "Fetch must be advertised 0-12 (v0-3 down-converted)"
     assert keys.get(18) == (0, 4), "ApiVersions must be advertised 0-4"
     assert keys.get(3) == (0, 12), "Metadata 0-12"
     assert all(lo <= hi for lo, hi in keys.values()), keys

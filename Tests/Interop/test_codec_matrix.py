@@ -1,7 +1,8 @@
 """The client x codec interop matrix: every producer client x every codec it supports writes one
 fixed record set into its own topic (one topic per cell), `runnel log dump` proves the stored
-batches carry that codec, then every consumer client reads every topic and must get the records
-back byte for byte (keys, values, header names and values, order, offsets 0..n-1).
+batches carry that codec, a timestamp lookup (ListOffsets for timestamp 0) finds offset 0, then
+every consumer client reads every topic and must get the records back byte for byte (keys,
+values, header names and values, order, offsets 0..n-1, and the producer's timestamps).
 
 One broker serves the module. Producing is lazy and memoised per cell (test_produce runs first
 and does it; a consume cell selected on its own with -k produces what it needs), and each
@@ -15,7 +16,8 @@ Clients and what they can do (checked against their sources and against this bro
   kcat 1.7.1        yes  yes  yes    yes yes    -H applies to every message of a run and comes
    (librdkafka                                  from argv: no null header value, no NUL byte in
     2.0.2)                                      a header value; -Z turns every empty key/value
-                                                of a run into null (see RUNS below)
+                                                of a run into null (see RUNS below); no way to
+                                                set a record's timestamp (noTs: not compared)
   confluent-kafka   yes  yes  yes    yes yes    none
    2.16.1
   kafka-python      yes  yes  yes    yes yes    no null header value (send() wants (str, bytes))
@@ -24,12 +26,11 @@ Clients and what they can do (checked against their sources and against this bro
   sarama 1.22.1     yes  yes  yes    yes REFUSED  zstd goes out in Produce v3 (its newest); zstd
    (Debian)                                     needs Produce >= 7 (KIP-110), so the broker
                                                 answers UNSUPPORTED_COMPRESSION_TYPE, as Kafka
-  kafka-go 0.2.1    REFUSED for every codec     message format v1 only (Produce v2, Fetch v2):
-   (Debian)         (no zstd codec at all)      no headers; the broker accepts message format v2
-                                                only (Produce v3+, Fetch v4+; Kafka 4.0 dropped
-                                                v0/v1 too, KIP-896), so Produce v2 gets
-                                                UNSUPPORTED_VERSION and Fetch v2 closes the
-                                                connection
+  kafka-go 0.2.1    yes  yes  yes    yes -      message format v1 only (Produce v2 with magic 1
+   (Debian)         (no zstd codec at all)      messages, Fetch v2): keys, values and timestamps
+                                                but no headers (noHdrs). The broker up-converts
+                                                its message sets into one magic-2 batch with
+                                                kafka-go's codec, as Kafka 3.x did
 
   consumer          reads                          refused
   kcat -J           everything (null vs empty,     -
@@ -38,11 +39,20 @@ Clients and what they can do (checked against their sources and against this bro
                     rest raw -> decoded as latin-1)
   confluent-kafka, kafka-python, aiokafka, sarama  everything
   sarama            zstd topics: Fetch v4 < v10 -> UNSUPPORTED_COMPRESSION_TYPE (as Kafka)
-  kafka-go          every topic: Fetch v2 is not served, the broker closes the connection
+  kafka-go          Fetch v2: the broker down-converts to magic 1 messages, so keys, values and
+                    timestamps but no headers; kafka-go 0.2.1 reads an empty key or value as
+                    nil, so empty and null are compared as equal (consumer tag noHdrs-emptyIsNull).
+                    zstd topics: Fetch v2 < v10 -> UNSUPPORTED_COMPRESSION_TYPE (as Kafka)
 
 Refusals are asserted (error text, nothing stored), not skipped: their ids end in -REFUSED.
 The only skip is kafka-go x zstd (no such codec in kafka-go 0.2.1), and the Go cells when `go`
-is not installed. Ids carry the producer's record limits (e.g. `kcat-gzip-noNullHdr-noNulByteHdr`).
+is not installed. Ids carry the producer's record limits (e.g. `kcat-gzip-noNullHdr-noNulByteHdr-noTs`)
+and, after `>`, the consumer's (e.g. `kafka-go-noHdrs-emptyIsNull`).
+
+The timestamp lookup (test_timestamp_lookup, one per producer cell) asks confluent-kafka's
+offsets_for_times for timestamp 0 and must get offset 0: sarama 1.22 writes batches whose max
+timestamp is -1, which the broker recomputes from the records (AppendPolicy, as Kafka's
+LogValidator does); kafka-go's batches are built by the broker's up-conversion.
 
 Every client except sarama sends a batch uncompressed when compressing does not make it smaller,
 so each producer run (one batch) holds a multi-KB compressible value; producers linger long enough
@@ -144,6 +154,12 @@ RUNS: list[tuple[bool, list[Rec]]] = [  # (kcat -Z, records)
 ]
 RECORDS: list[Rec] = [r for _, recs in RUNS for r in recs]
 
+# Each record's CreateTime (ms), given to every producer that can set one; not monotonic on
+# purpose, and in the past (message.timestamp.after.max.ms allows at most 1 h ahead).
+T0 = 1_700_000_000_000
+TIMESTAMPS: list[int] = [T0 + d for d in (5000, 1000, 9000, 3000, 7000, 2000, 8000, 4000)]
+assert len(TIMESTAMPS) == len(RECORDS)
+
 # kcat's input framing: multi-byte delimiters that occur in no key or value.
 KCAT_K = b"\xfe\x03K\x03\xfe"
 KCAT_D = b"\xff\x01E\x02\xff"
@@ -175,10 +191,22 @@ def _drop_headers(pred):
 
 # producer -> (id tag, adaptation): what the client can express of the record set.
 PRODUCER_LIMITS = {
-    "kcat": ("noNullHdr-noNulByteHdr",
+    "kcat": ("noNullHdr-noNulByteHdr-noTs",
              _drop_headers(lambda h: h[1] is None or b"\x00" in h[1])),
     "kafka-python": ("noNullHdr", _drop_headers(lambda h: h[1] is None)),
     "kafka-go": ("noHdrs", _drop_headers(lambda h: True)),
+}
+# Producers that cannot give a record its timestamp (the client stamps the send time).
+NO_TIMESTAMPS = {"kcat"}
+
+
+def _empty_is_null(r: Rec) -> Rec:
+    return r._replace(key=r.key or None, value=r.value or None)
+
+
+# consumer -> (id tag, adaptation): what the client can tell apart of what it reads.
+CONSUMER_LIMITS = {
+    "kafka-go": ("noHdrs-emptyIsNull", lambda r: _empty_is_null(_drop_headers(lambda h: True)(r))),
 }
 
 
@@ -219,30 +247,26 @@ SARAMA_ZSTD_FETCH = Refused(
     r"does not support the compression type",
     "sarama 1.22.1 fetches with Fetch v4; zstd batches need Fetch v10+ (KIP-110): "
     "UNSUPPORTED_COMPRESSION_TYPE, as Kafka answers")
-KAFKA_GO_PRODUCE = Refused(
-    r"\[35\] Unsupported Version",
-    "kafka-go 0.2.1 writes message format v1 with Produce v2; the broker takes message format v2 "
-    "only (Produce v3+) and answers Produce v0-2 with UNSUPPORTED_VERSION")
-KAFKA_GO_FETCH = Refused(
-    r"EOF|connection reset|broken pipe",
-    "kafka-go 0.2.1 reads with Fetch v2 (message format v1); the broker serves Fetch 4-12 and "
-    "closes the connection")
+KAFKA_GO_ZSTD_FETCH = Refused(
+    r"\[76\]",
+    "kafka-go 0.2.1 fetches with Fetch v2; zstd batches need Fetch v10+ (KIP-110) and cannot be "
+    "down-converted: UNSUPPORTED_COMPRESSION_TYPE, as Kafka answers")
 KAFKA_GO_NO_ZSTD = NotSupported("kafka-go 0.2.1 has no zstd codec (gzip, snappy, lz4 only)")
 
 
 def produce_expectation(producer: str, codec: str):
     if producer == "sarama" and codec == "zstd":
         return SARAMA_ZSTD_PRODUCE
-    if producer == "kafka-go":
-        return KAFKA_GO_NO_ZSTD if codec == "zstd" else KAFKA_GO_PRODUCE
+    if producer == "kafka-go" and codec == "zstd":
+        return KAFKA_GO_NO_ZSTD
     return OK
 
 
 def consume_expectation(consumer: str, codec: str):
     if consumer == "sarama" and codec == "zstd":
         return SARAMA_ZSTD_FETCH
-    if consumer == "kafka-go":
-        return KAFKA_GO_FETCH
+    if consumer == "kafka-go" and codec == "zstd":
+        return KAFKA_GO_ZSTD_FETCH
     return OK
 
 
@@ -286,12 +310,15 @@ def _param(obj, ident: str):
 
 def _consume_id(consumer: str, cell: Cell) -> str:
     ident = f"{cell.id}>{consumer}"
+    if consumer in CONSUMER_LIMITS:
+        ident += "-" + CONSUMER_LIMITS[consumer][0]
     if isinstance(consume_expectation(consumer, cell.codec), Refused):
         ident += "-REFUSED"
     return ident
 
 
 PRODUCE_PARAMS = [_param(c, c.id) for c in ALL_CELLS]
+LOOKUP_PARAMS = [_param(c, c.id) for c in DATA_CELLS]
 CONSUME_PARAMS = [_param((consumer, c), _consume_id(consumer, c))
                   for c in DATA_CELLS for consumer in CONSUMERS]
 
@@ -341,20 +368,21 @@ def _unb64(s) -> Optional[bytes]:
     return None if s is None else base64.b64decode(s)
 
 
-def _to_jsonl(recs: list[Rec]) -> bytes:
+def _to_jsonl(recs: list[Rec], timestamps: list[int]) -> bytes:
     return "".join(json.dumps({"key": _b64(r.key), "value": _b64(r.value),
-                               "headers": [[n, _b64(v)] for n, v in r.headers]}) + "\n"
-                   for r in recs).encode()
+                               "headers": [[n, _b64(v)] for n, v in r.headers], "timestamp": ts}) + "\n"
+                   for r, ts in zip(recs, timestamps)).encode()
 
 
-def _from_jsonl(out: bytes) -> list[Rec]:
-    recs = []
+def _from_jsonl(out: bytes) -> tuple[list[Rec], list[int]]:
+    recs, timestamps = [], []
     for line in out.decode().splitlines():
         if line.strip():
             d = json.loads(line)
             recs.append(Rec(_unb64(d["key"]), _unb64(d["value"]),
                             tuple((n, _unb64(v)) for n, v in d["headers"] or [])))
-    return recs
+            timestamps.append(d["timestamp"])
+    return recs, timestamps
 
 
 def _proc_err(cp: subprocess.CompletedProcess) -> str:
@@ -405,6 +433,7 @@ class Produced:
     records: list[Rec]
     error: Optional[str] = None
     offsets: Optional[list[int]] = None  # when the client reports them
+    timestamps: Optional[list[int]] = None  # when the client set them (TIMESTAMPS)
 
     @property
     def ok(self) -> bool:
@@ -440,8 +469,10 @@ def _produce_confluent(bootstrap: str, cell: Cell, go) -> Produced:
         if r.headers:
             m["headers"] = list(r.headers)
         msgs.append(m)
+    for m, ts in zip(msgs, TIMESTAMPS):
+        m["timestamp"] = ts
     res = ck_produce(p, cell.topic, msgs)
-    return Produced(recs, offsets=[x[1] for x in res])
+    return Produced(recs, offsets=[x[1] for x in res], timestamps=TIMESTAMPS)
 
 
 def _produce_kafka_python(bootstrap: str, cell: Cell, go) -> Produced:
@@ -449,10 +480,11 @@ def _produce_kafka_python(bootstrap: str, cell: Cell, go) -> Produced:
     p = kp_producer(bootstrap, acks="all", linger_ms=100, batch_size=1 << 20,
                     compression_type=None if cell.codec == "none" else cell.codec)
     try:
-        futs = [p.send(cell.topic, partition=0, key=r.key, value=r.value, headers=list(r.headers))
-                for r in recs]
+        futs = [p.send(cell.topic, partition=0, key=r.key, value=r.value, headers=list(r.headers),
+                       timestamp_ms=ts)
+                for r, ts in zip(recs, TIMESTAMPS)]
         p.flush(30)
-        return Produced(recs, offsets=[f.get(timeout=10).offset for f in futs])
+        return Produced(recs, offsets=[f.get(timeout=10).offset for f in futs], timestamps=TIMESTAMPS)
     finally:
         p.close(timeout=5)
 
@@ -470,12 +502,13 @@ def _produce_aiokafka(bootstrap: str, cell: Cell, go) -> Produced:
         await p.start()
         try:
             futs = [await p.send(cell.topic, partition=0, key=r.key, value=r.value,
-                                 headers=list(r.headers)) for r in recs]
+                                 headers=list(r.headers), timestamp_ms=ts)
+                    for r, ts in zip(recs, TIMESTAMPS)]
             return [(await f).offset for f in futs]
         finally:
             await p.stop()
 
-    return Produced(recs, offsets=asyncio.run(asyncio.wait_for(run(), 60)))
+    return Produced(recs, offsets=asyncio.run(asyncio.wait_for(run(), 60)), timestamps=TIMESTAMPS)
 
 
 def _produce_go(client: str):
@@ -483,12 +516,12 @@ def _produce_go(client: str):
         recs = expressible(client)
         cp = subprocess.run([go()[client], "produce", "--bootstrap", bootstrap,
                              "--topic", cell.topic, "--codec", cell.codec],
-                            input=_to_jsonl(recs), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            timeout=60)
+                            input=_to_jsonl(recs, TIMESTAMPS), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=60)
         if cp.returncode != 0:
             return Produced(recs, error=_proc_err(cp))
         offsets = [int(x) for x in cp.stdout.split()] or None  # kafka-go prints none
-        return Produced(recs, offsets=offsets)
+        return Produced(recs, offsets=offsets, timestamps=TIMESTAMPS)
     return produce
 
 
@@ -511,6 +544,7 @@ PRODUCE = {
 class Consumed:
     records: list[Rec] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
     error: Optional[str] = None
 
 
@@ -545,6 +579,7 @@ def _consume_kcat(bootstrap: str, topics: dict[str, int], go) -> dict[str, Consu
                             for i in range(0, len(hs), 2))
             out.records.append(Rec(_latin1(m["key"]), _latin1(m["payload"]), headers))
             out.offsets.append(m["offset"])
+            out.timestamps.append(m["ts"])
         return out
     return _parallel(one, topics)
 
@@ -576,6 +611,7 @@ def _consume_confluent(bootstrap: str, topics: dict[str, int], go) -> dict[str, 
                 continue
             out[t].records.append(Rec(m.key(), m.value(), tuple(m.headers() or ())))
             out[t].offsets.append(m.offset())
+            out[t].timestamps.append(m.timestamp()[1])
             if len(out[t].records) >= topics[t]:
                 pending.discard(t)
     finally:
@@ -599,6 +635,7 @@ def _consume_kafka_python(bootstrap: str, topics: dict[str, int], go) -> dict[st
                 for r in recs:
                     out[tp.topic].records.append(Rec(r.key, r.value, tuple(r.headers)))
                     out[tp.topic].offsets.append(r.offset)
+                    out[tp.topic].timestamps.append(r.timestamp)
     finally:
         c.close()
     return out
@@ -625,6 +662,7 @@ def _consume_aiokafka(bootstrap: str, topics: dict[str, int], go) -> dict[str, C
                     for r in recs:
                         out[tp.topic].records.append(Rec(r.key, r.value, tuple(r.headers)))
                         out[tp.topic].offsets.append(r.offset)
+                        out[tp.topic].timestamps.append(r.timestamp)
         finally:
             await c.stop()
 
@@ -643,8 +681,8 @@ def _consume_go(client: str):
                                 timeout=CONSUME_TIMEOUT_S + 30)
             if cp.returncode != 0:
                 return Consumed(error=_proc_err(cp))
-            recs = _from_jsonl(cp.stdout)
-            return Consumed(recs, list(range(len(recs))))  # the programs check offsets
+            recs, timestamps = _from_jsonl(cp.stdout)
+            return Consumed(recs, list(range(len(recs))), timestamps)  # the programs check offsets
         return _parallel(one, topics)
     return consume
 
@@ -826,11 +864,45 @@ def test_consume(matrix, pair):
             f"{where}: expected a refusal ({exp.reason}) but read {len(got.records)} records"
         assert re.search(exp.pattern, got.error), \
             f"{where}: expected /{exp.pattern}/ ({exp.reason}), got:\n{got.error}"
-        if consumer == "kafka-go":
-            assert matrix.broker.wait_for_log(r"unsupported version 2 of Fetch", timeout=5), \
-                "no broker log line for kafka-go's Fetch v2"
         return
 
     assert got.error is None, f"{where}: {got.error}"
-    assert got.records == prod.records, f"{where}:\n{_diff(prod.records, got.records)}"
-    assert got.offsets == list(range(len(prod.records))), f"{where}: offsets {got.offsets}"
+    expected = prod.records
+    if consumer in CONSUMER_LIMITS:
+        expected = [CONSUMER_LIMITS[consumer][1](r) for r in expected]
+    assert got.records == expected, f"{where}:\n{_diff(expected, got.records)}"
+    assert got.offsets == list(range(len(expected))), f"{where}: offsets {got.offsets}"
+    if prod.timestamps is not None:
+        assert got.timestamps == prod.timestamps, \
+            f"{where}: timestamps {got.timestamps}, produced with {prod.timestamps}"
+
+
+@pytest.mark.parametrize("cell", LOOKUP_PARAMS)
+def test_timestamp_lookup(matrix, cell: Cell):
+    """ListOffsets by timestamp 0 (confluent-kafka offsets_for_times) finds offset 0: every
+    batch's max timestamp is right in the log, whoever wrote it (sarama 1.22 leaves it at -1 and
+    the broker recomputes it; kafka-go's batch is the broker's up-conversion)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    prod = matrix.produce(cell)
+    if not prod.ok:
+        pytest.skip(f"nothing to look up: test_produce[{cell.id}] failed")
+    cfg = dict(CK_COMMON)
+    cfg.update({"bootstrap.servers": matrix.broker.bootstrap, "group.id": "runnel-interop-matrix-lookup",
+                "enable.auto.commit": False})
+    c = Consumer(cfg)
+    try:
+        (tp,) = c.offsets_for_times([TopicPartition(cell.topic, 0, 0)], timeout=10)
+    finally:
+        c.close()
+    assert tp.error is None, f"{cell.topic}: {tp.error}"
+    assert tp.offset == 0, f"{cell.topic}: offsets_for_times(0) gave offset {tp.offset}"
+    if prod.timestamps is not None:
+        # And the latest timestamp is found too: the first record at or after max(TIMESTAMPS).
+        c = Consumer(cfg)
+        try:
+            (tp,) = c.offsets_for_times([TopicPartition(cell.topic, 0, max(prod.timestamps))], timeout=10)
+        finally:
+            c.close()
+        assert tp.offset == prod.timestamps.index(max(prod.timestamps)), \
+            f"{cell.topic}: offsets_for_times({max(prod.timestamps)}) gave offset {tp.offset}"

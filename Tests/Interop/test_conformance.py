@@ -15,12 +15,14 @@ and kafka-python has request and response classes becomes its own test id
 up front with 5 records with known timestamps, its own group ids, topics, ...) over one raw
 socket, and asserts: the correlation id matches, the response body is consumed exactly (no byte
 left over), and the error codes are the expected ones (mostly NONE; where the sensible request
-has a documented error, that exact error, e.g. Produce v0-2 -> UNSUPPORTED_VERSION per partition,
-JoinGroup v4+ first join -> MEMBER_ID_REQUIRED, a second CreateTopics -> TOPIC_ALREADY_EXISTS).
+has a documented error, that exact error, e.g. JoinGroup v4+ first join -> MEMBER_ID_REQUIRED, a
+second CreateTopics -> TOPIC_ALREADY_EXISTS). Produce v0-2 send legacy message sets built by
+kafka-python's LegacyRecordBatchBuilder (magic 0 for v0-1, magic 1 for v2, as Kafka clients did)
+and Fetch v0-3 must return the records down-converted to magic 0 (v0-1) or magic 1 (v2-3).
 
 Advertised (api, version) pairs kafka-python 3.0.12 has no class for
 --------------------------------------------------------------------
-None, for the binary this was written against (ApiVersions: Produce 0-9, Fetch 4-12,
+None, for the binary this was written against (ApiVersions: Produce 0-9, Fetch 0-12,
 ListOffsets 1-7, Metadata 0-12, OffsetCommit 2-8, OffsetFetch 1-8, FindCoordinator 0-4,
 JoinGroup 0-7, Heartbeat 0-4, LeaveGroup 0-4, SyncGroup 0-5, DescribeGroups 0-5, ListGroups 0-4,
 ApiVersions 0-4, CreateTopics 0-5, DeleteTopics 0-4, DeleteRecords 0-2, InitProducerId 0-4,
@@ -77,6 +79,7 @@ from kafka.protocol.producer import (
     InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse)
 from kafka.record import MemoryRecords
 from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka.record.legacy_records import LegacyRecordBatchBuilder
 
 import kafka_wire as kw
 from harness import Broker
@@ -384,24 +387,32 @@ def ctx(module_broker_factory) -> Ctx:
 # --------------------------------------------------------------------------------------
 
 
+def legacy_message_set(values: list[bytes], timestamps: list[int], magic: int, compression: int = 0) -> bytes:
+    b = LegacyRecordBatchBuilder(magic=magic, compression_type=compression, batch_size=1 << 20)
+    for i, (v, ts) in enumerate(zip(values, timestamps)):
+        assert b.append(i, timestamp=ts, key=None, value=v) is not None
+    return bytes(b.build())
+
+
 def check_produce(cx: Ctx, c: Conn, v: int) -> None:
     TD = ProduceRequest.TopicProduceData
     PD = TD.PartitionProduceData
-    batch = record_batch([b"p-a", b"p-b"], [T0, T0 + 1])
+    if v < 3:
+        # docs/protocol-support.md: a legacy message set (magic 0 with v0-1, magic 1 with v2,
+        # here gzip-compressed) is up-converted into one magic-2 batch.
+        batch = legacy_message_set([b"p-a", b"p-b"], [T0, T0 + 1], magic=1 if v == 2 else 0, compression=1)
+    else:
+        batch = record_batch([b"p-a", b"p-b"], [T0, T0 + 1])
     req = ProduceRequest(transactional_id=None, acks=-1, timeout_ms=10000, topic_data=[
         TD(name=cx.produce_topic, partition_data=[PD(index=0, records=batch)])])
     r = c.call(req, v, ProduceResponse)
     (t,) = r.responses
     (p,) = t.partition_responses
     assert (t.name, p.index) == (cx.produce_topic, 0)
-    if v < 3:
-        # docs/protocol-support.md: v0-2 advertised for librdkafka (KAFKA-18659), answered with
-        # UNSUPPORTED_VERSION per partition.
-        assert p.error_code == UNSUPPORTED_VERSION, p
-        return
     assert p.error_code == NONE, p
     assert p.base_offset >= 0
-    assert p.log_append_time_ms == -1  # CreateTime topic
+    if v >= 2:
+        assert p.log_append_time_ms == -1  # CreateTime topic
     if v >= 5:
         assert p.log_start_offset == 0
     if v >= 8:
@@ -424,17 +435,22 @@ def check_fetch(cx: Ctx, c: Conn, v: int) -> None:
     (p,) = t.partitions
     assert (t.topic, p.partition_index, p.error_code) == (cx.topic, 0, NONE), p
     assert p.high_watermark == len(VALUES)
-    assert p.last_stable_offset == len(VALUES)
+    if v >= 4:
+        assert p.last_stable_offset == len(VALUES)
     if v >= 5:
         assert p.log_start_offset == 0
-    got = []
+    got, magics = [], set()
     mr = MemoryRecords(bytes(p.records))
     while True:
         batch = mr.next_batch()
         if batch is None:
             break
+        magics.add(batch.magic)
         got += [(rec.offset, rec.timestamp, rec.value) for rec in batch]
-    assert got == list(zip(range(len(VALUES)), TIMESTAMPS, VALUES))
+    # v0-1: magic 0 (no timestamps), v2-3: magic 1, v4+: the stored magic-2 batch.
+    assert magics == {0 if v < 2 else 1 if v < 4 else 2}, magics
+    timestamps = [None] * len(VALUES) if v < 2 else TIMESTAMPS
+    assert got == list(zip(range(len(VALUES)), timestamps, VALUES))
 
 
 def check_list_offsets(cx: Ctx, c: Conn, v: int) -> None:

@@ -16,7 +16,9 @@ verdict lines above are what carries the information; the tests parse them exact
 
 Dependencies in librdkafka 2.0.2's feature map: MsgVer2 = Produce v3 and Fetch v4; ZSTD =
 Produce v7 and Fetch v10; IdempotentProducer = InitProducerId v0; LZ4 = FindCoordinator v0 (see
-docs/protocol-support.md, "Client behaviour that needed care").
+docs/protocol-support.md, "Client behaviour that needed care"). With Produce v0-2 and Fetch v0-3
+served (legacy message formats), MsgVer1 (Produce v2, Fetch v2) and ThrottleTime (Produce and
+Fetch 1..2) are enabled too; harmless, since MsgVer2 wins and kcat keeps writing magic-2 batches.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ EXPECTED_DEPS = {
     "ZSTD": [("Produce", 7, 7, True), ("Fetch", 10, 10, True)],
     "IdempotentProducer": [("InitProducerId", 0, 0, True)],
     "LZ4": [("FindCoordinator", 0, 0, True)],
+    "MsgVer1": [("Produce", 2, 2, True), ("Fetch", 2, 2, True)],
+    "ThrottleTime": [("Produce", 1, 2, True), ("Fetch", 1, 2, True)],
 }
 
 
@@ -95,7 +99,7 @@ def test_metadata_list_enables_msgver2_zstd_idempotence(module_broker):
     cp = kcat(module_broker.bootstrap, "-L", *DEBUG)
     assert b"broker 1 at 127.0.0.1:" in cp.stdout, cp.stdout.decode()
     verdicts = feature_verdicts(cp.stderr, module_broker.port)
-    for feature in ["MsgVer2", "ZSTD", "IdempotentProducer", "LZ4"]:
+    for feature in ["MsgVer2", "ZSTD", "IdempotentProducer", "LZ4", "MsgVer1", "ThrottleTime"]:
         assert verdicts.get(feature) == "Enabling", f"{feature}: {verdicts}"
     deps = feature_dependencies(cp.stderr, module_broker.port)
     for feature, want in EXPECTED_DEPS.items():

@@ -203,7 +203,9 @@ def test_max_timestamp_lookup(broker_factory, topic):
     from kafka.admin import KafkaAdminClient, OffsetSpec
 
     b = broker_factory()
-    create_topic(b.bootstrap, topic, {"segment.bytes": SEGMENT_BYTES})
+    # The largest timestamps lie about 2.6 h ahead of the clock: allow that (the default
+    # message.timestamp.after.max.ms of 1 h would refuse them with INVALID_TIMESTAMP).
+    create_topic(b.bootstrap, topic, {"segment.bytes": SEGMENT_BYTES, "message.timestamp.after.max.ms": 86_400_000})
     base = _now_ms() - 600_000
     n = 200
     ts = [base + 10 * i for i in range(n)]

@@ -55,6 +55,13 @@ struct AppendPolicyTests {
         #expect(Self.code { _ = try Self.apply(policy, try Self.batch(timestamps: [Self.now, Self.now - 60_001], codec: .lz4)) } == .invalidTimestamp)
     }
 
+    /// Records up-converted from magic 0 carry -1 (NO_TIMESTAMP), which Kafka's LogValidator does not bound.
+    @Test func recordsWithoutTimestampPassTheBeforeBound() throws {
+        let policy = AppendPolicy(timestampBeforeMaxMs: 60_000, timestampAfterMaxMs: 3_600_000)
+        #expect(Self.code { _ = try Self.apply(policy, try Self.batch(timestamps: [-1, -1, -1], codec: .gzip)) } == nil)
+        #expect(Self.code { _ = try Self.apply(policy, try Self.batch(timestamps: [-1, 0])) } == .invalidTimestamp)
+    }
+
     @Test func logAppendTimeSkipsTimestampChecksAndStampsTheBatch() throws {
         let policy = AppendPolicy(logAppendTime: true, timestampBeforeMaxMs: 1, timestampAfterMaxMs: 1)
         let (bytes, header) = try Self.apply(policy, try Self.batch(timestamps: [0, 5]))

@@ -20,6 +20,8 @@ import SystemPackage
 ///    rebuilt) vs. a sequential `pread` of the same file (MB/s each, ratio in per mille).
 /// 4. Idle partitions: resident bytes, file descriptors and mappings per open partition with
 ///    1,000 partitions of one small segment each.
+/// 5. Metrics overhead: `Log.append` with the broker's per-append metrics recording
+///    (`BrokerMetrics.recordProduced`) vs. `Log.append` alone (ratio in per mille).
 ///
 /// `RUNNEL_BENCH_SEGMENT_MIB` shrinks the 1 GiB segment of 2 and 3 on slow machines.
 let benchmarks: @Sendable () -> Void = {
@@ -27,6 +29,7 @@ let benchmarks: @Sendable () -> Void = {
     lookupBenchmarks()
     recoveryBenchmark()
     idlePartitionsBenchmark()
+    metricsOverheadBenchmark()
 }
 
 // MARK: - Metrics

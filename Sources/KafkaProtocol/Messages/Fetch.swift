@@ -1,8 +1,9 @@
 import NIOCore
 
-/// Fetch request (key 1), versions 4-12, flexible from 12 (KIP-74 byte limits, KIP-227 sessions).
+/// Fetch request (key 1), versions 0-12, flexible from 12 (KIP-74 byte limits, KIP-227 sessions).
 ///
-/// Byte limits are in bytes, waits in milliseconds. `clusterID` is tagged field 0 (v12+) and is written
+/// v0-2 have no response-wide `max_bytes` (decoded as `Int32.max`), v0-3 no `isolation_level`
+/// (READ_UNCOMMITTED). Byte limits are in bytes, waits in milliseconds. `clusterID` is tagged field 0 (v12+) and is written
 /// only when non-null; other tagged fields stay raw in `taggedFields`.
 public struct FetchRequest: KafkaRequest, Equatable {
     public typealias Response = FetchResponse
@@ -181,9 +182,11 @@ public struct FetchRequest: KafkaRequest, Equatable {
     }
 }
 
-/// Fetch response (key 1), versions 4-12, flexible from 12.
+/// Fetch response (key 1), versions 0-12, flexible from 12.
 ///
-/// `records` is never null on the wire from Runnel: an empty buffer is written as zero-length bytes,
+/// v0 starts with the topics; v1+ with `throttle_time_ms`; `last_stable_offset` and
+/// `aborted_transactions` come in v4, `log_start_offset` in v5. For v0-3 `records` holds a legacy
+/// message set (magic 0 for v0-1, magic 1 for v2-3), from v4 RecordBatch v2. `records` is never null on the wire from Runnel: an empty buffer is written as zero-length bytes,
 /// and a null from a peer decodes as empty. Tagged fields `divergingEpoch` (0), `currentLeader` (1)
 /// and `snapshotID` (2) of a partition are written only when they differ from their defaults.
 public struct FetchResponse: KafkaMessage, Equatable {

@@ -2,9 +2,10 @@ import NIOCore
 
 /// Produce request (key 0), versions 0-9, flexible from 9.
 ///
-/// Versions 0-2 (message-set formats v0/v1) decode so the broker can answer them, even though it
-/// rejects them. `records` is kept as the raw record-batch bytes (a slice of the request); `nil` is
-/// the null marker.
+/// `records` is kept as raw bytes (a slice of the request); `nil` is the null marker. From v3 they
+/// are one RecordBatch v2; in v0-2 they are a legacy message set of magic 0 or 1
+/// (``LegacyMessageSet``), which Kafka 3.x brokers converted and so does Runnel. v0-2 have no
+/// `transactional_id`; the response gains `throttle_time_ms` in v1 and `log_append_time_ms` in v2.
 public struct ProduceRequest: KafkaRequest, Equatable {
     public typealias Response = ProduceResponse
     public static let apiKey = ApiKey.produce

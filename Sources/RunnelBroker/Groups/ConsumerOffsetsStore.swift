@@ -21,7 +21,7 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         for record in records { builder.append(key: record.key, value: record.value) }
         let partition = try await partition(index)
         do {
-            return try await partition.append(builder.build(), nowMs: timestampMs).baseOffset
+            return try await partition.append(builder.build(), nowMs: timestampMs, origin: .coordinator).baseOffset
         } catch {
             throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: errorCode(for: error)),
                                          description: "append to \(TopicName.consumerOffsets)-\(index) failed: \(error)")

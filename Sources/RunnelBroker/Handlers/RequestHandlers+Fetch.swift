@@ -2,9 +2,12 @@ import KafkaProtocol
 import NIOCore
 
 extension RequestHandlers {
-    /// Fetch v4-12. Every requested partition is answered; empty partitions carry zero-length
+    /// Fetch v0-12. Every requested partition is answered; empty partitions carry zero-length
     /// records; HW, LSO and log start offset are always filled; the batch containing the fetch
     /// offset is returned whole and at least one batch goes out even past the byte limits (KIP-74).
+    /// Fetch v0-3 gets the same data down-converted to magic 0 (v0-1) or magic 1 (v2-3) messages,
+    /// uncompressed, from the fetch offset on, within the same limits (the first message even past
+    /// them) (``downConverted(_:partition:magic:fetchOffset:limit:firstData:isReplica:)``).
     /// When less than `min_bytes` is available the fetch waits up to `max_wait_ms` for an append and
     /// then answers with what it has and no error. Fetch sessions (KIP-227) are always declined
     /// (session id 0), which every client accepts.
@@ -68,10 +71,16 @@ extension RequestHandlers {
             // With the budget spent (limit 0) only the first partition with data may still send a batch (KIP-74).
             var read = try await partition.read(from: p.fetchOffset, maxBytes: limit == 0 && firstData ? 1 : limit,
                                                 isReplica: isReplica)
-            if !firstData && read.records.readableBytes > limit { read.records = ByteBuffer() }
+            let legacyMagic = LegacyFormat.fetchMagic(version: version)
+            // Down-converted sizes differ from stored ones, so legacy fetches apply the limit after converting.
+            if !firstData && legacyMagic == nil && read.records.readableBytes > limit { read.records = ByteBuffer() }
             if version < 10 && Self.containsZstd(read.records) {
                 return .init(partitionIndex: p.partition, errorCode: .unsupportedCompressionType, highWatermark: read.highWatermark,
                              lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset)
+            }
+            if let legacyMagic {
+                read.records = try await downConverted(read.records, partition: partition, magic: legacyMagic, fetchOffset: p.fetchOffset,
+                                                       limit: limit, firstData: firstData, isReplica: isReplica)
             }
             return .init(partitionIndex: p.partition, highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset,
                          logStartOffset: read.logStartOffset, abortedTransactions: nil, records: read.records)

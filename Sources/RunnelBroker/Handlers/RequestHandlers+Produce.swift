@@ -3,9 +3,10 @@ import KafkaProtocol
 import NIOCore
 
 extension RequestHandlers {
-    /// Produce v0-9. Versions 0-2 (legacy message sets) are answered with UNSUPPORTED_VERSION per
-    /// partition. acks must be -1, 0 or 1. With one replica, acks=all is satisfied once the batch
-    /// is in the log (the high watermark moves with the log end offset).
+    /// Produce v0-9. acks must be -1, 0 or 1. With one replica, acks=all is satisfied once the batch
+    /// is in the log (the high watermark moves with the log end offset). Versions 0-2 may carry a
+    /// legacy message set (magic 0 or 1), which is up-converted into one magic-2 batch first
+    /// (``legacyRecordsAsBatch(_:partition:)``); everything after that is the v3+ append path.
     func produce(_ request: ProduceRequest, version: Int16, context: RequestContext) async -> ProduceResponse {
         func allFailed(_ code: ErrorCode, _ message: String?) -> ProduceResponse {
             ProduceResponse(responses: request.topicData.map { topic in
@@ -13,9 +14,6 @@ extension RequestHandlers {
                     .init(index: $0.index, errorCode: code, baseOffset: -1, errorMessage: message)
                 })
             })
-        }
-        guard version >= SupportedApis.firstServedProduceVersion else {
-            return allFailed(.unsupportedVersion, "Produce v\(version) is not supported; use v3 or later (magic 2 record batches)")
         }
         guard [-1, 0, 1].contains(request.acks) else {
             return allFailed(.invalidRequiredAcks, "acks must be -1, 0 or 1, got \(request.acks)")
@@ -42,8 +40,15 @@ extension RequestHandlers {
         guard let partition = await controller.partition(TopicPartition(topic, data.index)) else {
             return .init(index: data.index, errorCode: .unknownTopicOrPartition, baseOffset: -1)
         }
-        guard let records = data.records else {
+        guard var records = data.records else {
             return .init(index: data.index, errorCode: .invalidRecord, baseOffset: -1, errorMessage: "records are null")
+        }
+        if version < 3, LegacyFormat.isLegacyMessageSet(records) {
+            do {
+                records = try await legacyRecordsAsBatch(records, partition: partition)
+            } catch {
+                return rejected(topic: topic, index: data.index, error: error, context: context)
+            }
         }
         if version < 7, records.readableBytes > RecordBatchHeader.Field.attributes + 2,
            let attributes = records.getInteger(at: records.readerIndex + RecordBatchHeader.Field.attributes, endianness: .big, as: Int16.self),
@@ -56,10 +61,14 @@ extension RequestHandlers {
             return .init(index: data.index, baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs,
                          logStartOffset: result.logStartOffset)
         } catch {
-            let code = errorCode(for: error)
-            context.logger.info("produce rejected", metadata: ["topic": "\(topic)", "partition": "\(data.index)",
-                                                              "error": "\(code)", "reason": "\(error)"])
-            return .init(index: data.index, errorCode: code, baseOffset: -1, errorMessage: "\(error)")
+            return rejected(topic: topic, index: data.index, error: error, context: context)
         }
+    }
+
+    private func rejected(topic: String, index: Int32, error: any Error, context: RequestContext) -> ProduceResponse.PartitionResponse {
+        let code = errorCode(for: error)
+        context.logger.info("produce rejected", metadata: ["topic": "\(topic)", "partition": "\(index)",
+                                                          "error": "\(code)", "reason": "\(error)"])
+        return .init(index: index, errorCode: code, baseOffset: -1, errorMessage: "\(error)")
     }
 }

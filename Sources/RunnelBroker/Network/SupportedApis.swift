@@ -4,10 +4,11 @@ import KafkaProtocol
 /// its range (see docs/protocol-support.md for why some ranges start where they do).
 enum SupportedApis {
     static let ranges: [ApiKey: ClosedRange<Int16>] = [
-        // Advertised from 0 because librdkafka < 2.11 enables gzip/snappy/lz4 only when Produce v0 is
-        // in range (KAFKA-18659); versions 0-2 are answered with UNSUPPORTED_VERSION.
+        // Produce v0-2 and Fetch v0-3 speak the legacy message formats (magic 0/1), converted to and
+        // from the stored RecordBatch v2 as Kafka 3.x did. Produce v0 must be in range anyway:
+        // librdkafka < 2.11 enables gzip/snappy/lz4 only then (KAFKA-18659).
         .produce: 0...9,
-        .fetch: 4...12,
+        .fetch: 0...12,
         .listOffsets: 1...7,
         .metadata: 0...12,
         .apiVersions: 0...4,
@@ -37,9 +38,6 @@ enum SupportedApis {
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
     ]
-
-    /// The first Produce version that is actually served (magic-2 batches only).
-    static let firstServedProduceVersion: Int16 = 3
 
     static var apiVersionsEntries: [ApiVersionsResponse.ApiVersion] {
         ranges.sorted { $0.key.rawValue < $1.key.rawValue }.map {

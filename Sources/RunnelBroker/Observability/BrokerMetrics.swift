@@ -18,11 +18,26 @@ public final class BrokerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
 
-    struct TopicCounters: Sendable {
+    /// One topic's counters, held by each of its partitions so an append increments two
+    /// counters without a lookup.
+    public struct TopicCounters: Sendable {
         let bytesIn: CoreMetrics.Counter
         let recordsIn: CoreMetrics.Counter
         let bytesOut: CoreMetrics.Counter
         let recordsOut: CoreMetrics.Counter
+
+        /// A produced batch was appended: `bytes` of record batch, `records` records.
+        public func recordProduced(bytes: Int, records: Int) {
+            bytesIn.increment(by: bytes)
+            recordsIn.increment(by: records)
+        }
+
+        /// A fetch returned `bytes` of record batches holding `records` records to a consumer.
+        public func recordFetched(bytes: Int, records: Int) {
+            guard bytes > 0 else { return }
+            bytesOut.increment(by: bytes)
+            recordsOut.increment(by: records)
+        }
     }
 
     struct ApiMetrics: Sendable {
@@ -59,7 +74,8 @@ public final class BrokerMetrics: Sendable {
         recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)
     }
 
-    private func counters(_ topic: String) -> TopicCounters {
+    /// The counters of `topic`, created on first use.
+    public func counters(_ topic: String) -> TopicCounters {
         topics.withLock { cache in
             if let c = cache[topic] { return c }
             let dims = [("topic", topic)]
@@ -72,19 +88,14 @@ public final class BrokerMetrics: Sendable {
         }
     }
 
-    /// A produced batch was appended: `bytes` of record batch, `records` records.
-    func recordProduced(topic: String, bytes: Int, records: Int) {
-        let c = counters(topic)
-        c.bytesIn.increment(by: bytes)
-        c.recordsIn.increment(by: records)
+    /// A produced batch of `topic` was appended (``TopicCounters/recordProduced(bytes:records:)``).
+    public func recordProduced(topic: String, bytes: Int, records: Int) {
+        counters(topic).recordProduced(bytes: bytes, records: records)
     }
 
-    /// A fetch returned `bytes` of record batches holding `records` records to a consumer.
-    func recordFetched(topic: String, bytes: Int, records: Int) {
-        guard bytes > 0 else { return }
-        let c = counters(topic)
-        c.bytesOut.increment(by: bytes)
-        c.recordsOut.increment(by: records)
+    /// A fetch of `topic` returned data to a consumer (``TopicCounters/recordFetched(bytes:records:)``).
+    public func recordFetched(topic: String, bytes: Int, records: Int) {
+        counters(topic).recordFetched(bytes: bytes, records: records)
     }
 
     /// One request of `api` was handled in `duration`.

@@ -71,7 +71,8 @@ public struct AppendPolicy: Sendable, Equatable {
         if checkTimestamps {
             for record in records {
                 let ts = header.baseTimestamp &+ record.timestampDelta
-                if ts < earliest || ts > latest {
+                // -1 is NO_TIMESTAMP (records up-converted from magic 0), which Kafka's LogValidator does not bound.
+                if ts != -1 && (ts < earliest || ts > latest) {
                     throw timestampError(ts, offset: header.baseOffset + Int64(record.offsetDelta), earliest: earliest, latest: latest)
                 }
             }

@@ -33,6 +33,8 @@ actor Partition {
     private var waiters: [AppendSignal] = []
     /// Where appends and consumer reads are counted; nil in tests that do not look.
     private let metrics: BrokerMetrics?
+    /// This topic's byte and record counters, looked up once.
+    private let counters: BrokerMetrics.TopicCounters?
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     private var closed = false
 
@@ -46,6 +48,7 @@ actor Partition {
         self.leaderEpoch = leaderEpoch
         self.appendPolicy = appendPolicy
         self.metrics = metrics
+        self.counters = metrics?.counters(topicPartition.topic)
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
@@ -82,8 +85,12 @@ actor Partition {
     /// of one of its last 5 batches is answered with the original offsets and not appended (KIP-98).
     /// - Throws: ``RecordValidationError``, ``ProducerStateError`` (INVALID_PRODUCER_EPOCH,
     ///   OUT_OF_ORDER_SEQUENCE_NUMBER), ``CompressionError`` or ``StorageError``.
-    func append(_ records: ByteBuffer, nowMs: Int64) throws -> AppendResult {
+    func append(_ records: ByteBuffer, nowMs: Int64, origin: AppendOrigin = .client) throws -> AppendResult {
         var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
+        if header.isControl, origin == .client {
+            // Kafka's LogValidator: only the broker writes transaction markers.
+            throw RecordValidationError(.invalidRecord, "Clients are not allowed to write control records")
+        }
         if header.producerID >= 0, header.baseSequence < 0 {
             // Kafka's LogValidator: an idempotent batch must carry a sequence number.
             throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
@@ -97,7 +104,7 @@ actor Partition {
                                maxBatchBytes: config.maxMessageBytes, nowMs: nowMs)
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
-        metrics?.recordProduced(topic: topicPartition.topic, bytes: bytes.readableBytes, records: Int(header.recordsCount))
+        counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
         let signals = waiters
         waiters.removeAll()
         for s in signals { s.fire() }
@@ -121,8 +128,8 @@ actor Partition {
         var records = ByteBuffer()
         if maxBytes > 0 {
             records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
-            if !isReplica, let metrics, records.readableBytes > 0 {
-                metrics.recordFetched(topic: topicPartition.topic, bytes: records.readableBytes, records: records.recordBatchRecordCount)
+            if !isReplica, let counters, records.readableBytes > 0 {
+                counters.recordFetched(bytes: records.readableBytes, records: records.recordBatchRecordCount)
             }
         } else if offset < log.logStartOffset || offset > log.logEndOffset {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset)
@@ -235,6 +242,14 @@ actor Partition {
         try? log.flush()
         log.close()
     }
+}
+
+/// Who is appending (Kafka's `AppendOrigin`): clients may not write control batches.
+enum AppendOrigin: Sendable {
+    /// A producer's request.
+    case client
+    /// The broker itself (a coordinator writing its own records).
+    case coordinator
 }
 
 /// `partition.metadata` in each partition directory: `version: 0` and `topic_id: <base64 id>` (KIP-516).

@@ -6,15 +6,18 @@
 //	kafkago_client consume --bootstrap H:P --topic T --count N --timeout-ms M     > records.jsonl
 //
 // A record is one JSON line: {"key": base64|null, "value": base64|null,
-// "headers": [[name, base64|null], ...]}. produce writes every line, in order, to partition 0
-// of the partition leader with acks=all (one Produce request, so one compressed wrapper
-// message) and exits 0 only if the broker acknowledged it (offsets are not reported by
-// kafka-go 0.2.1). consume reads partition 0 from offset 0 without a group and prints N
-// records, exiting non-zero on error or when they do not arrive in time.
+// "headers": [[name, base64|null], ...], "timestamp": ms|absent}. produce writes every line, in
+// order, to partition 0 of the partition leader with acks=all (one Produce request, so one
+// compressed wrapper message), with the record's timestamp (write time when absent), and exits 0
+// only if the broker acknowledged it (offsets are not reported by kafka-go 0.2.1). consume reads
+// partition 0 from offset 0 without a group and prints N records with their timestamps, exiting
+// non-zero on error or when they do not arrive in time.
 //
 // kafka-go 0.2.1 limits (checked against its sources): message format v1 only (Produce v2,
-// Fetch v2, ListOffsets v1), so no record headers (a record with headers is refused here, exit
-// 2, rather than silently dropped) and no zstd codec (gzip, snappy and lz4 only).
+// Fetch v2, ListOffsets v1, Metadata v1), so no record headers (a record with headers is refused
+// here, exit 2, rather than silently dropped) and no zstd codec (gzip, snappy and lz4 only).
+// Its reader returns nil for an empty key or value (readNewBytes reads nothing for length 0),
+// so a consumer cannot tell empty from null.
 //
 // Built offline in GOPATH mode: GO111MODULE=off GOPATH=/usr/share/gocode go build.
 package main
@@ -36,9 +39,15 @@ import (
 )
 
 type record struct {
-	Key     []byte            `json:"key"`
-	Value   []byte            `json:"value"`
-	Headers []json.RawMessage `json:"headers"`
+	Key       []byte            `json:"key"`
+	Value     []byte            `json:"value"`
+	Headers   []json.RawMessage `json:"headers"`
+	Timestamp *int64            `json:"timestamp"`
+}
+
+// fromMillis is the inverse of kafka-go's timestamp(): ms since the epoch to a time.Time.
+func fromMillis(ms int64) time.Time {
+	return time.Unix(0, ms*int64(time.Millisecond))
 }
 
 func fail(code int, format string, args ...interface{}) {
@@ -91,7 +100,11 @@ func produce(bootstrap, topic, codecName string) {
 		if len(rec.Headers) > 0 {
 			fail(2, "record %d has headers: kafka-go 0.2.1 (message format v1) cannot send them", len(msgs))
 		}
-		msgs = append(msgs, kafka.Message{Key: rec.Key, Value: rec.Value}) // nil = null
+		msg := kafka.Message{Key: rec.Key, Value: rec.Value} // nil = null
+		if rec.Timestamp != nil {
+			msg.Time = fromMillis(*rec.Timestamp)
+		}
+		msgs = append(msgs, msg)
 	}
 	if err := sc.Err(); err != nil {
 		fail(2, "reading stdin: %v", err)
@@ -117,9 +130,10 @@ func consume(bootstrap, topic string, count int, timeout time.Duration) {
 	}
 
 	type outRecord struct {
-		Key     []byte           `json:"key"`
-		Value   []byte           `json:"value"`
-		Headers [][2]interface{} `json:"headers"`
+		Key       []byte           `json:"key"`
+		Value     []byte           `json:"value"`
+		Headers   [][2]interface{} `json:"headers"`
+		Timestamp int64            `json:"timestamp"`
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
@@ -139,7 +153,8 @@ func consume(bootstrap, topic string, count int, timeout time.Duration) {
 				fail(1, "record %d has offset %d", got, m.Offset)
 			}
 			// Message format v1 has no headers: always [].
-			line, err := json.Marshal(outRecord{Key: m.Key, Value: m.Value, Headers: [][2]interface{}{}})
+			line, err := json.Marshal(outRecord{Key: m.Key, Value: m.Value, Headers: [][2]interface{}{},
+				Timestamp: m.Time.UnixNano() / int64(time.Millisecond)})
 			if err != nil {
 				fail(1, "json: %v", err)
 			}

@@ -5,10 +5,11 @@
 //	sarama_client consume --bootstrap H:P --topic T --count N --timeout-ms M          > records.jsonl
 //
 // A record is one JSON line: {"key": base64|null, "value": base64|null,
-// "headers": [[name, base64|null], ...]}. produce sends every line, in order, to partition 0
-// with acks=all and exits 0 only when every record was acknowledged (it prints the offsets,
-// one per line, to stdout). consume reads partition 0 from offset 0 without a group and prints
-// N records, exiting non-zero if they do not arrive in time or the broker reports an error.
+// "headers": [[name, base64|null], ...], "timestamp": ms|absent}. produce sends every line, in
+// order, to partition 0 with acks=all and the record's timestamp (send time when absent), and
+// exits 0 only when every record was acknowledged (it prints the offsets, one per line, to
+// stdout). consume reads partition 0 from offset 0 without a group and prints N records with
+// their timestamps, exiting non-zero if they do not arrive in time or the broker reports an error.
 //
 // config.Version is V2_1_0_0: record batch v2 (headers, null keys/values/header values) needs
 // V0_11_0_0, and sarama 1.22.1 requires V2_1_0_0 for zstd. Note that 1.22.1 still sends
@@ -34,9 +35,10 @@ import (
 )
 
 type record struct {
-	Key     []byte            `json:"key"`
-	Value   []byte            `json:"value"`
-	Headers []json.RawMessage `json:"headers"`
+	Key       []byte            `json:"key"`
+	Value     []byte            `json:"value"`
+	Headers   []json.RawMessage `json:"headers"`
+	Timestamp *int64            `json:"timestamp"`
 }
 
 type header struct {
@@ -78,6 +80,9 @@ func readRecords(r io.Reader) ([]*sarama.ProducerMessage, error) {
 			return nil, fmt.Errorf("record %d: %v", len(out), err)
 		}
 		msg := &sarama.ProducerMessage{Partition: 0}
+		if rec.Timestamp != nil {
+			msg.Timestamp = time.Unix(0, *rec.Timestamp*int64(time.Millisecond))
+		}
 		// A nil Encoder is a null key/value; ByteEncoder of an empty slice is "".
 		if rec.Key != nil {
 			msg.Key = sarama.ByteEncoder(rec.Key)
@@ -197,9 +202,10 @@ func consume(bootstrap, topic string, count int, timeout time.Duration) {
 	defer pc.Close()
 
 	type outRecord struct {
-		Key     []byte           `json:"key"`
-		Value   []byte           `json:"value"`
-		Headers [][2]interface{} `json:"headers"`
+		Key       []byte           `json:"key"`
+		Value     []byte           `json:"value"`
+		Headers   [][2]interface{} `json:"headers"`
+		Timestamp int64            `json:"timestamp"`
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
@@ -219,7 +225,8 @@ func consume(bootstrap, topic string, count int, timeout time.Duration) {
 				}
 				hs = append(hs, [2]interface{}{string(h.Key), v})
 			}
-			line, err := json.Marshal(outRecord{Key: m.Key, Value: m.Value, Headers: hs})
+			line, err := json.Marshal(outRecord{Key: m.Key, Value: m.Value, Headers: hs,
+				Timestamp: m.Timestamp.UnixNano() / int64(time.Millisecond)})
 			if err != nil {
 				fail(1, "json: %v", err)
 			}
