@@ -154,3 +154,14 @@ def ck_consume(bootstrap: str, topic: str, partition: int, expected: int,
         return out
     finally:
         c.close()
+
+
+def check_codec_on_wire(batches: list[dict], codec: str, small: int = 3) -> None:
+    """Every produced batch carries `codec`, except that librdkafka sends a batch uncompressed
+    when compressing would not make it smaller (rdkafka_msgset_writer.c): that happens only to
+    tiny batches, e.g. a one-record tail batch under load, so `none` is accepted for batches of at
+    most `small` records, and at least one batch must carry `codec`."""
+    codecs = {b["compression"] for b in batches}
+    assert codec in codecs, f"no {codec} batch on the wire: {sorted(codecs)}"
+    odd = [b for b in batches if b["compression"] != codec and not (b["compression"] == "none" and b["record_count"] <= small)]
+    assert not odd, f"batches not sent as {codec}: {[(b['compression'], b['record_count']) for b in odd]}"
