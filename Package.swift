@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LogStorage", targets: ["LogStorage"]),
         .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "RunnelBroker", targets: ["RunnelBroker"]),
+        .library(name: "Raft", targets: ["Raft"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -67,6 +68,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Raft",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RunnelBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "GroupCoordinator",
@@ -111,6 +119,11 @@ let package = Package(
         .testTarget(
             name: "GroupCoordinatorTests",
             dependencies: ["GroupCoordinator", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RaftTests",
+            dependencies: ["Raft"],
             swiftSettings: strictSettings
         ),
         .testTarget(
