@@ -47,7 +47,8 @@ public struct Broker: Service {
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
-                                  logLimiter: handlers.logLimiter)
+                                  logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
+                                  connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")))
         let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)

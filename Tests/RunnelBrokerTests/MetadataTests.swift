@@ -64,8 +64,8 @@ func partitionRecord(_ p: Int32, _ id: UUIDBytes, leaderEpoch: Int32 = 0) -> Met
     }
 
     @Test func unknownRecordTypesAreSkipped() throws {
-        // Api key 17 is a record type Runnel does not use (it is skipped on replay).
-        #expect(try MetadataRecord.decode(ByteBuffer(bytes: [0x01, 0x11, 0x00, 0x00])) == nil)
+        // Api key 12 (FeatureLevelRecord) is a record type Runnel does not use (it is skipped on replay).
+        #expect(try MetadataRecord.decode(ByteBuffer(bytes: [0x01, 0x0C, 0x00, 0x00])) == nil)
     }
 
     @Test func badFrameVersionOrTruncatedBytesThrow() {

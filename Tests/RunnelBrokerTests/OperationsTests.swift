@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 @testable import RunnelBroker
 import Testing
@@ -54,6 +55,16 @@ struct OperationsTests {
         for bad in ["disk=debug", "network", "network=loud"] {
             #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [("runnel.log.levels", bad)]) }
         }
+    }
+
+    /// `docs/configuration.md` is generated (`runnel config-reference`); the committed file must
+    /// match what the definitions produce now.
+    @Test func configurationReferenceIsUpToDate() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/configuration.md").path
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed == ConfigReference.markdown(),
+                "docs/configuration.md is stale: run `swift run runnel config-reference > docs/configuration.md`")
     }
 
     @Test func logDirectoryChecks() throws {

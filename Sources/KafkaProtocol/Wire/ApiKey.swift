@@ -30,6 +30,14 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
     public static let deleteGroups = ApiKey(rawValue: 42)
     public static let offsetDelete = ApiKey(rawValue: 47)
+    public static let vote = ApiKey(rawValue: 52)
+    public static let beginQuorumEpoch = ApiKey(rawValue: 53)
+    public static let endQuorumEpoch = ApiKey(rawValue: 54)
+    public static let describeQuorum = ApiKey(rawValue: 55)
+    public static let fetchSnapshot = ApiKey(rawValue: 59)
+    public static let brokerRegistration = ApiKey(rawValue: 62)
+    public static let brokerHeartbeat = ApiKey(rawValue: 63)
+    public static let allocateProducerIds = ApiKey(rawValue: 67)
 
     /// The first version that uses the flexible encoding (KIP-482), from Kafka's message JSON
     /// `flexibleVersions`; `nil` for keys Runnel does not know.
@@ -63,6 +71,14 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 42: return 2         // DeleteGroups
         case 47: return nil       // OffsetDelete: never flexible
         case 60: return 0         // DescribeCluster
+        case 52: return 0         // Vote
+        case 53: return 1         // BeginQuorumEpoch
+        case 54: return 1         // EndQuorumEpoch
+        case 55: return 0         // DescribeQuorum
+        case 59: return 0         // FetchSnapshot
+        case 62: return 0         // BrokerRegistration
+        case 63: return 0         // BrokerHeartbeat
+        case 67: return 0         // AllocateProducerIds
         default: return nil
         }
     }
@@ -113,6 +129,14 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 23: return "OffsetForLeaderEpoch"
         case 42: return "DeleteGroups"
         case 47: return "OffsetDelete"
+        case 52: return "Vote"
+        case 53: return "BeginQuorumEpoch"
+        case 54: return "EndQuorumEpoch"
+        case 55: return "DescribeQuorum"
+        case 59: return "FetchSnapshot"
+        case 62: return "BrokerRegistration"
+        case 63: return "BrokerHeartbeat"
+        case 67: return "AllocateProducerIds"
         default: return "ApiKey(\(rawValue))"
         }
     }

@@ -21,6 +21,23 @@ public struct MetadataImage: Sendable, Equatable {
         public var configs: [String: String] = [:]
     }
 
+    /// A registered broker (from `RegisterBrokerRecord` and the fence, unfence and registration-change
+    /// records that follow it), as in Kafka's `BrokerRegistration`.
+    public struct BrokerImage: Sendable, Equatable {
+        public var brokerID: Int32
+        /// The epoch the controller assigned at registration; later records must name it.
+        public var epoch: Int64
+        public var incarnationID: UUIDBytes
+        public var endpoints: [MetadataRecord.BrokerEndpoint]
+        public var features: [MetadataRecord.BrokerFeature]
+        public var rack: String?
+        public var fenced: Bool
+        public var inControlledShutdown: Bool
+        public var logDirs: [UUIDBytes]
+    }
+
+    /// Registered brokers by id.
+    public private(set) var brokers: [Int32: BrokerImage] = [:]
     /// Dynamic broker configs (KIP-226) by resource name: "" for cluster-wide defaults, else a
     /// broker id (key → value).
     public private(set) var brokerConfigs: [String: [String: String]] = [:]
@@ -60,6 +77,41 @@ public struct MetadataImage: Sendable, Equatable {
             topics.removeValue(forKey: name)
         case .producerIDs(_, _, let next):
             nextProducerID = max(nextProducerID, next)
+        case .registerBroker(let b):
+            // A re-registration replaces the old one (Kafka's ClusterControlManager.replay).
+            brokers[b.brokerID] = BrokerImage(
+                brokerID: b.brokerID, epoch: b.brokerEpoch, incarnationID: b.incarnationID, endpoints: b.endpoints,
+                features: b.features, rack: b.rack, fenced: b.fenced, inControlledShutdown: b.inControlledShutdown, logDirs: b.logDirs)
+        case .unregisterBroker(let id, let epoch):
+            // Kafka refuses an unregistration naming another epoch; a replay ignores it.
+            guard brokers[id]?.epoch == epoch else { return }
+            brokers.removeValue(forKey: id)
+        case .fenceBroker(let id, let epoch):
+            guard brokers[id]?.epoch == epoch else { return }
+            brokers[id]?.fenced = true
+        case .unfenceBroker(let id, let epoch):
+            guard brokers[id]?.epoch == epoch else { return }
+            brokers[id]?.fenced = false
+        case .brokerRegistrationChange(let c):
+            guard brokers[c.brokerID]?.epoch == c.brokerEpoch else { return }
+            // Fenced: -1 unfenced, 1 fenced, 0 no change; InControlledShutdown: 1 entered, 0 no change.
+            if c.fenced == 1 { brokers[c.brokerID]?.fenced = true }
+            if c.fenced == -1 { brokers[c.brokerID]?.fenced = false }
+            if c.inControlledShutdown == 1 { brokers[c.brokerID]?.inControlledShutdown = true }
+            if !c.logDirs.isEmpty { brokers[c.brokerID]?.logDirs = c.logDirs }
+        case .partitionChange(let c):
+            guard let name = namesByID[c.topicID], var p = topics[name]?.partitions[c.partitionID] else { return }
+            // Kafka's PartitionRegistration.merge: nil lists and leader -2 mean no change; any leader
+            // value other than -2 (including the same leader, or -1 for none) bumps the leader epoch;
+            // every change bumps the partition epoch.
+            if let replicas = c.replicas { p.replicas = replicas }
+            if let isr = c.isr { p.isr = isr }
+            if c.leader != MetadataRecord.PartitionChangeRecordData.noLeaderChange {
+                p.leader = c.leader
+                p.leaderEpoch += 1
+            }
+            p.partitionEpoch += 1
+            topics[name]?.partitions[c.partitionID] = p
         }
     }
 }

@@ -18,6 +18,19 @@ public enum MetadataRecord: Equatable, Sendable {
     /// `ProducerIdsRecord` (api key 15, v0): producer ids below `nextProducerID` have been handed
     /// out (to `brokerID`), so ids stay unique across restarts.
     case producerIDs(brokerID: Int32, brokerEpoch: Int64, nextProducerID: Int64)
+    /// `RegisterBrokerRecord` (api key 0, v0-3; see ``RegisterBrokerRecordData``).
+    case registerBroker(RegisterBrokerRecordData)
+    /// `UnregisterBrokerRecord` (api key 1, v0).
+    case unregisterBroker(brokerID: Int32, brokerEpoch: Int64)
+    /// `PartitionChangeRecord` (api key 5, v0-2; see ``PartitionChangeRecordData``).
+    case partitionChange(PartitionChangeRecordData)
+    /// `FenceBrokerRecord` (api key 7, v0); Kafka 3.9 writes it only below metadata version 3.3-IV2
+    /// (then `BrokerRegistrationChangeRecord` with `fenced` 1), but replays it at any version.
+    case fenceBroker(brokerID: Int32, brokerEpoch: Int64)
+    /// `UnfenceBrokerRecord` (api key 8, v0); likewise replaced by `fenced` -1 from 3.3-IV2.
+    case unfenceBroker(brokerID: Int32, brokerEpoch: Int64)
+    /// `BrokerRegistrationChangeRecord` (api key 17, v0-2; see ``BrokerRegistrationChangeData``).
+    case brokerRegistrationChange(BrokerRegistrationChangeData)
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
@@ -72,6 +85,27 @@ public enum MetadataRecord: Equatable, Sendable {
         case .producerIDs(let broker, let epoch, let next):
             w.writeUnsignedVarint(15); w.writeUnsignedVarint(0)
             w.writeInt32(broker); w.writeInt64(epoch); w.writeInt64(next)
+        case .registerBroker(let b):
+            w.writeUnsignedVarint(0); w.writeUnsignedVarint(UInt32(b.version))
+            b.encode(to: &w)
+            return w.buffer
+        case .unregisterBroker(let id, let epoch):
+            w.writeUnsignedVarint(1); w.writeUnsignedVarint(0)
+            w.writeInt32(id); w.writeInt64(epoch)
+        case .partitionChange(let c):
+            w.writeUnsignedVarint(5); w.writeUnsignedVarint(UInt32(c.version))
+            c.encode(to: &w)
+            return w.buffer
+        case .fenceBroker(let id, let epoch):
+            w.writeUnsignedVarint(7); w.writeUnsignedVarint(0)
+            w.writeInt32(id); w.writeInt64(epoch)
+        case .unfenceBroker(let id, let epoch):
+            w.writeUnsignedVarint(8); w.writeUnsignedVarint(0)
+            w.writeInt32(id); w.writeInt64(epoch)
+        case .brokerRegistrationChange(let c):
+            w.writeUnsignedVarint(17); w.writeUnsignedVarint(UInt32(c.version))
+            c.encode(to: &w)
+            return w.buffer
         }
         w.writeTaggedFields()
         return w.buffer
@@ -110,6 +144,21 @@ public enum MetadataRecord: Equatable, Sendable {
         case 15:
             record = .producerIDs(brokerID: try r.readInt32("broker id"), brokerEpoch: try r.readInt64("broker epoch"),
                                   nextProducerID: try r.readInt64("next producer id"))
+        case 0:
+            guard version <= 3 else { throw ProtocolError.invalid("unsupported RegisterBrokerRecord version \(version)") }
+            return .registerBroker(try RegisterBrokerRecordData.decode(from: &r, version: Int16(version)))
+        case 1:
+            record = .unregisterBroker(brokerID: try r.readInt32("broker id"), brokerEpoch: try r.readInt64("broker epoch"))
+        case 5:
+            guard version <= 2 else { throw ProtocolError.invalid("unsupported PartitionChangeRecord version \(version)") }
+            return .partitionChange(try PartitionChangeRecordData.decode(from: &r, version: Int16(version)))
+        case 7:
+            record = .fenceBroker(brokerID: try r.readInt32("id"), brokerEpoch: try r.readInt64("epoch"))
+        case 8:
+            record = .unfenceBroker(brokerID: try r.readInt32("id"), brokerEpoch: try r.readInt64("epoch"))
+        case 17:
+            guard version <= 2 else { throw ProtocolError.invalid("unsupported BrokerRegistrationChangeRecord version \(version)") }
+            return .brokerRegistrationChange(try BrokerRegistrationChangeData.decode(from: &r, version: Int16(version)))
         default:
             return nil
         }

@@ -5,6 +5,10 @@ import NIOPosix
 /// The TCP side of the broker: accepts connections on one listener and serves each in its own
 /// structured task, one request at a time, so responses leave in request order (Kafka mutes a
 /// connection while a request is in flight in the same way).
+///
+/// A connection that would pass `max.connections` or `max.connections.per.ip` is closed before
+/// any of its requests is handled (``ConnectionLimiter``); one that sends no request for
+/// `connections.max.idle.ms` is closed by the broker (``IdleConnectionWatcher``).
 struct BrokerServer {
     let listener: Listener
     let maxFrameBytes: Int
@@ -13,6 +17,10 @@ struct BrokerServer {
     var metrics: BrokerMetrics? = nil
     /// Bounds the warnings a client that keeps sending bad requests can cause.
     var logLimiter = LogRateLimiter()
+    /// Counts connections against `max.connections` and `max.connections.per.ip`.
+    var connectionLimiter = ConnectionLimiter()
+    /// `connections.max.idle.ms`; nil never closes an idle connection.
+    var connectionsMaxIdle: Duration? = nil
 
     /// Binds the listener; `onBound` receives the bound port (useful with port 0).
     func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
@@ -54,30 +62,65 @@ struct BrokerServer {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         var connectionLogger = logger
         connectionLogger[metadataKey: "peer"] = "\(peer)"
-        let host = connection.channel.remoteAddress?.ipAddress.map { "/\($0)" } ?? "/unknown"
-        let context = RequestContext(peer: peer, clientHost: host, logger: connectionLogger)
+        let ip = connection.channel.remoteAddress?.ipAddress ?? "unknown"
+        if let refusal = connectionLimiter.admit(ip: ip) {
+            await refuse(connection, refusal, ip: ip, logger: connectionLogger)
+            return
+        }
+        defer { connectionLimiter.release(ip: ip) }
+        let context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
         do {
             try await connection.executeThenClose { inbound, outbound in
-                for try await frame in inbound {
-                    switch await router.handle(frame: frame, context: context) {
-                    case .respond(let bytes):
-                        try await outbound.write(bytes)
-                    case .noResponse:
-                        continue
-                    case .close(let reason):
-                        metrics?.connectionsClosedByBroker.increment()
-                        logLimiter.log(connectionLogger, .warning, key: "close \(host)", "closing connection: \(reason)")
-                        return
+                try await withThrowingDiscardingTaskGroup { group in
+                    // Stops the idle watcher however the connection ends.
+                    defer { group.cancelAll() }
+                    let idle = connectionsMaxIdle.map { IdleConnectionWatcher(timeout: $0) }
+                    if let idle {
+                        let idleLogger = connectionLogger
+                        group.addTask {
+                            if await idle.watch(connection.channel) {
+                                idleLogger.debug("closing connection idle for connections.max.idle.ms (\(idle.timeout))")
+                            }
+                        }
+                    }
+                    for try await frame in inbound {
+                        idle?.requestStarted()
+                        defer { idle?.requestFinished() }
+                        switch await router.handle(frame: frame, context: context) {
+                        case .respond(let bytes):
+                            try await outbound.write(bytes)
+                        case .noResponse:
+                            continue
+                        case .close(let reason):
+                            metrics?.connectionsClosedByBroker.increment()
+                            logLimiter.log(connectionLogger, .warning, key: "close /\(ip)", "closing connection: \(reason)")
+                            return
+                        }
                     }
                 }
             }
         } catch let error as FrameError {
             metrics?.connectionsClosedByBroker.increment()
-            logLimiter.log(connectionLogger, .warning, key: "close \(host)", "closing connection: \(error)")
+            logLimiter.log(connectionLogger, .warning, key: "close /\(ip)", "closing connection: \(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
             connectionLogger.debug("connection closed by peer")
         } catch {
             connectionLogger.info("connection ended: \(error)")
         }
+    }
+
+    /// Closes a connection over a connection limit without reading from it, with one
+    /// rate-limited line naming the limit and the client (per address for the per-IP limit,
+    /// once for the broker-wide one, so a crowd of clients cannot flood the log either).
+    private func refuse(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ refusal: ConnectionLimiter.Refusal,
+                        ip: String, logger: Logger) async {
+        let key: String
+        switch refusal {
+        case .maxConnectionsPerIP: key = "refuse /\(ip)"
+        case .maxConnections: key = "refuse max.connections"
+        }
+        logLimiter.log(logger, .warning, key: key, "closing connection from /\(ip): \(refusal)")
+        // Nothing is read: the body returns at once and executeThenClose closes the channel.
+        try? await connection.executeThenClose { _, _ in }
     }
 }
