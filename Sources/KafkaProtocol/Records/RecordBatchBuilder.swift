@@ -37,27 +37,12 @@ public struct RecordBatchBuilder: Sendable {
         precondition(!records.isEmpty, "a record batch needs at least one record")
         var body = ByteBuffer()
         for record in records { record.encode(to: &body) }
-        var out = ByteBuffer()
-        out.reserveCapacity(RecordBatchHeader.size + body.readableBytes)
-        out.writeInteger(baseOffset, endianness: .big)
-        out.writeInteger(Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead + body.readableBytes), endianness: .big)
-        out.writeInteger(partitionLeaderEpoch, endianness: .big)
-        out.writeInteger(Int8(2))
-        out.writeInteger(UInt32(0), endianness: .big) // CRC, filled below
-        out.writeInteger(attributes, endianness: .big)
-        out.writeInteger(Int32(records.count - 1), endianness: .big)
-        out.writeInteger(baseTimestamp, endianness: .big)
-        out.writeInteger(maxTimestamp, endianness: .big)
-        out.writeInteger(producerID, endianness: .big)
-        out.writeInteger(producerEpoch, endianness: .big)
-        out.writeInteger(baseSequence, endianness: .big)
-        out.writeInteger(Int32(records.count), endianness: .big)
-        out.writeBuffer(&body)
-        let crc = out.withUnsafeReadableBytes {
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.Field.attributes...]))
-        }
-        out.setInteger(crc, at: RecordBatchHeader.Field.crc, endianness: .big)
-        return out
+        let header = RecordBatchHeader(
+            baseOffset: baseOffset, batchLength: 0, partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0,
+            attributes: attributes, lastOffsetDelta: Int32(records.count - 1), baseTimestamp: baseTimestamp,
+            maxTimestamp: maxTimestamp, producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence,
+            recordsCount: Int32(records.count))
+        return RecordBatchHeader.encodeBatch(header, body: body)
     }
 }
 

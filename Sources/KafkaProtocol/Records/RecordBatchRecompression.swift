@@ -18,30 +18,38 @@ extension RecordBatchHeader {
                                     to codec: CompressionCodec) throws -> (batch: ByteBuffer, header: RecordBatchHeader) {
         var body = ByteBuffer()
         for record in records { record.encode(to: &body) }
-        let stored = try codec.compress(body)
         var out = header
         out.attributes = (header.attributes & ~0x7) | codec.rawValue
-        out.batchLength = Int32(size - logOverhead + stored.readableBytes)
-        var bytes = ByteBuffer()
-        bytes.reserveCapacity(size + stored.readableBytes)
-        bytes.writeInteger(out.baseOffset, endianness: .big)
-        bytes.writeInteger(out.batchLength, endianness: .big)
-        bytes.writeInteger(out.partitionLeaderEpoch, endianness: .big)
-        bytes.writeInteger(Int8(2))
-        bytes.writeInteger(UInt32(0), endianness: .big) // CRC, filled below
-        bytes.writeInteger(out.attributes, endianness: .big)
-        bytes.writeInteger(out.lastOffsetDelta, endianness: .big)
-        bytes.writeInteger(out.baseTimestamp, endianness: .big)
-        bytes.writeInteger(out.maxTimestamp, endianness: .big)
-        bytes.writeInteger(out.producerID, endianness: .big)
-        bytes.writeInteger(out.producerEpoch, endianness: .big)
-        bytes.writeInteger(out.baseSequence, endianness: .big)
-        bytes.writeInteger(out.recordsCount, endianness: .big)
-        bytes.writeImmutableBuffer(stored)
-        out.crc = bytes.withUnsafeReadableBytes {
+        let bytes = encodeBatch(out, body: try codec.compress(body))
+        out.batchLength = Int32(bytes.readableBytes - logOverhead)
+        out.crc = bytes.getInteger(at: Field.crc, endianness: .big, as: UInt32.self)!
+        return (bytes, out)
+    }
+
+    /// A magic-2 batch from `header`'s fields and `body`, the records section as stored (already
+    /// compressed for a compressed batch): `batchLength` and the CRC-32C are computed, the other
+    /// fields are written as given (protocol guide, "Record Batch").
+    public static func encodeBatch(_ header: RecordBatchHeader, body: ByteBuffer) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(size + body.readableBytes)
+        out.writeInteger(header.baseOffset, endianness: .big)
+        out.writeInteger(Int32(size - logOverhead + body.readableBytes), endianness: .big)
+        out.writeInteger(header.partitionLeaderEpoch, endianness: .big)
+        out.writeInteger(Int8(2))
+        out.writeInteger(UInt32(0), endianness: .big) // CRC, filled below
+        out.writeInteger(header.attributes, endianness: .big)
+        out.writeInteger(header.lastOffsetDelta, endianness: .big)
+        out.writeInteger(header.baseTimestamp, endianness: .big)
+        out.writeInteger(header.maxTimestamp, endianness: .big)
+        out.writeInteger(header.producerID, endianness: .big)
+        out.writeInteger(header.producerEpoch, endianness: .big)
+        out.writeInteger(header.baseSequence, endianness: .big)
+        out.writeInteger(header.recordsCount, endianness: .big)
+        out.writeImmutableBuffer(body)
+        let crc = out.withUnsafeReadableBytes {
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[Field.attributes...]))
         }
-        bytes.setInteger(out.crc, at: Field.crc, endianness: .big)
-        return (bytes, out)
+        out.setInteger(crc, at: Field.crc, endianness: .big)
+        return out
     }
 }

@@ -279,28 +279,7 @@ public enum LogCleaner {
     /// A v2 batch from header fields and the (possibly compressed) records section, with batchLength
     /// and CRC-32C computed.
     static func encode(_ h: RecordBatchHeader, body: ByteBuffer) -> ByteBuffer {
-        var out = ByteBuffer()
-        out.reserveCapacity(RecordBatchHeader.size + body.readableBytes)
-        out.writeInteger(h.baseOffset, endianness: .big)
-        out.writeInteger(Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead + body.readableBytes), endianness: .big)
-        out.writeInteger(h.partitionLeaderEpoch, endianness: .big)
-        out.writeInteger(Int8(2))
-        out.writeInteger(UInt32(0), endianness: .big)
-        out.writeInteger(h.attributes, endianness: .big)
-        out.writeInteger(h.lastOffsetDelta, endianness: .big)
-        out.writeInteger(h.baseTimestamp, endianness: .big)
-        out.writeInteger(h.maxTimestamp, endianness: .big)
-        out.writeInteger(h.producerID, endianness: .big)
-        out.writeInteger(h.producerEpoch, endianness: .big)
-        out.writeInteger(h.baseSequence, endianness: .big)
-        out.writeInteger(h.recordsCount, endianness: .big)
-        var records = body
-        out.writeBuffer(&records)
-        let crc = out.withUnsafeReadableBytes {
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.Field.attributes...]))
-        }
-        out.setInteger(crc, at: RecordBatchHeader.Field.crc, endianness: .big)
-        return out
+        RecordBatchHeader.encodeBatch(h, body: body)
     }
 
     // MARK: Reading segment files
