@@ -11,6 +11,8 @@ they control.
 - `compression.type` per topic: batches from kcat, confluent-kafka and kafka-python are stored
   with the topic's codec (checked with `runnel log dump`) and read back byte-equal.
 - Timestamp bounds (KIP-937) and `max.message.bytes` changed at run time.
+- aiokafka's admin client (AlterConfigs, DescribeConfigs) and producer against the same rules.
+- Acknowledged config changes survive kill -9 (the metadata log is fsynced before they apply).
 """
 from __future__ import annotations
 
@@ -91,7 +93,9 @@ def test_confluent_topic_configs_incremental_legacy_and_errors(broker, topic):
     assert described["retention.ms"][1] != DYNAMIC_TOPIC
     assert described["cleanup.policy"] == ("delete", DEFAULT)
 
-    broker.restart()
+    # An acknowledged change is in the fsynced metadata log: it survives kill -9.
+    broker.kill9()
+    broker.start()
     assert _describe_topic(ck_admin(broker.bootstrap), topic)["max.message.bytes"] == ("200000", DYNAMIC_TOPIC)
 
 
@@ -131,7 +135,8 @@ def test_dynamic_broker_configs_layer_over_static_ones(broker_factory, topic):
     # test covers the broker's answer.)
     assert _error_name(lambda: _incremental(admin, ResourceType.BROKER, "1", [("num.partitions", "SET", "3")])) == "INVALID_REQUEST"
 
-    b.restart()
+    b.kill9()
+    b.start()
     admin = ck_admin(b.bootstrap)
     assert _describe_topic(admin, topic)["retention.ms"] == ("3000000", DYNAMIC_BROKER)
     _incremental(admin, ResourceType.BROKER, "1", [("log.retention.ms", "DELETE", None)])
@@ -306,3 +311,50 @@ def test_max_message_bytes_lowered_at_run_time(module_broker, topic):
     assert p.flush(30) == 0
     assert errors[1] is None
     module_broker.wait_for_log(r"max\.message\.bytes 2000")
+
+
+def test_aiokafka_alter_describe_configs_compression_and_timestamps(module_broker, runnel_path, topic):
+    """aiokafka's admin client (AlterConfigs, DescribeConfigs v0-2) changes a topic's
+    compression.type and timestamp bound; its producer's gzip batches are then stored as zstd,
+    and a record older than the bound gets INVALID_TIMESTAMP."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+    from aiokafka.errors import InvalidTimestampError
+
+    async def run():
+        admin = AIOKafkaAdminClient(bootstrap_servers=module_broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, 1, 1)])
+            (altered,) = await admin.alter_configs([ConfigResource(
+                ConfigResourceType.TOPIC, topic,
+                configs={"compression.type": "zstd", "message.timestamp.before.max.ms": "3600000"})])
+            assert [r[0] for r in altered.resources] == [0], altered
+            (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+            (resource,) = described.resources
+            assert resource[0] == 0, resource
+            entries = {e[0]: e[1] for e in resource[4]}
+            assert entries["compression.type"] == "zstd"
+            assert entries["message.timestamp.before.max.ms"] == "3600000"
+            assert entries["retention.ms"] == "604800000"
+        finally:
+            await admin.close()
+        producer = AIOKafkaProducer(bootstrap_servers=module_broker.bootstrap, compression_type="gzip", linger_ms=20)
+        await producer.start()
+        try:
+            now = int(time.time() * 1000)
+            sent = [await producer.send(topic, b"aio-%d-" % i + b"z" * 400, partition=0) for i in range(10)]
+            metas = [await f for f in sent]
+            assert [m.offset for m in metas] == list(range(10))
+            with pytest.raises(InvalidTimestampError):
+                await producer.send_and_wait(topic, b"too old", partition=0, timestamp_ms=now - 2 * 3600 * 1000)
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+    assert set(_stored_codecs(runnel_path, module_broker, topic)) == {"zstd"}
+    got = [m.value() for m in ck_consume(module_broker.bootstrap, topic, 0, 10)]
+    assert got == [b"aio-%d-" % i + b"z" * 400 for i in range(10)]

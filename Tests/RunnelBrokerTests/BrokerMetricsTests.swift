@@ -6,10 +6,12 @@ import Testing
 struct BrokerMetricsTests {
     @Test func countersAndTimersRenderAsPrometheusText() {
         let metrics = BrokerMetrics()
-        metrics.recordProduced(topic: "orders", bytes: 120, records: 3)
-        metrics.recordProduced(topic: "orders", bytes: 80, records: 2)
-        metrics.recordFetched(topic: "orders", bytes: 200, records: 5)
-        metrics.recordFetched(topic: "orders", bytes: 0, records: 0)
+        let orders = metrics.counters("orders")
+        orders.recordProduced(bytes: 120, records: 3)
+        orders.recordProduced(bytes: 80, records: 2)
+        // A second lookup returns the same counters.
+        metrics.counters("orders").recordFetched(bytes: 200, records: 5)
+        orders.recordFetched(bytes: 0, records: 0)
         metrics.recordRequest(api: .produce, duration: .milliseconds(3))
         let text = metrics.render()
         #expect(text.contains(#"runnel_topic_bytes_in_total{topic="orders"} 200"#))

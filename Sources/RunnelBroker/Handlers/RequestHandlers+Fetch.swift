@@ -69,11 +69,10 @@ extension RequestHandlers {
         do {
             if epochError != .none { throw EpochFenced(code: epochError) }
             // With the budget spent (limit 0) only the first partition with data may still send a batch (KIP-74).
-            var read = try await partition.read(from: p.fetchOffset, maxBytes: limit == 0 && firstData ? 1 : limit,
-                                                isReplica: isReplica)
             let legacyMagic = LegacyFormat.fetchMagic(version: version)
             // Down-converted sizes differ from stored ones, so legacy fetches apply the limit after converting.
-            if !firstData && legacyMagic == nil && read.records.readableBytes > limit { read.records = ByteBuffer() }
+            var read = try await partition.read(from: p.fetchOffset, maxBytes: limit == 0 && firstData ? 1 : limit,
+                                                isReplica: isReplica, oversizedFirstBatch: firstData || legacyMagic != nil)
             if version < 10 && Self.containsZstd(read.records) {
                 return .init(partitionIndex: p.partition, errorCode: .unsupportedCompressionType, highWatermark: read.highWatermark,
                              lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset)

@@ -88,16 +88,6 @@ public final class BrokerMetrics: Sendable {
         }
     }
 
-    /// A produced batch of `topic` was appended (``TopicCounters/recordProduced(bytes:records:)``).
-    public func recordProduced(topic: String, bytes: Int, records: Int) {
-        counters(topic).recordProduced(bytes: bytes, records: records)
-    }
-
-    /// A fetch of `topic` returned data to a consumer (``TopicCounters/recordFetched(bytes:records:)``).
-    public func recordFetched(topic: String, bytes: Int, records: Int) {
-        counters(topic).recordFetched(bytes: bytes, records: records)
-    }
-
     /// One request of `api` was handled in `duration`.
     func recordRequest(api: ApiKey, duration: Duration) {
         let m = apis.withLock { cache in

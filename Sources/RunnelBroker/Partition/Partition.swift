@@ -31,9 +31,7 @@ actor Partition {
     /// Timestamp rules, storage codec and LogAppendTime of this partition's topic.
     private(set) var appendPolicy: AppendPolicy
     private var waiters: [AppendSignal] = []
-    /// Where appends and consumer reads are counted; nil in tests that do not look.
-    private let metrics: BrokerMetrics?
-    /// This topic's byte and record counters, looked up once.
+    /// This topic's byte and record counters, looked up once; nil in tests that do not look.
     private let counters: BrokerMetrics.TopicCounters?
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     private var closed = false
@@ -47,7 +45,6 @@ actor Partition {
         self.topicID = topicID
         self.leaderEpoch = leaderEpoch
         self.appendPolicy = appendPolicy
-        self.metrics = metrics
         self.counters = metrics?.counters(topicPartition.topic)
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
@@ -120,14 +117,20 @@ actor Partition {
     }
 
     /// Reads batches from `offset` up to the high watermark (consumers) or the log end (replicas).
+    /// - Parameters:
+    ///   - maxBytes: byte limit of the read. A `maxBytes` of 0 (the fetch's byte budget is spent)
+    ///     checks the offset and returns no records without touching the segments.
+    ///   - oversizedFirstBatch: whether a first batch larger than `maxBytes` is still returned
+    ///     (KIP-74: only for the first partition of a fetch that returns data); otherwise such a
+    ///     read returns no records.
     /// - Throws: ``StorageError`` (OFFSET_OUT_OF_RANGE when outside the log).
-    /// A `maxBytes` of 0 (the fetch's byte budget is spent) checks the offset and returns no records
-    /// without touching the segments.
-    func read(from offset: Int64, maxBytes: Int, isReplica: Bool) throws -> ReadResult {
+    /// Consumer reads count the records returned in the topic's bytes-out and records-out metrics.
+    func read(from offset: Int64, maxBytes: Int, isReplica: Bool, oversizedFirstBatch: Bool = true) throws -> ReadResult {
         let bound = isReplica ? log.logEndOffset : highWatermark
         var records = ByteBuffer()
         if maxBytes > 0 {
             records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+            if !oversizedFirstBatch, records.readableBytes > maxBytes { records = ByteBuffer() }
             if !isReplica, let counters, records.readableBytes > 0 {
                 counters.recordFetched(bytes: records.readableBytes, records: records.recordBatchRecordCount)
             }
