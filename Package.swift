@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

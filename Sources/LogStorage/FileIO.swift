@@ -137,14 +137,16 @@ struct SegmentFile {
 }
 
 /// Writes `contents` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
-func writeFileAtomically(_ path: FilePath, contents: String) throws {
+/// - Throws: ``StorageError/io(operation:path:errno:)``.
+public func writeFileAtomically(_ path: FilePath, contents: String) throws {
     var buffer = ByteBuffer()
     buffer.writeString(contents)
     try writeFileAtomically(path, bytes: buffer)
 }
 
 /// Writes `bytes` to `path` through a temporary file, fsync and rename, then fsyncs the directory.
-func writeFileAtomically(_ path: FilePath, bytes buffer: ByteBuffer) throws {
+/// - Throws: ``StorageError/io(operation:path:errno:)``.
+public func writeFileAtomically(_ path: FilePath, bytes buffer: ByteBuffer) throws {
     let tmp = FilePath(path.string + ".tmp")
     let file = try SegmentFile.open(tmp, create: true)
     defer { file.close() }
@@ -193,15 +195,16 @@ func listDirectory(_ directory: FilePath) throws -> [String] {
     return names
 }
 
-/// Reads a whole small file as UTF-8, or `nil` when it does not exist.
 /// Reads a whole small file as bytes; nil when it does not exist.
-func readSmallFileBytes(_ path: FilePath) throws -> ByteBuffer? {
+/// - Throws: ``StorageError/io(operation:path:errno:)``.
+public func readSmallFileBytes(_ path: FilePath) throws -> ByteBuffer? {
     guard access(path.string, F_OK) == 0 else { return nil }
     let file = try SegmentFile.open(path, create: false)
     defer { file.close() }
     return try file.read(at: 0, length: Int(try file.size()))
 }
 
+/// Reads a whole small file as UTF-8, or `nil` when it does not exist.
 func readSmallFile(_ path: FilePath) throws -> String? {
     guard access(path.string, F_OK) == 0 else { return nil }
     let file = try SegmentFile.open(path, create: false)

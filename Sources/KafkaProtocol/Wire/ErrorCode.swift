@@ -70,6 +70,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let groupSubscribedToTopic = ErrorCode(86)
     public static let invalidRecord = ErrorCode(87)
     public static let unstableOffsetCommit = ErrorCode(88)
+    public static let inconsistentVoterSet = ErrorCode(94)
+    public static let snapshotNotFound = ErrorCode(98)
     public static let unknownTopicID = ErrorCode(100)
     public static let inconsistentTopicID = ErrorCode(103)
 
@@ -113,7 +115,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
             79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
-            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
+            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"
     }

@@ -3,20 +3,31 @@ import LogStorage
 
 /// A `PROTOCOL://host:port` listener (Kafka `listeners` / `advertised.listeners`).
 public struct Listener: Sendable, Equatable, CustomStringConvertible {
+    /// The listener name (`PLAINTEXT`, `CONTROLLER`, ...), as written before `://`.
+    public var name: String
+    /// The security protocol the name maps to through `listener.security.protocol.map`.
     public var securityProtocol: String
     /// Host name or address; empty means all interfaces.
     public var host: String
     public var port: Int
 
-    /// Parses `PLAINTEXT://host:port` (IPv6 hosts in brackets).
-    /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for other protocols or malformed URIs.
-    public static func parse(_ text: String, key: String) throws -> Listener {
+    /// Parses `NAME://host:port` (IPv6 hosts in brackets). The name maps to a security protocol
+    /// through `protocolMap` (`listener.security.protocol.map`); a name that is itself a protocol
+    /// maps to itself.
+    /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for unmapped names, protocols other
+    ///   than PLAINTEXT, and malformed URIs.
+    public static func parse(_ text: String, key: String, protocolMap: [String: String] = [:]) throws -> Listener {
         let t = text.trimmingWhitespace()
         guard let sep = t.range(of: "://") else {
-            throw ConfigError.invalidValue(key: key, value: text, reason: "expected PROTOCOL://host:port, e.g. PLAINTEXT://localhost:9092")
+            throw ConfigError.invalidValue(key: key, value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://localhost:9092")
         }
-        let proto = String(t[..<sep.lowerBound]).uppercased()
+        let name = String(t[..<sep.lowerBound]).uppercased()
+        let proto = protocolMap[name] ?? name
         guard proto == "PLAINTEXT" else {
+            if protocolMap[name] == nil, !["SSL", "SASL_PLAINTEXT", "SASL_SSL"].contains(name) {
+                throw ConfigError.invalidValue(key: key, value: text,
+                                               reason: "listener name \(name) is not in listener.security.protocol.map")
+            }
             throw ConfigError.invalidValue(key: key, value: text, reason: "allowed security protocols: PLAINTEXT (TLS and SASL are not implemented yet)")
         }
         let rest = t[sep.upperBound...]
@@ -25,12 +36,12 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
         }
         var host = String(rest[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return Listener(securityProtocol: proto, host: host, port: port)
+        return Listener(name: name, securityProtocol: proto, host: host, port: port)
     }
 
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return "\(securityProtocol)://\(h):\(port)"
+        return "\(name)://\(h):\(port)"
     }
 }
 
@@ -154,16 +165,45 @@ public struct BrokerConfig: Sendable {
     }
     public var listeners: [Listener] {
         get throws {
-            try (string("listeners") ?? "").split(separator: ",").map { try Listener.parse(String($0), key: "listeners") }
+            let map = try protocolMap
+            return try (string("listeners") ?? "").split(separator: ",").map {
+                try Listener.parse(String($0), key: "listeners", protocolMap: map)
+            }
         }
     }
-    /// `advertised.listeners`, or `listeners` with an empty host replaced by `localhost`.
+
+    /// `listener.security.protocol.map` as listener name → security protocol.
+    var protocolMap: [String: String] {
+        get throws {
+            var map: [String: String] = [:]
+            for entry in (string("listener.security.protocol.map") ?? "").split(separator: ",") {
+                let parts = entry.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace().uppercased() }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ConfigError.invalidValue(key: "listener.security.protocol.map", value: String(entry),
+                                                   reason: "expected NAME:PROTOCOL entries, e.g. CONTROLLER:PLAINTEXT")
+                }
+                map[parts[0]] = parts[1]
+            }
+            return map
+        }
+    }
+
+    /// `controller.listener.names`, upper-cased.
+    public var controllerListenerNames: [String] {
+        (string("controller.listener.names") ?? "").split(separator: ",").map { String($0).trimmingWhitespace().uppercased() }
+    }
+
+    /// `advertised.listeners`, or `listeners` with an empty host replaced by `localhost`; controller
+    /// listeners are never advertised to clients (as in Kafka).
     public var advertisedListeners: [Listener] {
         get throws {
+            let controllerNames = Set(controllerListenerNames)
             if let adv = string("advertised.listeners"), !adv.isEmpty {
-                return try adv.split(separator: ",").map { try Listener.parse(String($0), key: "advertised.listeners") }
+                let map = try protocolMap
+                return try adv.split(separator: ",").map { try Listener.parse(String($0), key: "advertised.listeners", protocolMap: map) }
+                    .filter { !controllerNames.contains($0.name) }
             }
-            return try listeners.map { l in
+            return try listeners.filter { !controllerNames.contains($0.name) }.map { l in
                 var a = l
                 if a.host.isEmpty || a.host == "0.0.0.0" || a.host == "::" { a.host = "localhost" }
                 return a
