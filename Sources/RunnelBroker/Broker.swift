@@ -28,11 +28,26 @@ public struct Broker: Service {
     /// - Throws: ``ConfigError`` or a storage error when `log.dirs` cannot be used; a bind error when
     ///   the port is taken.
     public func run() async throws {
-        let listeners = try config.listeners
+        let cluster = try ClusterSettings.parse(config)
+        let controllerNames = Set(config.controllerListenerNames)
+        let clientListeners = try config.listeners.filter { cluster == nil || !controllerNames.contains($0.name) }
         let advertised = try config.advertisedListeners
-        guard let listener = listeners.first, let advertisedListener = advertised.first else {
-            throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
+        // A controller-only node serves no clients: its controller listener is its only one.
+        let listener: Listener
+        var controllerListener: Listener?
+        if let cluster, !cluster.isBroker {
+            guard let only = cluster.controllerListener else {
+                throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no controller listener configured")
+            }
+            listener = only
+        } else {
+            guard let first = clientListeners.first else {
+                throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no listener configured")
+            }
+            listener = first
+            controllerListener = cluster?.controllerListener
         }
+        let advertisedListener = advertised.first ?? listener
         let metricsEndpoint = try config.metricsEndpoint
         try StartupChecks.checkLogDirectory(config.logDirectory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
         let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
@@ -43,6 +58,12 @@ public struct Broker: Service {
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics)
         let groups = await makeGroupCoordinator(controller, logger: levels.logger(.groups, from: logger))
+        if controller.cluster != nil {
+            await controller.onOffsetsPartitionsOpened { partitions in
+                await groups.beginLoading(partitions: partitions)
+                await groups.load(partitions: partitions)
+            }
+        }
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
@@ -50,11 +71,15 @@ public struct Broker: Service {
                                   logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
                                   connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")))
         let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        var controllerChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+            if let controllerListener {
+                controllerChannel = try await server.bind(listener: controllerListener, group: MultiThreadedEventLoopGroup.singleton)
+            }
         } catch {
             await controller.shutdown()
-            throw BrokerStartupError.bindFailed(listener: "\(listener)", reason: "\(error)")
+            throw BrokerStartupError.bindFailed(listener: "\(controllerChannel == nil && controllerListener != nil ? controllerListener! : listener)", reason: "\(error)")
         }
         var metricsChannel: NIOAsyncChannel<MetricsServer.Connection, Never>?
         var metricsServer: MetricsServer?
@@ -80,6 +105,26 @@ public struct Broker: Service {
         onListening(port)
         do {
             try await withThrowingDiscardingTaskGroup { group in
+                if let quorum = controller.quorum {
+                    group.addTask {
+                        await withGracefulShutdownHandler {
+                            await quorum.run { await controller.applyCommitted($0) }
+                        } onGracefulShutdown: {
+                            Task { await quorum.resignIfLeader() }
+                        }
+                    }
+                    group.addTask { await cancelWhenGracefulShutdown { await controller.runBrokerLifecycle(listeners: advertised) } }
+                    group.addTask { await cancelWhenGracefulShutdown { await controller.runControllerDuties() } }
+                }
+                if let controllerChannel {
+                    group.addTask {
+                        try await withGracefulShutdownHandler {
+                            try await server.serve(controllerChannel)
+                        } onGracefulShutdown: {
+                            controllerChannel.channel.close(promise: nil)
+                        }
+                    }
+                }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if let metricsServer, let metricsChannel {

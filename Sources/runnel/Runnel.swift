@@ -7,7 +7,7 @@ struct Runnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runnel",
         abstract: "Runnel: a Kafka-compatible, replicated, append-only log broker.",
-        subcommands: [BrokerCommand.self, ConfigReferenceCommand.self, LogCommand.self]
+        subcommands: [BrokerCommand.self, ClusterCommand.self, ConfigReferenceCommand.self, LogCommand.self]
     )
 
     /// ArgumentParser's entry point, except that usage errors of `runnel log …` exit with status 2

@@ -72,7 +72,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unstableOffsetCommit = ErrorCode(88)
     public static let inconsistentVoterSet = ErrorCode(94)
     public static let snapshotNotFound = ErrorCode(98)
+    public static let staleBrokerEpoch = ErrorCode(77)
     public static let unknownTopicID = ErrorCode(100)
+    public static let inconsistentClusterID = ErrorCode(104)
+    public static let brokerIDNotRegistered = ErrorCode(102)
     public static let inconsistentTopicID = ErrorCode(103)
 
     /// Whether Kafka's Java client treats this error as retriable (`RetriableException` subclasses).
@@ -113,9 +116,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             44: "POLICY_VIOLATION", 45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER",
             47: "INVALID_PRODUCER_EPOCH", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 59: "UNKNOWN_PRODUCER_ID", 56: "KAFKA_STORAGE_ERROR", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND",
             70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
-            75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 78: "OFFSET_NOT_AVAILABLE",
+            75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 77: "STALE_BROKER_EPOCH", 78: "OFFSET_NOT_AVAILABLE",
             79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
-            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 103: "INCONSISTENT_TOPIC_ID",
+            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 102: "BROKER_ID_NOT_REGISTERED", 103: "INCONSISTENT_TOPIC_ID", 104: "INCONSISTENT_CLUSTER_ID",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"
     }

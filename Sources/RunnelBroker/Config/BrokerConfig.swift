@@ -90,6 +90,7 @@ public struct BrokerConfig: Sendable {
         _ = try advertisedListeners
         _ = try metricsEndpoint
         _ = try LogLevels(self)
+        _ = try ClusterSettings.parse(self)
     }
 
     /// `runnel.metrics.listener`, nil when empty (metrics off).

@@ -16,6 +16,8 @@ public enum ConfigDefinitions {
                          doc: "The metadata quorum's voters as id@host:port entries naming each controller's controller listener. Required when process.roles is set; static (dynamic voter changes are not supported)."),
         ConfigDefinition("controller.listener.names", .broker, .list, default: "CONTROLLER",
                          doc: "Names of the listeners the controllers use. A controller binds the first one of them that is in listeners; brokers reach the controllers at the controller.quorum.voters addresses. These listeners are never advertised to clients."),
+        ConfigDefinition("runnel.cluster.id", .broker, .string, default: "",
+                         doc: "The cluster id every node of a cluster shares (Kafka sets it with kafka-storage format). Empty: a standalone node picks a random one on first start, and a cluster node derives one from controller.quorum.voters. A log.dirs written for another cluster id is refused."),
         ConfigDefinition("controller.quorum.election.timeout.ms", .broker, .int, default: "1000", .atLeast(1),
                          doc: "Milliseconds without a leader before a voter starts an election; each wait is drawn from one to two times this."),
         ConfigDefinition("controller.quorum.fetch.timeout.ms", .broker, .int, default: "2000", .atLeast(1),

@@ -39,7 +39,10 @@ actor OffsetsTopicGate {
         let replicationFactor = config.int("offsets.topic.replication.factor")
         guard replicationFactor <= 1 else {
             return (.coordinatorNotAvailable,
-                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but only 1 broker is alive.")
+                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but partitions have one replica until replication lands; set it to 1.")
+        }
+        if controller.cluster != nil, await !controller.isActiveController {
+            return await createThroughController(replicationFactor: Int16(replicationFactor))
         }
         let result = await controller.createTopic(
             name: TopicName.consumerOffsets, numPartitions: groups.partitionCount, replicationFactor: Int16(replicationFactor),
@@ -49,7 +52,30 @@ actor OffsetsTopicGate {
             logger.error("creating __consumer_offsets failed", metadata: ["error": "\(result.errorCode)", "message": "\(result.errorMessage ?? "")"])
             return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")")
         }
-        await groups.activateNewTopic()
+        // In a cluster each broker's shards start serving as its partitions of the topic open
+        // (Controller.publish); a standalone node serves them all now.
+        if controller.cluster == nil { await groups.activateNewTopic() }
+        return nil
+    }
+
+    /// Asks the active controller to create the topic (as this broker, which may create internal
+    /// topics) and waits until it is in this broker's image.
+    private func createThroughController(replicationFactor: Int16) async -> (ErrorCode, String)? {
+        guard let channel = controller.controllerChannel else { return (.coordinatorNotAvailable, "No active controller is known.") }
+        let request = CreateTopicsRequest(topics: [.init(
+            name: TopicName.consumerOffsets, numPartitions: groups.partitionCount, replicationFactor: replicationFactor,
+            configs: [.init(name: "cleanup.policy", value: "compact"),
+                      .init(name: "segment.bytes", value: String(config.int("offsets.topic.segment.bytes")))])], timeoutMs: 10_000)
+        do {
+            let response = try await channel.send(request, version: 5)
+            let code = response.topics.first?.errorCode ?? .unknownServerError
+            guard code == .none || code == .topicAlreadyExists else {
+                return (.coordinatorNotAvailable, "The coordinator is not available: creating \(TopicName.consumerOffsets) failed with \(code).")
+            }
+        } catch {
+            return (.coordinatorNotAvailable, "The coordinator is not available: \(error)")
+        }
+        await controller.waitForTopic(TopicName.consumerOffsets, timeout: .seconds(5))
         return nil
     }
 }

@@ -6,6 +6,9 @@ extension RequestHandlers {
     /// broker's id) are supported; only the broker keys that supply topic defaults are dynamic.
     /// Each resource succeeds or fails on its own (see ``Controller/alterConfigs``).
     func alterConfigs(_ request: AlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
+        if let forwarded = await forwardIfNeeded(request, version: version) {
+            return forwardedOrFailed(forwarded, request.resources.map { ($0.resourceType, $0.resourceName) })
+        }
         var results: [AlterConfigsResponse.Result] = []
         for resource in request.resources {
             let changes = resource.configs.map { ConfigChange(name: $0.name, operation: .set, value: $0.value) }
@@ -19,6 +22,9 @@ extension RequestHandlers {
     /// on list keys such as `cleanup.policy`); keys not named keep their values. An unknown
     /// operation id is INVALID_REQUEST for its resource.
     func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
+        if let forwarded = await forwardIfNeeded(request, version: version) {
+            return forwardedOrFailed(forwarded, request.resources.map { ($0.resourceType, $0.resourceName) })
+        }
         var results: [AlterConfigsResponse.Result] = []
         for resource in request.resources {
             var changes: [ConfigChange] = []
@@ -50,6 +56,18 @@ extension RequestHandlers {
             return .init(errorCode: error.code, errorMessage: error.message, resourceType: type, resourceName: name)
         } catch {
             return .init(errorCode: .unknownServerError, errorMessage: "\(error)", resourceType: type, resourceName: name)
+        }
+    }
+
+    /// A forwarded config change's answer, or the failure for every resource when none came.
+    private func forwardedOrFailed(_ forwarded: Result<AlterConfigsResponse, ForwardingFailure>,
+                                   _ resources: [(type: Int8, name: String)]) -> AlterConfigsResponse {
+        switch forwarded {
+        case .success(let response): return response
+        case .failure(let failure):
+            return AlterConfigsResponse(responses: resources.map {
+                .init(errorCode: failure.code, errorMessage: "The active controller did not answer.", resourceType: $0.type, resourceName: $0.name)
+            })
         }
     }
 }

@@ -3,6 +3,15 @@ import KafkaProtocol
 extension RequestHandlers {
     /// CreatePartitions v0-3: a topic named twice in one request gets INVALID_REQUEST, as in Kafka.
     func createPartitions(_ request: CreatePartitionsRequest, version: Int16) async -> CreatePartitionsResponse {
+        if let forwarded = await forwardIfNeeded(request, version: version) {
+            switch forwarded {
+            case .success(let response): return response
+            case .failure(let failure):
+                return CreatePartitionsResponse(results: request.topics.map {
+                    .init(name: $0.name, errorCode: failure.code, errorMessage: "The active controller did not answer.")
+                })
+            }
+        }
         var seen: [String: Int] = [:]
         for t in request.topics { seen[t.name, default: 0] += 1 }
         var results: [CreatePartitionsResponse.Result] = []
@@ -18,14 +27,17 @@ extension RequestHandlers {
         return CreatePartitionsResponse(results: results)
     }
 
-    /// DescribeCluster v0-1 (KIP-700): this broker, which is also the controller.
+    /// DescribeCluster v0-1 (KIP-700): the live brokers and the broker named as controller (this
+    /// broker when standalone).
     func describeCluster(_ request: DescribeClusterRequest, version: Int16) async -> DescribeClusterResponse {
         guard request.endpointType == 1 else {
             // UNSUPPORTED_ENDPOINT_TYPE (119): only brokers are described on this listener.
             return DescribeClusterResponse(errorCode: ErrorCode(119), errorMessage: "Only endpoint type 1 (brokers) is supported.",
                                            endpointType: request.endpointType, clusterID: clusterID, controllerID: -1, brokers: [])
         }
-        return DescribeClusterResponse(clusterID: clusterID, controllerID: nodeID,
-                                       brokers: [.init(brokerID: nodeID, host: advertised.host, port: Int32(advertised.port))])
+        let brokers = liveBrokers(await controller.image).map {
+            DescribeClusterResponse.Broker(brokerID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack)
+        }
+        return DescribeClusterResponse(clusterID: clusterID, controllerID: await controller.advertisedControllerID(), brokers: brokers)
     }
 }

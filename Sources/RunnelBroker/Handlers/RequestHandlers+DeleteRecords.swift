@@ -16,7 +16,8 @@ extension RequestHandlers {
                     continue
                 }
                 guard let partition = await controller.partition(TopicPartition(topic.name, p.partitionIndex)) else {
-                    partitions.append(.init(partitionIndex: p.partitionIndex, errorCode: .unknownTopicOrPartition))
+                    partitions.append(.init(partitionIndex: p.partitionIndex,
+                                            errorCode: await controller.missingPartitionError(TopicPartition(topic.name, p.partitionIndex))))
                     continue
                 }
                 do {

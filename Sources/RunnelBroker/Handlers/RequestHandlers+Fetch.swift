@@ -61,7 +61,8 @@ extension RequestHandlers {
     private func readOne(topic: String, _ p: FetchRequest.Partition, version: Int16, budget: Int,
                          firstData: Bool, isReplica: Bool) async -> FetchResponse.PartitionData {
         guard let partition = await controller.partition(TopicPartition(topic, p.partition)) else {
-            return .init(partitionIndex: p.partition, errorCode: .unknownTopicOrPartition, highWatermark: -1,
+            return .init(partitionIndex: p.partition, errorCode: await controller.missingPartitionError(TopicPartition(topic, p.partition)),
+                         highWatermark: -1,
                          lastStableOffset: -1, logStartOffset: -1)
         }
         let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)

@@ -34,7 +34,17 @@ extension RequestHandlers {
         switch keyType {
         case 0:
             if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
-            return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
+            guard controller.cluster != nil else {
+                return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
+            }
+            // In a cluster: the leader of the group's __consumer_offsets partition.
+            let partition = groups.partition(for: key)
+            let image = await controller.image
+            guard let leader = image.topics[TopicName.consumerOffsets]?.partitions[partition]?.leader,
+                  let endpoint = await controller.brokerEndpoint(leader) else {
+                return failure(.coordinatorNotAvailable, "The coordinator is not available: the leader of \(TopicName.consumerOffsets)-\(partition) is not live.")
+            }
+            return FindCoordinatorResponse.Coordinator(key: key, nodeID: leader, host: endpoint.host, port: endpoint.port)
         case 1:
             // Named as the transaction coordinator so that the client's next request,
             // InitProducerId with its transactional id, gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED:

@@ -22,7 +22,7 @@ extension RequestHandlers {
 
     private func lookup(topic: String, _ p: ListOffsetsRequest.Partition, version: Int16, isolation: Int8) async -> ListOffsetsResponse.Partition {
         guard let partition = await controller.partition(TopicPartition(topic, p.partitionIndex)) else {
-            return .init(partitionIndex: p.partitionIndex, errorCode: .unknownTopicOrPartition)
+            return .init(partitionIndex: p.partitionIndex, errorCode: await controller.missingPartitionError(TopicPartition(topic, p.partitionIndex)))
         }
         let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
         guard epochError == .none else { return .init(partitionIndex: p.partitionIndex, errorCode: epochError) }

@@ -3,50 +3,77 @@ import KafkaProtocol
 extension RequestHandlers {
     /// Metadata v0-12. Topic list: v0 empty = all; v1+ null = all, empty = none. Unknown topics are
     /// created when the request allows it (always before v4) and `auto.create.topics.enable` is true.
+    /// In a cluster the brokers are the registered, unfenced ones, and a partition whose leader is
+    /// fenced reports LEADER_NOT_AVAILABLE with no leader.
     func metadata(_ request: MetadataRequest, version: Int16) async -> MetadataResponse {
         let allowAutoCreate = (version < 4 || request.allowAutoTopicCreation) && config.bool("auto.create.topics.enable")
         var image = await controller.image
         var topics: [MetadataResponse.Topic] = []
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         if wantsAll {
-            topics = image.topics.values.sorted { $0.name < $1.name }.map(describe)
+            topics = image.topics.values.sorted { $0.name < $1.name }.map { describe($0, image) }
         } else {
             for requested in request.topics ?? [] {
                 if let name = requested.name {
                     if let topic = image.topics[name] {
-                        topics.append(describe(topic))
+                        topics.append(describe(topic, image))
                     } else if let problem = TopicName.problem(name) {
                         logger.debug("metadata for an invalid topic name", metadata: ["topic": "\(name)", "reason": "\(problem)"])
                         topics.append(.init(errorCode: .invalidTopicException, name: name, partitions: []))
                     } else if allowAutoCreate {
-                        let result = await controller.createTopic(name: name, numPartitions: -1, replicationFactor: -1,
-                                                                  configs: [], validateOnly: false)
+                        let result = await autoCreateTopic(name)
                         image = await controller.image
                         if let topic = image.topics[name] {
-                            topics.append(describe(topic))
+                            topics.append(describe(topic, image))
                         } else {
-                            let code: ErrorCode = result.errorCode == .topicAlreadyExists ? .leaderNotAvailable : result.errorCode
+                            let code: ErrorCode = result == .topicAlreadyExists || result == .none ? .leaderNotAvailable : result
                             topics.append(.init(errorCode: code, name: name, partitions: []))
                         }
                     } else {
                         topics.append(.init(errorCode: .unknownTopicOrPartition, name: name, partitions: []))
                     }
                 } else if let topic = image.topic(id: requested.topicID) {
-                    topics.append(describe(topic))
+                    topics.append(describe(topic, image))
                 } else {
                     topics.append(.init(errorCode: .unknownTopicID, name: nil, topicID: requested.topicID, partitions: []))
                 }
             }
         }
-        return MetadataResponse(
-            brokers: [.init(nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))],
-            clusterID: clusterID, controllerID: nodeID, topics: topics)
+        return MetadataResponse(brokers: liveBrokers(image), clusterID: clusterID,
+                                controllerID: await controller.advertisedControllerID(), topics: topics)
     }
 
-    private func describe(_ topic: MetadataImage.TopicImage) -> MetadataResponse.Topic {
+    /// The brokers clients may use: this one when standalone, else every registered, unfenced broker.
+    func liveBrokers(_ image: MetadataImage) -> [MetadataResponse.Broker] {
+        guard controller.cluster != nil else { return [.init(nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))] }
+        return image.brokers.values.filter { !$0.fenced }.sorted { $0.brokerID < $1.brokerID }.compactMap { b in
+            guard let endpoint = b.endpoints.first else { return nil }
+            return MetadataResponse.Broker(nodeID: b.brokerID, host: endpoint.host, port: Int32(endpoint.port), rack: b.rack)
+        }
+    }
+
+    /// Creates a topic a Metadata request named (`auto.create.topics.enable`) on the active
+    /// controller: here, or forwarded to it (KIP-590). Returns the creation's error code.
+    private func autoCreateTopic(_ name: String) async -> ErrorCode {
+        if await controller.isActiveController {
+            return await controller.createTopic(name: name, numPartitions: -1, replicationFactor: -1, configs: [], validateOnly: false).errorCode
+        }
+        let request = CreateTopicsRequest(topics: [.init(name: name, numPartitions: -1, replicationFactor: -1)], timeoutMs: 10_000)
+        guard case .success(let response) = await forwardToController(request, version: 5), let result = response.topics.first else {
+            return .leaderNotAvailable
+        }
+        if result.errorCode == .none { await controller.waitForTopic(name, timeout: .seconds(5)) }
+        return result.errorCode
+    }
+
+    private func describe(_ topic: MetadataImage.TopicImage, _ image: MetadataImage) -> MetadataResponse.Topic {
+        let isCluster = controller.cluster != nil
         let partitions = topic.partitions.values.sorted { $0.partitionID < $1.partitionID }.map { p in
-            MetadataResponse.Partition(partitionIndex: p.partitionID, leaderID: p.leader, leaderEpoch: p.leaderEpoch,
-                                       replicaNodes: p.replicas, isrNodes: p.isr)
+            // A partition whose only replica is on a fenced broker has no leader until it returns.
+            let leaderLive = !isCluster || image.brokers[p.leader].map { !$0.fenced } == true
+            return MetadataResponse.Partition(errorCode: leaderLive ? .none : .leaderNotAvailable, partitionIndex: p.partitionID,
+                                              leaderID: leaderLive ? p.leader : -1, leaderEpoch: p.leaderEpoch,
+                                              replicaNodes: p.replicas, isrNodes: leaderLive ? p.isr : [])
         }
         return MetadataResponse.Topic(name: topic.name, topicID: topic.topicID, isInternal: TopicName.isInternal(topic.name),
                                       partitions: partitions)

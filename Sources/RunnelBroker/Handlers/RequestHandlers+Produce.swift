@@ -38,7 +38,7 @@ extension RequestHandlers {
                          errorMessage: "Cannot append to internal topic \(topic)")
         }
         guard let partition = await controller.partition(TopicPartition(topic, data.index)) else {
-            return .init(index: data.index, errorCode: .unknownTopicOrPartition, baseOffset: -1)
+            return .init(index: data.index, errorCode: await controller.missingPartitionError(TopicPartition(topic, data.index)), baseOffset: -1)
         }
         guard var records = data.records else {
             return .init(index: data.index, errorCode: .invalidRecord, baseOffset: -1, errorMessage: "records are null")

@@ -5,7 +5,22 @@ extension RequestHandlers {
     /// a manual assignment must name only this broker. v5 responses echo the partition count,
     /// replication factor and effective configs. A name repeated in one request fails with
     /// INVALID_REQUEST, as in Kafka.
-    func createTopics(_ request: CreateTopicsRequest, version: Int16) async -> CreateTopicsResponse {
+    ///
+    /// In a cluster a broker that is not the active controller forwards the request (KIP-590); the
+    /// brokers' own client id (`runnel-broker-<id>`) may create internal topics
+    /// (`__consumer_offsets`), clients may not.
+    func createTopics(_ request: CreateTopicsRequest, client: ClientInfo) async -> CreateTopicsResponse {
+        let version = client.version
+        if let forwarded = await forwardIfNeeded(request, version: version) {
+            switch forwarded {
+            case .success(let response): return response
+            case .failure(let failure):
+                return CreateTopicsResponse(topics: request.topics.map {
+                    .init(name: $0.name, errorCode: failure.code, errorMessage: "The active controller did not answer.", configs: nil)
+                })
+            }
+        }
+        let fromBroker = await controller.isBrokerClientID(client.clientID)
         var counts: [String: Int] = [:]
         for t in request.topics { counts[t.name, default: 0] += 1 }
         var topics: [CreateTopicsResponse.Topic] = []
@@ -14,6 +29,7 @@ extension RequestHandlers {
                 topics.append(.init(name: t.name, errorCode: .invalidRequest, errorMessage: "Create topics request from client contains a duplicate topic name: \(t.name)", configs: nil))
                 continue
             }
+            var leaders: [Int32]?
             var numPartitions = t.numPartitions
             var replicationFactor = t.replicationFactor
             if !t.assignments.isEmpty {
@@ -23,17 +39,22 @@ extension RequestHandlers {
                     continue
                 }
                 let sorted = t.assignments.sorted { $0.partitionIndex < $1.partitionIndex }
-                let valid = sorted.enumerated().allSatisfy { $0.offset == Int($0.element.partitionIndex) && $0.element.brokerIDs == [nodeID] }
+                let live = Set(await controller.placementBrokers)
+                let valid = sorted.enumerated().allSatisfy {
+                    $0.offset == Int($0.element.partitionIndex) && $0.element.brokerIDs.count == 1 && live.contains($0.element.brokerIDs[0])
+                }
                 guard valid else {
                     topics.append(.init(name: t.name, errorCode: .invalidReplicaAssignment,
-                                        errorMessage: "Replica assignments must cover partitions 0..n-1 and name only broker \(nodeID).", configs: nil))
+                                        errorMessage: "Replica assignments must cover partitions 0..n-1, each with one live broker (\(live.sorted())).", configs: nil))
                     continue
                 }
                 numPartitions = Int32(sorted.count)
                 replicationFactor = 1
+                leaders = sorted.map { $0.brokerIDs[0] }
             }
             let result = await controller.createTopic(name: t.name, numPartitions: numPartitions, replicationFactor: replicationFactor,
-                                                      configs: t.configs.map { ($0.name, $0.value) }, validateOnly: request.validateOnly)
+                                                      configs: t.configs.map { ($0.name, $0.value) }, validateOnly: request.validateOnly,
+                                                      allowInternal: fromBroker, leaders: leaders)
             if result.errorCode != .none {
                 topics.append(.init(name: t.name, errorCode: result.errorCode, errorMessage: result.errorMessage, configs: nil))
             } else {
@@ -51,6 +72,12 @@ extension RequestHandlers {
 
     /// DeleteTopics v0-4 (by name).
     func deleteTopics(_ request: DeleteTopicsRequest, version: Int16) async -> DeleteTopicsResponse {
+        if let forwarded = await forwardIfNeeded(request, version: version) {
+            switch forwarded {
+            case .success(let response): return response
+            case .failure(let failure): return DeleteTopicsResponse(responses: request.topicNames.map { .init(name: $0, errorCode: failure.code) })
+            }
+        }
         var results: [DeleteTopicsResponse.Result] = []
         for name in request.topicNames {
             let (code, _) = await controller.deleteTopic(name: name)

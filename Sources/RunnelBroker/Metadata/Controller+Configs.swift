@@ -47,6 +47,14 @@ extension Controller {
     ///   cannot be written.
     func alterConfigs(resourceType: Int8, resourceName: String, changes: [ConfigChange], replaceAll: Bool,
                       validateOnly: Bool) async throws {
+        try await serialized {
+            try await alterConfigsNow(resourceType: resourceType, resourceName: resourceName, changes: changes,
+                                      replaceAll: replaceAll, validateOnly: validateOnly)
+        }
+    }
+
+    private func alterConfigsNow(resourceType: Int8, resourceName: String, changes: [ConfigChange], replaceAll: Bool,
+                                 validateOnly: Bool) async throws {
         let isTopic: Bool
         let current: [String: String]
         switch resourceType {
@@ -57,7 +65,9 @@ extension Controller {
             isTopic = true
             current = topic.configs
         case MetadataRecord.brokerResourceType:
-            guard resourceName.isEmpty || resourceName == String(nodeID) else {
+            let known = resourceName.isEmpty || resourceName == String(nodeID)
+                || (cluster != nil && Int32(resourceName).map { image.brokers[$0] != nil } == true)
+            guard known else {
                 throw ConfigChangeError(code: .invalidRequest,
                                         message: "Broker '\(resourceName)' is not this broker (\(nodeID)); use its id or \"\" for the cluster-wide default.")
             }
@@ -76,37 +86,16 @@ extension Controller {
             records.append(.config(resourceType: resourceType, resourceName: resourceName, name: key, value: updated[key]))
         }
         do {
-            try metadataLog.append(records, nowMs: Self.nowMs())
-        } catch {
-            logger.error("metadata log append failed", metadata: ["resource": "\(resourceName)", "error": "\(error)"])
-            throw ConfigChangeError(code: .kafkaStorageError, message: "metadata log write failed: \(error)")
+            try await commit(records)
+        } catch let error as ControllerWriteError {
+            throw ConfigChangeError(code: error.code, message: error.message)
         }
-        for r in records { image.apply(r) }
         let changed = records.compactMap { r -> String? in
             if case .config(_, _, let name, let value) = r { return "\(name)=\(value ?? "<default>")" }
             return nil
         }
         logger.info("configs altered", metadata: ["resource": "\(isTopic ? "topic" : "broker") '\(resourceName)'",
                                                   "changes": "\(changed.joined(separator: ", "))"])
-        if isTopic {
-            await reconfigure(topics: [resourceName])
-        } else {
-            config = Self.effectiveConfig(config, image: image, nodeID: nodeID)
-            await reconfigure(topics: Array(image.topics.keys))
-        }
-    }
-
-    /// Pushes the effective log config and append policy to every partition of `topics`.
-    private func reconfigure(topics: [String]) async {
-        for name in topics {
-            guard let topic = image.topics[name] else { continue }
-            let logConfig = config.logConfig(topicOverrides: topic.configs)
-            let policy = config.appendPolicy(topicOverrides: topic.configs)
-            for p in topic.partitions.keys {
-                guard let partition = partitions[TopicPartition(name, p)] else { continue }
-                await partition.reconfigure(logConfig, appendPolicy: policy)
-            }
-        }
     }
 
     /// The resource's values after `changes`, validated key by key.

@@ -8,7 +8,11 @@ extension Controller {
     ///   - validateOnly: check everything, change nothing.
     /// - Returns: NONE, or the error and message (UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS,
     ///   INVALID_REPLICA_ASSIGNMENT, INVALID_REQUEST for internal topics, KAFKA_STORAGE_ERROR).
-    func createPartitions(topic name: String, count: Int32, assignments: [[Int32]]?, validateOnly: Bool) -> (ErrorCode, String?) {
+    func createPartitions(topic name: String, count: Int32, assignments: [[Int32]]?, validateOnly: Bool) async -> (ErrorCode, String?) {
+        await serialized { await createPartitionsNow(topic: name, count: count, assignments: assignments, validateOnly: validateOnly) }
+    }
+
+    private func createPartitionsNow(topic name: String, count: Int32, assignments: [[Int32]]?, validateOnly: Bool) async -> (ErrorCode, String?) {
         guard let topic = image.topics[name] else {
             return (.unknownTopicOrPartition, "This server does not host this topic: \(name)")
         }
@@ -27,33 +31,32 @@ extension Controller {
             guard assignments.count == Int(count - current) else {
                 return (.invalidReplicaAssignment, "Increasing the number of partitions by \(count - current) but \(assignments.count) assignments provided.")
             }
-            guard assignments.allSatisfy({ $0 == [nodeID] }) else {
-                return (.invalidReplicaAssignment, "Every new partition must be assigned to broker \(nodeID), the only broker.")
+            let live = Set(placementBrokers)
+            for assignment in assignments {
+                guard assignment.count == 1 else {
+                    return (.invalidReplicaAssignment, "Each new partition must have exactly one replica until replication lands; got \(assignment).")
+                }
+                guard live.contains(assignment[0]) else {
+                    return (.invalidReplicaAssignment, "Broker \(assignment[0]) is not a registered, unfenced broker.")
+                }
             }
         }
         if validateOnly { return (.none, nil) }
-        let records = (current..<count).map {
-            MetadataRecord.partition(.init(partitionID: $0, topicID: topic.topicID, replicas: [nodeID], isr: [nodeID],
-                                           leader: nodeID, leaderEpoch: 0, partitionEpoch: 0))
+        let leaders = assignments?.map { $0[0] } ?? placeLeaders(count: Int(count - current), brokers: placementBrokers)
+        guard leaders.count == Int(count - current) else {
+            return (.invalidReplicationFactor, "No broker is registered and unfenced to place the new partitions on.")
+        }
+        let records = (current..<count).map { p -> MetadataRecord in
+            let leader = leaders[Int(p - current)]
+            return MetadataRecord.partition(.init(partitionID: p, topicID: topic.topicID, replicas: [leader], isr: [leader],
+                                                  leader: leader, leaderEpoch: 0, partitionEpoch: 0))
         }
         do {
-            try metadataLog.append(records, nowMs: Self.nowMs())
+            try await commit(records)
+        } catch let error as ControllerWriteError {
+            return (error.code, error.message)
         } catch {
-            logger.error("metadata log append failed", metadata: ["topic": "\(name)", "error": "\(error)"])
-            return (.kafkaStorageError, "metadata log write failed: \(error)")
-        }
-        for r in records { image.apply(r) }
-        do {
-            for p in current..<count {
-                let tp = TopicPartition(name, p)
-                partitions[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: 0, logDirectory: logDirectory,
-                                               config: config.logConfig(topicOverrides: topic.configs),
-                                               appendPolicy: config.appendPolicy(topicOverrides: topic.configs), logger: logger,
-                                               metrics: metrics)
-            }
-        } catch {
-            logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])
-            return (.kafkaStorageError, "partition directory creation failed: \(error)")
+            return (.unknownServerError, "\(error)")
         }
         logger.info("added partitions", metadata: ["topic": "\(name)", "from": "\(current)", "to": "\(count)"])
         return (.none, nil)

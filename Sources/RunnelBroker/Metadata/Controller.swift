@@ -15,13 +15,35 @@ actor Controller {
     let nodeID: Int32
     let clusterID: String
     let logDirectory: FilePath
-    let metadataLog: MetadataLog
+    /// The standalone node's metadata log; nil in a cluster, where ``quorum`` replicates it.
+    let metadataLog: MetadataLog?
+    /// This node's member of the metadata quorum; nil for a standalone node.
+    let quorum: QuorumDriver?
+    /// `process.roles` and the voters; nil for a standalone node.
+    let cluster: ClusterSettings?
+    /// Whether this node hosts partitions (the broker role, or a standalone node).
+    let hostsPartitions: Bool
     var image: MetadataImage
+    /// Recovery points and the clean-shutdown flag read at start, for partitions opened later
+    /// (in a cluster, as the replicated metadata log is replayed).
+    let startState: LogDirectoryState
+    /// Controller writes run one at a time, so each validates against the image its predecessor left.
+    var writeInFlight = false
+    var writeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Active controller only: when each broker last sent a heartbeat (monotonic).
+    var lastHeartbeat: [Int32: ContinuousClock.Instant] = [:]
+    /// Called with the `__consumer_offsets` partitions newly opened here (cluster mode), so the group
+    /// coordinator loads and serves their groups.
+    var offsetsPartitionsOpened: (@Sendable ([Int32]) async -> Void)?
+    /// Requests to the active controller; nil for a standalone node.
+    let controllerChannel: ControllerChannel?
+    /// This broker's registration epoch with the active controller, once registered.
+    var brokerEpoch: Int64 = -1
     /// Producer ids reserved in the metadata log and not handed out yet.
     var producerIDBlock: Range<Int64> = 0..<0
     var partitions: [TopicPartition: Partition] = [:]
     /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
-    private var cleanerOffsets: [TopicPartition: Int64] = [:]
+    var cleanerOffsets: [TopicPartition: Int64] = [:]
     let logger: Logger
     /// Where partitions count appends and reads; nil in tests that do not look.
     let metrics: BrokerMetrics?
@@ -36,33 +58,53 @@ actor Controller {
         let directory = FilePath(config.logDirectory)
         self.logDirectory = directory
         try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
-        let meta = try MetaProperties.loadOrCreate(directory: directory.string, nodeID: config.nodeID)
+        let cluster = try ClusterSettings.parse(config)
+        let meta = try MetaProperties.loadOrCreate(directory: directory.string, nodeID: config.nodeID,
+                                                   clusterID: cluster?.clusterID(configured: config.string("runnel.cluster.id") ?? ""))
         self.clusterID = meta.clusterID
-        let metadataLog = try MetadataLog(logDirectory: directory, logger: logger)
-        self.metadataLog = metadataLog
-        let image = try metadataLog.replay()
+        self.cluster = cluster
+        self.hostsPartitions = cluster?.isBroker ?? true
+        let image: MetadataImage
+        if let cluster {
+            let metadataDirectory = directory.appending(MetadataLog.directoryName)
+            if FileManager.default.fileExists(atPath: metadataDirectory.appending(QuorumStore.logFileName).string),
+               !FileManager.default.fileExists(atPath: metadataDirectory.appending("quorum-state").string),
+               FileManager.default.fileExists(atPath: metadataDirectory.appending("00000000000000000000.index").string) {
+                throw ConfigError.invalidValue(key: "process.roles", value: config.string("process.roles") ?? "",
+                                               reason: "log.dirs \(directory) holds a standalone node's metadata log; a cluster node needs a new log.dirs")
+            }
+            let store = try QuorumStore(directory: metadataDirectory, logger: logger)
+            let quorum = try QuorumDriver(settings: cluster, config: config, clusterID: meta.clusterID, store: store, logger: logger)
+            self.quorum = quorum
+            self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: logger)
+            self.metadataLog = nil
+            image = MetadataImage()
+        } else {
+            let metadataLog = try MetadataLog(logDirectory: directory, logger: logger)
+            self.metadataLog = metadataLog
+            self.quorum = nil
+            self.controllerChannel = nil
+            image = try metadataLog.replay()
+        }
         self.image = image
         config = Self.effectiveConfig(staticConfig, image: image, nodeID: config.nodeID)
         self.config = config
         Self.removeDeletedDirectories(directory, logger: logger)
         let state = try LogDirectoryState.load(directory: directory)
+        self.startState = state
         logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
                                         : "no clean shutdown marker: recovering segments after each recovery point",
                     metadata: ["log.dirs": "\(directory)"])
-        var opened: [TopicPartition: Partition] = [:]
         let total = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         var progress = RecoveryProgress(total: total, logger: logger, metrics: metrics)
+        var opened: [TopicPartition: Partition] = [:]
         for topic in image.topics.values {
             for p in topic.partitions.values {
                 let tp = TopicPartition(topic.name, p.partitionID)
-                let options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
-                                              logStartOffset: state.logStartOffsets[tp.directoryName],
-                                              maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
-                opened[tp] = try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
-                                           logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
-                                           appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
-                                           loadOptions: options, logger: logger, metrics: metrics)
-                progress.loaded(tp, scannedBytes: opened[tp]!.recoveredBytesAtLoad)
+                let partition = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
+                                                       state: state, logger: logger, metrics: metrics)
+                opened[tp] = partition
+                progress.loaded(tp, scannedBytes: partition.recoveredBytesAtLoad)
             }
         }
         progress.finish()
@@ -77,132 +119,30 @@ actor Controller {
         // From here on a crash is unclean again.
         try LogDirectoryState.removeCleanShutdownMarker(directory: directory)
         logger.info("loaded metadata", metadata: ["topics": "\(image.topics.count)", "partitions": "\(opened.count)",
-                                                   "cluster.id": "\(meta.clusterID)", "node.id": "\(config.nodeID)"])
+                                                   "cluster.id": "\(meta.clusterID)", "node.id": "\(config.nodeID)",
+                                                   "process.roles": "\(cluster.map { $0.roles.map(\.rawValue).sorted().joined(separator: ",") } ?? "standalone")"])
+    }
+
+    /// Opens (recovering if needed) the log of one partition hosted here.
+    static func openPartition(_ tp: TopicPartition, topic: MetadataImage.TopicImage, partition p: MetadataImage.PartitionImage,
+                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, logger: Logger,
+                              metrics: BrokerMetrics?) throws -> Partition {
+        let options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
+                                      logStartOffset: state.logStartOffsets[tp.directoryName],
+                                      maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
+        return try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
+                             logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
+                             appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
+                             loadOptions: options, logger: logger, metrics: metrics)
     }
 
     func partition(_ tp: TopicPartition) -> Partition? { partitions[tp] }
 
+    /// Sets the hook that tells the group coordinator about offsets partitions opened here.
+    func onOffsetsPartitionsOpened(_ hook: @escaping @Sendable ([Int32]) async -> Void) { offsetsPartitionsOpened = hook }
+
     /// Every partition hosted here.
     var partitionsHosted: [Partition] { Array(partitions.values) }
-
-    /// The outcome of creating one topic.
-    struct CreateTopicResult: Sendable {
-        var errorCode: ErrorCode
-        var errorMessage: String?
-        var numPartitions: Int32
-        var replicationFactor: Int16
-        var topicID: UUIDBytes
-        /// The topic's effective configs (override or broker default).
-        var configs: [String: String]
-        /// The keys of `configs` that the request set explicitly.
-        var overriddenKeys: Set<String> = []
-    }
-
-    /// Creates a topic (CreateTopics, auto-creation).
-    /// - Parameters:
-    ///   - numPartitions: -1 means `num.partitions` (KIP-464).
-    ///   - replicationFactor: -1 means `default.replication.factor`; only 1 is possible on one broker.
-    ///   - configs: topic key → value overrides; null values are ignored as in Kafka.
-    ///   - validateOnly: check everything but change nothing.
-    ///   - allowInternal: only the broker itself creates internal topics (`__consumer_offsets`);
-    ///     clients asking for one get INVALID_REQUEST, as in Kafka.
-    func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
-                     configs: [(name: String, value: String?)], validateOnly: Bool, allowInternal: Bool = false) -> CreateTopicResult {
-        let partitionCount = numPartitions == -1 ? Int32(config.int("num.partitions")) : numPartitions
-        let rf = replicationFactor == -1 ? Int16(config.int("default.replication.factor")) : replicationFactor
-        var result = CreateTopicResult(errorCode: .none, errorMessage: nil, numPartitions: partitionCount,
-                                       replicationFactor: rf, topicID: .zero, configs: [:])
-        func fail(_ code: ErrorCode, _ message: String) -> CreateTopicResult {
-            result.errorCode = code
-            result.errorMessage = message
-            return result
-        }
-        if let problem = TopicName.problem(name) { return fail(.invalidTopicException, problem) }
-        if name.hasPrefix("__cluster_metadata") { return fail(.invalidTopicException, "'\(name)' is reserved for the metadata log") }
-        if !allowInternal, TopicName.isInternal(name) {
-            return fail(.invalidRequest, "Creation of internal topic \(name) is prohibited.")
-        }
-        if image.topics[name] != nil { return fail(.topicAlreadyExists, "Topic '\(name)' already exists.") }
-        let key = TopicName.collisionKey(name)
-        if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
-            return fail(.invalidTopicException, "Topic '\(name)' collides with existing topic: \(other)")
-        }
-        guard partitionCount >= 1 else { return fail(.invalidPartitions, "Number of partitions must be larger than 0.") }
-        guard partitionCount <= 100_000 else { return fail(.invalidPartitions, "Number of partitions \(partitionCount) is above the limit of 100000.") }
-        guard rf >= 1 else { return fail(.invalidReplicationFactor, "Replication factor must be larger than 0.") }
-        guard rf <= 1 else {
-            return fail(.invalidReplicationFactor, "Replication factor: \(rf) larger than available brokers: 1.")
-        }
-        var overrides: [String: String] = [:]
-        for (key, value) in configs {
-            guard let def = ConfigDefinitions.topicKey(key) else {
-                return fail(.invalidConfig, "Unknown topic config name: \(key)")
-            }
-            guard let value else { continue }
-            do { try def.validate(value) } catch { return fail(.invalidConfig, "\(error)") }
-            overrides[key] = value.trimmingWhitespace()
-        }
-        var effective = config.topicDefaults
-        for (k, v) in overrides { effective[k] = v }
-        result.configs = effective
-        result.overriddenKeys = Set(overrides.keys)
-        if validateOnly { return result }
-
-        let topicID = UUIDBytes.random()
-        var records: [MetadataRecord] = [.topic(name: name, topicID: topicID)]
-        for (k, v) in overrides.sorted(by: { $0.key < $1.key }) {
-            records.append(.config(resourceType: MetadataRecord.topicResourceType, resourceName: name, name: k, value: v))
-        }
-        for p in 0..<partitionCount {
-            records.append(.partition(.init(partitionID: p, topicID: topicID, replicas: [nodeID], isr: [nodeID],
-                                            leader: nodeID, leaderEpoch: 0, partitionEpoch: 0)))
-        }
-        do {
-            try metadataLog.append(records, nowMs: Self.nowMs())
-        } catch {
-            logger.error("metadata log append failed", metadata: ["topic": "\(name)", "error": "\(error)"])
-            return fail(.kafkaStorageError, "metadata log write failed: \(error)")
-        }
-        for r in records { image.apply(r) }
-        do {
-            for p in 0..<partitionCount {
-                let tp = TopicPartition(name, p)
-                partitions[tp] = try Partition(topicPartition: tp, topicID: topicID, leaderEpoch: 0, logDirectory: logDirectory,
-                                               config: config.logConfig(topicOverrides: overrides),
-                                               appendPolicy: config.appendPolicy(topicOverrides: overrides), logger: logger,
-                                               metrics: metrics)
-            }
-        } catch {
-            logger.error("creating partition directories failed", metadata: ["topic": "\(name)", "error": "\(error)"])
-            return fail(.kafkaStorageError, "partition directory creation failed: \(error)")
-        }
-        result.topicID = topicID
-        logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(partitionCount)", "topic.id": "\(topicID)"])
-        return result
-    }
-
-    /// Deletes a topic by name: a RemoveTopicRecord, then its partition directories are renamed
-    /// `<topic>-<partition>.<id>-delete` and removed.
-    func deleteTopic(name: String) async -> (ErrorCode, String?) {
-        if TopicName.isInternal(name) { return (.invalidRequest, "Deleting internal topic \(name) is not allowed.") }
-        guard let topic = image.topics[name] else { return (.unknownTopicOrPartition, "This server does not host this topic.") }
-        do {
-            try metadataLog.append([.removeTopic(topicID: topic.topicID)], nowMs: Self.nowMs())
-        } catch {
-            return (.kafkaStorageError, "metadata log write failed: \(error)")
-        }
-        image.apply(.removeTopic(topicID: topic.topicID))
-        for p in topic.partitions.keys { cleanerOffsets[TopicPartition(name, p)] = nil }
-        for p in topic.partitions.keys.sorted() {
-            let tp = TopicPartition(name, p)
-            if let partition = partitions.removeValue(forKey: tp) { await partition.close() }
-            let dir = logDirectory.appending(tp.directoryName).string
-            let doomed = logDirectory.appending("\(tp.directoryName).\(topic.topicID)-delete").string
-            if rename(dir, doomed) == 0 { try? FileManager.default.removeItem(atPath: doomed) }
-        }
-        logger.info("deleted topic", metadata: ["topic": "\(name)", "topic.id": "\(topic.topicID)"])
-        return (.none, nil)
-    }
 
     /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
     /// marker, so the next start skips recovery.
@@ -218,7 +158,7 @@ actor Controller {
             logger.error("could not write checkpoints at shutdown; the next start recovers", metadata: ["error": "\(error)"])
         }
         partitions.removeAll()
-        metadataLog.close()
+        metadataLog?.close()
     }
 
     /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`.

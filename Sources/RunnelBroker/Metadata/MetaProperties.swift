@@ -14,7 +14,9 @@ public struct MetaProperties: Sendable, Equatable {
 
     /// Loads the file from `directory`, or creates it with a fresh cluster id.
     /// - Throws: ``ConfigError`` when the file disagrees with `nodeID` or is malformed.
-    public static func loadOrCreate(directory: String, nodeID: Int32) throws -> MetaProperties {
+    /// - Parameter clusterID: the cluster id this node must belong to (a cluster's nodes all name the
+    ///   same one); nil lets a new directory pick a random one.
+    public static func loadOrCreate(directory: String, nodeID: Int32, clusterID wanted: String? = nil) throws -> MetaProperties {
         let path = directory + "/" + fileName
         if let text = readText(path) {
             let props = try BrokerConfig.parseProperties(text, path: path)
@@ -26,9 +28,13 @@ public struct MetaProperties: Sendable, Equatable {
                 throw ConfigError.invalidValue(key: "node.id", value: "\(nodeID)",
                                                reason: "\(path) belongs to node.id \(node); use that id or another log.dirs")
             }
+            if let wanted, wanted != cluster {
+                throw ConfigError.invalidValue(key: "runnel.cluster.id", value: wanted,
+                                               reason: "\(path) belongs to cluster \(cluster); use another log.dirs for a node of cluster \(wanted)")
+            }
             return MetaProperties(clusterID: cluster, nodeID: node)
         }
-        let meta = MetaProperties(clusterID: UUIDBytes.random().description, nodeID: nodeID)
+        let meta = MetaProperties(clusterID: wanted ?? UUIDBytes.random().description, nodeID: nodeID)
         let text = "#\n# Written by Runnel on first start.\nversion=1\ncluster.id=\(meta.clusterID)\nnode.id=\(nodeID)\n"
         let tmp = path + ".tmp"
         guard let file = fopen(tmp, "w") else {

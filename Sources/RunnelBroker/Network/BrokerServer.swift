@@ -22,8 +22,13 @@ struct BrokerServer {
     /// `connections.max.idle.ms`; nil never closes an idle connection.
     var connectionsMaxIdle: Duration? = nil
 
-    /// Binds the listener; `onBound` receives the bound port (useful with port 0).
+    /// Binds the listener (port 0 picks a free port; read it from the channel's local address).
     func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        try await bind(listener: listener, group: group)
+    }
+
+    /// Binds another listener served the same way (a cluster node's controller listener).
+    func bind(listener: Listener, group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
         let maxFrameBytes = self.maxFrameBytes
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         return try await ServerBootstrap(group: group)
@@ -39,7 +44,6 @@ struct BrokerServer {
             }
     }
 
-    /// Serves connections until the server channel closes or the task is cancelled.
     /// Serves connections until the server channel closes, then cancels the connection handlers
     /// (ending each connection after its in-flight request) and returns when all are closed.
     func serve(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {

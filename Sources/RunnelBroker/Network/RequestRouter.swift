@@ -24,7 +24,7 @@ struct RequestRouter: Sendable {
             ])
             return .respond(Self.frame(body, apiKey: .apiVersions, version: 0, correlationID: prefix.correlationID))
         }
-        guard let range = SupportedApis.ranges[prefix.apiKey] else {
+        guard let range = SupportedApis.accepted(prefix.apiKey) else {
             return .close(reason: "unknown or unsupported API key \(prefix.apiKey.rawValue) (version \(prefix.apiVersion))")
         }
         guard range.contains(prefix.apiVersion) else {
@@ -70,11 +70,27 @@ struct RequestRouter: Sendable {
             }
             return respond(response, header)
         case .fetch:
-            return try await serve(FetchRequest.self, body, header, handlers.fetch)
+            let request = try FetchRequest.decode(body, apiKey: .fetch, version: version)
+            if QuorumWire.isQuorumFetch(request) { return respond(await handlers.quorumFetch(request, version: version), header) }
+            return respond(await handlers.fetch(request, version: version), header)
+        case .vote:
+            return try await serve(VoteRequest.self, body, header, handlers.vote)
+        case .beginQuorumEpoch:
+            return try await serve(BeginQuorumEpochRequest.self, body, header, handlers.beginQuorumEpoch)
+        case .endQuorumEpoch:
+            return try await serve(EndQuorumEpochRequest.self, body, header, handlers.endQuorumEpoch)
+        case .fetchSnapshot:
+            return try await serve(FetchSnapshotRequest.self, body, header, handlers.fetchSnapshot)
+        case .brokerRegistration:
+            return try await serve(BrokerRegistrationRequest.self, body, header, handlers.brokerRegistration)
+        case .brokerHeartbeat:
+            return try await serve(BrokerHeartbeatRequest.self, body, header, handlers.brokerHeartbeat)
+        case .allocateProducerIds:
+            return try await serve(AllocateProducerIdsRequest.self, body, header, handlers.allocateProducerIds)
         case .listOffsets:
             return try await serve(ListOffsetsRequest.self, body, header, handlers.listOffsets)
         case .createTopics:
-            return try await serve(CreateTopicsRequest.self, body, header, handlers.createTopics)
+            return try await serve(CreateTopicsRequest.self, body, header, context, handlers.createTopics)
         case .deleteTopics:
             return try await serve(DeleteTopicsRequest.self, body, header, handlers.deleteTopics)
         case .deleteRecords:

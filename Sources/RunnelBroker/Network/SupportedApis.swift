@@ -39,6 +39,21 @@ enum SupportedApis {
         .offsetDelete: 0...0,
     ]
 
+    /// Requests between the nodes of a cluster (the metadata quorum and broker lifecycle). They are
+    /// served but not advertised to clients.
+    static let interNodeRanges: [ApiKey: ClosedRange<Int16>] = [
+        .vote: 1...1,
+        .beginQuorumEpoch: 1...1,
+        .endQuorumEpoch: 1...1,
+        .fetchSnapshot: 1...1,
+        .brokerRegistration: 2...4,
+        .brokerHeartbeat: 1...1,
+        .allocateProducerIds: 0...0,
+    ]
+
+    /// The range the router accepts for `key`: advertised or inter-node.
+    static func accepted(_ key: ApiKey) -> ClosedRange<Int16>? { ranges[key] ?? interNodeRanges[key] }
+
     static var apiVersionsEntries: [ApiVersionsResponse.ApiVersion] {
         ranges.sorted { $0.key.rawValue < $1.key.rawValue }.map {
             ApiVersionsResponse.ApiVersion(apiKey: $0.key.rawValue, minVersion: $0.value.lowerBound, maxVersion: $0.value.upperBound)

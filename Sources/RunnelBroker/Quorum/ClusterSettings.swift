@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Raft
 
 /// The cluster part of the configuration: `process.roles`, `controller.quorum.voters`, the
@@ -85,6 +86,20 @@ public struct ClusterSettings: Sendable, Equatable {
             }
         }
         return ClusterSettings(roles: roles, voters: voters, controllerListener: controllerListener)
+    }
+
+    /// `runnel.cluster.id` when set, else an id derived from the voters (FNV-1a of
+    /// `controller.quorum.voters`, printed as a UUID), so nodes started from one set of config
+    /// files agree without a formatting step.
+    func clusterID(configured: String) -> String {
+        if !configured.isEmpty { return configured }
+        let text = voters.map { "\($0.id)@\($0.host):\($0.port)" }.joined(separator: ",")
+        let halves = [UInt64(0xcbf2_9ce4_8422_2325), 0x8422_2325_cbf2_9ce4].map { seed -> UInt64 in
+            var hash = seed
+            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return hash
+        }
+        return UUIDBytes(high: halves[0], low: halves[1]).description
     }
 
     public var isController: Bool { roles.contains(.controller) }

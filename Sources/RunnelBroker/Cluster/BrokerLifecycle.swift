@@ -1,0 +1,85 @@
+import Foundation
+import KafkaProtocol
+import Logging
+
+extension Controller {
+    /// The broker role's half of KIP-631 until cancelled: register with the active controller, then
+    /// heartbeat every `broker.heartbeat.interval.ms` with the metadata offset applied here;
+    /// register again when the controller no longer knows this broker's epoch.
+    func runBrokerLifecycle(listeners: [Listener]) async {
+        guard let channel = controllerChannel, let quorum, cluster?.isBroker == true else { return }
+        let incarnation = UUIDBytes.random()
+        let interval = Duration.milliseconds(config.int("broker.heartbeat.interval.ms"))
+        let registration = BrokerRegistrationRequest(
+            brokerID: nodeID, clusterID: clusterID, incarnationID: incarnation,
+            listeners: listeners.map { .init(name: $0.name, host: $0.host, port: UInt16($0.port), securityProtocol: 0) },
+            features: [.init(name: "metadata.version", minSupportedVersion: 1, maxSupportedVersion: 21)])
+        var registered = false
+        // While fenced, heartbeat often: the controller unfences on the first heartbeat showing
+        // that this broker applied its own registration.
+        var fenced = true
+        while !Task.isCancelled {
+            do {
+                if !registered {
+                    let response = try await channel.send(registration, version: 2)
+                    guard response.errorCode == .none else {
+                        logger.warning("broker registration refused", metadata: ["error": "\(response.errorCode)"])
+                        try await Task.sleep(for: interval)
+                        continue
+                    }
+                    brokerEpoch = response.brokerEpoch
+                    registered = true
+                    logger.info("registered with the active controller", metadata: ["broker.epoch": "\(response.brokerEpoch)"])
+                }
+                let applied = await quorum.appliedOffset
+                let response = try await channel.send(
+                    BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
+                                           wantFence: false, wantShutDown: false), version: 1, timeout: interval * 2)
+                switch response.errorCode {
+                case .none:
+                    if fenced != response.isFenced {
+                        logger.info(response.isFenced ? "fenced by the active controller" : "unfenced: serving as a live broker")
+                    }
+                    fenced = response.isFenced
+                case .staleBrokerEpoch, .brokerIDNotRegistered:
+                    logger.info("the active controller does not know this broker's epoch: registering again",
+                                metadata: ["error": "\(response.errorCode)"])
+                    registered = false
+                    fenced = true
+                    continue
+                default:
+                    logger.debug("heartbeat refused", metadata: ["error": "\(response.errorCode)"])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("no active controller answered", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: fenced ? min(interval, .milliseconds(100)) : interval)
+        }
+    }
+
+    /// Controlled shutdown (KIP-631): asks the active controller to fence this broker, so clients
+    /// stop being sent here before it stops; bounded by `timeout`.
+    func requestControlledShutdown(timeout: Duration) async {
+        guard let channel = controllerChannel, cluster?.isBroker == true, brokerEpoch >= 0, let quorum else { return }
+        let applied = await quorum.appliedOffset
+        do {
+            let response = try await channel.send(
+                BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
+                                       wantFence: false, wantShutDown: true), version: 1, timeout: timeout)
+            logger.info("controlled shutdown", metadata: ["error": "\(response.errorCode)", "should.shut.down": "\(response.shouldShutDown)"])
+        } catch {
+            logger.warning("controlled shutdown got no answer from the active controller", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The active controller's periodic duties until cancelled: fence brokers whose session expired.
+    func runControllerDuties() async {
+        guard cluster?.isController == true else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            await fenceExpiredBrokers()
+        }
+    }
+}
