@@ -110,7 +110,7 @@ public struct Broker: Service {
                         await withGracefulShutdownHandler {
                             await quorum.run { await controller.applyCommitted($0) }
                         } onGracefulShutdown: {
-                            Task { await quorum.resignIfLeader() }
+                            Task { await quorum.shutdownGracefully() }
                         }
                     }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runBrokerLifecycle(listeners: advertised) } }

@@ -49,6 +49,8 @@ actor QuorumDriver {
     /// The offset below which every committed entry has been applied by the owner.
     private(set) var appliedOffset: Int64 = 0
     private var stopped = false
+    /// Set by ``shutdownGracefully()``: the tick loop ends at this time.
+    private var stopAt: ContinuousClock.Instant?
     private var lastLoggedLeader: ReplicaID?? = .none
 
     struct ConnectionKey: Hashable {
@@ -106,16 +108,26 @@ actor QuorumDriver {
                     next += .milliseconds(ClusterSettings.tickMs)
                     try? await clock.sleep(until: next)
                     if Task.isCancelled { break }
-                    await self.tick()
+                    if await self.tickOrStop() { break }
                 }
                 await self.stop()
             }
         }
     }
 
-    private func tick() {
+    /// Ticks the node; true once a graceful stop is due.
+    private func tickOrStop() -> Bool {
+        if let stopAt, ContinuousClock.now >= stopAt { return true }
         let step = node.tick()
         process(step)
+        return false
+    }
+
+    /// Graceful shutdown: resigns leadership if held (EndQuorumEpoch, so a successor runs at once),
+    /// keeps ticking briefly so the resignation goes out, then ends ``run(apply:)``.
+    func shutdownGracefully() {
+        resignIfLeader()
+        stopAt = ContinuousClock.now + .milliseconds(200)
     }
 
     private func stop() {

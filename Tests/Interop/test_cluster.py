@@ -1,0 +1,369 @@
+"""Clusters (issue 7): `runnel cluster up --brokers 3` starts three combined broker+controller
+nodes; the KRaft-style metadata quorum registers them, places partitions across them, survives the
+loss of the active controller, fences a dead broker and brings its partitions back with their data.
+
+Every test lowers the quorum and session timeouts so failover takes about a second, not Kafka's
+default several seconds. Set RUNNEL_CLUSTER_KILLS to change how many controller kills the
+failover measurement makes (default 10); the times are printed (pytest -s) and written to
+`failover-times.txt` in the cluster directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import _die_with_parent, port_accepts, runnel_bin
+from interop_util import kcat
+import kafka_wire as kw
+
+TIMEOUT_OVERRIDES = [
+    "controller.quorum.election.timeout.ms=300",
+    "controller.quorum.fetch.timeout.ms=600",
+    "controller.quorum.request.timeout.ms=1000",
+    "broker.heartbeat.interval.ms=200",
+    "broker.session.timeout.ms=1500",
+    "runnel.log.level=info",
+]
+
+
+def _free_base_port(count: int) -> int:
+    """A port p with p...p+count-1 all free on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count >= 65000:
+            continue
+        ok = True
+        for p in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+class Cluster:
+    """`runnel cluster up` in the background, with per-node kill -9 and restart."""
+
+    def __init__(self, workdir: Path, brokers: int = 3, extra: list[str] | None = None) -> None:
+        self.dir = workdir
+        self.brokers = brokers
+        self.base = _free_base_port(2 * brokers)
+        self.extra = TIMEOUT_OVERRIDES + (extra or [])
+        self.up: subprocess.Popen | None = None
+        self.pids: dict[int, int] = {}
+        self.restarted: dict[int, subprocess.Popen] = {}
+
+    def port(self, node: int) -> int:
+        return self.base + 2 * (node - 1)
+
+    def bootstrap(self, node: int | None = None) -> str:
+        nodes = [node] if node else range(1, self.brokers + 1)
+        return ",".join(f"localhost:{self.port(n)}" for n in nodes)
+
+    def start(self) -> "Cluster":
+        args = [runnel_bin(), "cluster", "up", "--brokers", str(self.brokers), "--dir", str(self.dir),
+                 "--base-port", str(self.base), "--metrics-base-port", "0"]
+        for o in self.extra:
+            args += ["--override", o]
+        self.up = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 60
+        assert self.up.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.up.stdout.readline()
+            if not line:
+                raise AssertionError(f"runnel cluster up exited with {self.up.wait()}")
+            m = re.match(r"node (\d+): pid (\d+)", line)
+            if m:
+                self.pids[int(m.group(1))] = int(m.group(2))
+            if line.startswith("bootstrap servers: "):
+                assert line.strip().endswith(self.bootstrap())
+                return self
+        raise AssertionError("runnel cluster up did not print the bootstrap servers")
+
+    def kill9(self, node: int) -> None:
+        os.kill(self.pids[node], signal.SIGKILL)
+        proc = self.restarted.pop(node, None)
+        if proc:
+            proc.wait(timeout=10)
+        else:
+            _wait_gone(self.pids[node])
+
+    def restart(self, node: int) -> None:
+        log = open(self.dir / f"node-{node}.log", "ab")
+        proc = subprocess.Popen([runnel_bin(), "broker", "--config", str(self.dir / f"node-{node}.properties")],
+                                stdout=log, stderr=log, preexec_fn=_die_with_parent)
+        self.restarted[node] = proc
+        self.pids[node] = proc.pid
+        _until(lambda: port_accepts(self.port(node)), 30, f"node {node} listening again")
+
+    def log(self, node: int) -> str:
+        return (self.dir / f"node-{node}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc in self.restarted.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        if self.up and self.up.poll() is None:
+            self.up.send_signal(signal.SIGTERM)
+            try:
+                self.up.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.up.kill()
+        for proc in self.restarted.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.restarted.clear()
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        # A zombie child of `cluster up` counts as gone once it no longer holds its port.
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
+def _until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def metadata(bootstrap: str) -> dict:
+    """kcat -L -J of one broker, as a dict."""
+    import json
+    out = kcat(bootstrap, "-L", "-J", "-m", "5").stdout
+    return json.loads(out)
+
+
+def leaders(md: dict, topic: str) -> dict[int, int]:
+    t = next(t for t in md["topics"] if t["topic"] == topic)
+    return {p["partition"]: p["leader"] for p in t["partitions"]}
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=10)[name].result(timeout=15)
+
+
+def produce(bootstrap: str, topic: str, count: int, prefix: str = "v") -> None:
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "message.timeout.ms": 30000, "log_level": 0})
+    errors = []
+    for i in range(count):
+        p.produce(topic, key=str(i).encode(), value=f"{prefix}{i}".encode(),
+                  on_delivery=lambda err, msg: errors.append(err) if err else None)
+    assert p.flush(30) == 0
+    assert errors == []
+
+
+def consume_partition(bootstrap: str, topic: str, partition: int) -> list[bytes]:
+    out = kcat(bootstrap, "-C", "-t", topic, "-p", str(partition), "-o", "beginning", "-e", "-q", "-f", "%s\\n").stdout
+    return [line for line in out.split(b"\n") if line] if isinstance(out, bytes) else [l for l in out.split("\n") if l]
+
+
+def init_producer_id(port: int) -> int:
+    """InitProducerId v0 (no transactional id), hand-encoded, to one broker."""
+    body = kw.request_header(22, 0, 7) + struct.pack(">hi", -1, 60000)
+    with kw.connect("127.0.0.1", port) as sock:
+        resp = kw.request(sock, body, timeout=15)
+    _, _, error, producer_id, _ = struct.unpack(">iihqh", resp[:20])
+    assert error == 0, f"InitProducerId error {error}"
+    return producer_id
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path / "cluster").start()
+    yield c
+    c.stop()
+
+
+def _all_agree(c: Cluster, topic: str | None = None):
+    views = [metadata(c.bootstrap(n)) for n in range(1, c.brokers + 1)]
+    brokers = [sorted(b["id"] for b in v["brokers"]) for v in views]
+    controllers = [v["controllerid"] for v in views]
+    if any(b != list(range(1, c.brokers + 1)) for b in brokers) or len(set(controllers)) != 1 or controllers[0] < 1:
+        return None
+    if topic:
+        placements = [leaders(v, topic) for v in views]
+        if any(p != placements[0] for p in placements):
+            return None
+        return controllers[0], placements[0]
+    return controllers[0], None
+
+
+def test_three_brokers_agree_and_spread_partitions(cluster):
+    """kcat -L from each broker lists 3 brokers, the same controller and the same leaders; a
+    topic with 6 partitions, created through broker 3 (forwarded to the active controller), puts
+    two leaders on each broker; records produced through one broker and consumed through another
+    are all there."""
+    _until(lambda: _all_agree(cluster), 20, "three brokers and one controller in every broker's metadata")
+    create_topic(cluster.bootstrap(3), "spread", 6)
+    controller, placement = _until(lambda: _all_agree(cluster, "spread"), 10, "the same leaders from every broker")
+    assert sorted(placement) == list(range(6))
+    counts = {b: list(placement.values()).count(b) for b in (1, 2, 3)}
+    assert counts == {1: 2, 2: 2, 3: 2}, placement
+    assert controller in (1, 2, 3)
+    produce(cluster.bootstrap(2), "spread", 600)
+    total = sum(len(consume_partition(cluster.bootstrap(1), "spread", p)) for p in range(6))
+    assert total == 600
+    # Every node's quorum role shows in its log; the active controller says so.
+    assert re.search(rf"leader={controller} role=leader", cluster.log(controller))
+
+
+def test_consumer_group_across_brokers(cluster):
+    """A confluent-kafka group consumer finds its coordinator (the leader of the group's
+    __consumer_offsets partition, on any broker), consumes and commits; the committed offsets are
+    read back through another broker."""
+    from confluent_kafka import Consumer, TopicPartition
+    _until(lambda: _all_agree(cluster), 20, "a formed cluster")
+    create_topic(cluster.bootstrap(1), "grouped", 3)
+    produce(cluster.bootstrap(1), "grouped", 90)
+    c = Consumer({"bootstrap.servers": cluster.bootstrap(2), "group.id": "cluster-group", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.subscribe(["grouped"])
+    got = 0
+    deadline = time.monotonic() + 30
+    while got < 90 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and m.error() is None:
+            got += 1
+    assert got == 90
+    c.commit(asynchronous=False)
+    c.close()
+    c2 = Consumer({"bootstrap.servers": cluster.bootstrap(3), "group.id": "cluster-group"})
+    committed = c2.committed([TopicPartition("grouped", p) for p in range(3)], timeout=10)
+    c2.close()
+    assert sum(tp.offset for tp in committed) == 90
+
+
+def test_controller_failover_and_rejoin(cluster, capsys):
+    """kill -9 the active controller: a new one is elected and topic creation through a surviving
+    broker works again; the time from the kill to the first successful creation is measured over
+    RUNNEL_CLUSTER_KILLS kills (default 10). The killed node restarts and rejoins as a follower."""
+    kills = int(os.environ.get("RUNNEL_CLUSTER_KILLS", "10"))
+    _until(lambda: _all_agree(cluster), 20, "a formed cluster")
+    times, elections = [], []
+    for round_ in range(kills):
+        old, _ = _until(lambda: _all_agree(cluster), 20, "a formed cluster before the kill")
+        survivor = next(n for n in (1, 2, 3) if n != old)
+        cluster.kill9(old)
+        started = time.monotonic()
+        _until(lambda: metadata(cluster.bootstrap(survivor))["controllerid"] not in (old, -1), 30, "a new controller")
+        elections.append(time.monotonic() - started)
+        _until(lambda: _try_create(cluster.bootstrap(survivor), f"after-kill-{round_}"), 30,
+               f"topic creation through broker {survivor} after killing controller {old}")
+        times.append(time.monotonic() - started)
+        md = metadata(cluster.bootstrap(survivor))
+        assert md["controllerid"] != old
+        cluster.restart(old)
+        # It rejoins as a follower of the new leader and becomes a live broker again.
+        _until(lambda: _all_agree(cluster), 20, f"node {old} back in every broker's metadata")
+        assert re.search(r"role=follower", cluster.log(old).split("broker listening")[-1])
+    def stats(values: list[float]) -> str:
+        v = sorted(values)
+        return f"min {v[0]:.2f}s, median {v[len(v) // 2]:.2f}s, max {v[-1]:.2f}s (all: {', '.join(f'{t:.2f}' for t in values)})"
+    summary = (f"controller failover over {kills} kill -9s: new controller in Metadata after {stats(elections)}; "
+               f"first successful CreateTopics after {stats(times)}")
+    (cluster.dir / "failover-times.txt").write_text(summary + "\n")
+    with capsys.disabled():
+        print("\n" + summary)
+    assert max(times) < 15
+
+
+def _try_create(bootstrap: str, name: str) -> bool:
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka import KafkaException
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        admin.create_topics([NewTopic(name, 1, 1)], operation_timeout=1, request_timeout=1.5)[name].result(timeout=2)
+        return True
+    except KafkaException as e:
+        if "already exists" in str(e):
+            return True
+        return False
+
+
+def test_dead_broker_partitions_have_no_leader_until_it_returns(cluster):
+    """kill -9 a broker that is not the active controller: after broker.session.timeout.ms its
+    partitions report no leader (LEADER_NOT_AVAILABLE) and it leaves the broker list; restarted, it
+    is unfenced and its partitions come back with every record."""
+    controller, _ = _until(lambda: _all_agree(cluster), 20, "a formed cluster")
+    create_topic(cluster.bootstrap(controller), "fenced", 3)
+    placement = _until(lambda: _all_agree(cluster, "fenced"), 10, "placement")[1]
+    produce(cluster.bootstrap(controller), "fenced", 300)
+    victim = next(n for n in (1, 2, 3) if n != controller)
+    victim_partitions = [p for p, b in placement.items() if b == victim]
+    assert victim_partitions
+    before = {p: consume_partition(cluster.bootstrap(controller), "fenced", p) for p in range(3)}
+    cluster.kill9(victim)
+
+    def fenced_view():
+        md = metadata(cluster.bootstrap(controller))
+        t = next(t for t in md["topics"] if t["topic"] == "fenced")
+        ids = sorted(b["id"] for b in md["brokers"])
+        return victim not in ids and all(
+            p["leader"] == -1 and "not available" in (p.get("error") or "").lower()
+            for p in t["partitions"] if p["partition"] in victim_partitions)
+    _until(fenced_view, 15, f"broker {victim} fenced and its partitions leaderless")
+    cluster.restart(victim)
+    _until(lambda: _all_agree(cluster, "fenced") and leaders(metadata(cluster.bootstrap(controller)), "fenced") == placement,
+           20, "the restarted broker's partitions led again")
+    after = {p: consume_partition(cluster.bootstrap(controller), "fenced", p) for p in range(3)}
+    assert after == before and sum(len(v) for v in after.values()) == 300
+
+
+def test_metadata_and_producer_ids_survive_a_full_restart(cluster):
+    """Topics and configs survive stopping and restarting every node; producer ids handed out by
+    different brokers, before and after the restart, are all distinct."""
+    _until(lambda: _all_agree(cluster), 20, "a formed cluster")
+    create_topic(cluster.bootstrap(1), "durable", 4)
+    placement = _until(lambda: _all_agree(cluster, "durable"), 10, "placement")[1]
+    produce(cluster.bootstrap(1), "durable", 200)
+    ids = [init_producer_id(cluster.port(n)) for n in (1, 2, 3, 1, 2, 3)]
+    cluster.stop()
+    cluster.up = None
+    cluster.start()
+    _until(lambda: _all_agree(cluster, "durable"), 30, "the cluster back with its topic")
+    assert leaders(metadata(cluster.bootstrap(2)), "durable") == placement
+    total = sum(len(consume_partition(cluster.bootstrap(3), "durable", p)) for p in range(4))
+    assert total == 200
+    ids += [init_producer_id(cluster.port(n)) for n in (3, 2, 1)]
+    assert len(set(ids)) == len(ids), ids
