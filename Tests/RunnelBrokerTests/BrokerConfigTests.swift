@@ -9,8 +9,8 @@ import Testing
     @Test func defaults() throws {
         let config = try BrokerConfig()
         #expect(config.string("listeners") == "PLAINTEXT://localhost:9092")
-        #expect(try config.listeners == [Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
-        #expect(try config.advertisedListeners == [Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
+        #expect(try config.listeners == [Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
+        #expect(try config.advertisedListeners == [Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
         #expect(config.string("advertised.listeners") == nil)
         #expect(config.string("log.dirs") == "./data")
         #expect(config.logDirectory == "./data")
@@ -112,16 +112,16 @@ import Testing
     @Test func advertisedListenersDefaultToListeners() throws {
         let config = try BrokerConfig(overrides: [("listeners", "PLAINTEXT://0.0.0.0:9092, PLAINTEXT://:9093,PLAINTEXT://[::1]:9094,plaintext://broker1:9095")])
         #expect(try config.listeners == [
-            Listener(securityProtocol: "PLAINTEXT", host: "0.0.0.0", port: 9092),
-            Listener(securityProtocol: "PLAINTEXT", host: "", port: 9093),
-            Listener(securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
-            Listener(securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "0.0.0.0", port: 9092),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "", port: 9093),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
         ])
         #expect(try config.advertisedListeners == [
-            Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9092),
-            Listener(securityProtocol: "PLAINTEXT", host: "localhost", port: 9093),
-            Listener(securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
-            Listener(securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "localhost", port: 9092),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "localhost", port: 9093),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "::1", port: 9094),
+            Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "broker1", port: 9095),
         ])
         #expect(try config.listeners.map(\.description) == [
             "PLAINTEXT://0.0.0.0:9092", "PLAINTEXT://:9093", "PLAINTEXT://[::1]:9094", "PLAINTEXT://broker1:9095",
@@ -129,7 +129,7 @@ import Testing
 
         let explicit = try BrokerConfig(overrides: [("listeners", "PLAINTEXT://0.0.0.0:9092"),
                                                     ("advertised.listeners", "PLAINTEXT://public.example:19092")])
-        #expect(try explicit.advertisedListeners == [Listener(securityProtocol: "PLAINTEXT", host: "public.example", port: 19092)])
+        #expect(try explicit.advertisedListeners == [Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "public.example", port: 19092)])
     }
 
     @Test func logConfigMergesTopicOverridesOverBrokerDefaults() throws {

@@ -58,7 +58,7 @@ struct GroupHandlerTests {
             #expect(offsets.partitions.count == 3)
             let create = await node.handlers.createTopics(
                 CreateTopicsRequest(topics: [.init(name: TopicName.consumerOffsets, numPartitions: 1, replicationFactor: 1)], timeoutMs: 1000),
-                version: 5)
+                client: ClientInfo(version: 5, clientID: "test", clientHost: "127.0.0.1"))
             #expect(create.topics.first?.errorCode == .invalidRequest)
             // Only the coordinator writes its topic (Kafka: "Cannot append to internal topic").
             var batch = RecordBatchBuilder(baseTimestamp: 0)
@@ -109,7 +109,8 @@ struct GroupHandlerTests {
         try await withTemporaryDirectory { dir in
             var node = try await Self.start(dir)
             _ = await node.handlers.createTopics(
-                CreateTopicsRequest(topics: [.init(name: "t", numPartitions: 2, replicationFactor: 1)], timeoutMs: 1000), version: 5)
+                CreateTopicsRequest(topics: [.init(name: "t", numPartitions: 2, replicationFactor: 1)], timeoutMs: 1000),
+                client: ClientInfo(version: 5, clientID: "test", clientHost: "127.0.0.1"))
             _ = await node.handlers.findCoordinator(FindCoordinatorRequest(key: "g", keyType: 0), client: Self.client(2))
 
             let protocols = [JoinGroupRequest.SupportedProtocol(name: "range", metadata: ByteBuffer(bytes: [0, 0, 0, 0, 0, 1, 0, 1, 0x74, 0xFF, 0xFF, 0xFF, 0xFF]))]
@@ -214,7 +215,8 @@ struct DescribeConfigsHandlerTests {
             let node = try await GroupHandlerTests.start(dir, overrides: [("log.retention.hours", "24")])
             _ = await node.handlers.createTopics(
                 CreateTopicsRequest(topics: [.init(name: "t", numPartitions: 1, replicationFactor: 1,
-                                                   configs: [.init(name: "cleanup.policy", value: "compact")])], timeoutMs: 1000), version: 5)
+                                                   configs: [.init(name: "cleanup.policy", value: "compact")])], timeoutMs: 1000),
+                client: ClientInfo(version: 5, clientID: "test", clientHost: "127.0.0.1"))
             let response = await node.handlers.describeConfigs(DescribeConfigsRequest(resources: [
                 .init(resourceType: 2, resourceName: "t", configurationKeys: ["cleanup.policy", "segment.bytes"]),
                 .init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.hours", "num.partitions"]),
