@@ -110,7 +110,12 @@ public struct Broker: Service {
                         await withGracefulShutdownHandler {
                             await quorum.run { await controller.applyCommitted($0) }
                         } onGracefulShutdown: {
-                            Task { await quorum.shutdownGracefully() }
+                            // Controlled shutdown first (fenced: clients stop being sent here),
+                            // then leave the quorum, handing leadership over if held.
+                            Task {
+                                await controller.requestControlledShutdown(timeout: .seconds(2))
+                                await quorum.shutdownGracefully()
+                            }
                         }
                     }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runBrokerLifecycle(listeners: advertised) } }

@@ -63,6 +63,7 @@ class Cluster:
         self.dir = workdir
         self.brokers = brokers
         self.base = _free_base_port(2 * brokers)
+        self.metrics_base = _free_base_port(brokers)
         self.extra = TIMEOUT_OVERRIDES + (extra or [])
         self.up: subprocess.Popen | None = None
         self.pids: dict[int, int] = {}
@@ -77,7 +78,7 @@ class Cluster:
 
     def start(self) -> "Cluster":
         args = [runnel_bin(), "cluster", "up", "--brokers", str(self.brokers), "--dir", str(self.dir),
-                 "--base-port", str(self.base), "--metrics-base-port", "0"]
+                 "--base-port", str(self.base), "--metrics-base-port", str(self.metrics_base)]
         for o in self.extra:
             args += ["--override", o]
         self.up = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -111,6 +112,17 @@ class Cluster:
         self.restarted[node] = proc
         self.pids[node] = proc.pid
         _until(lambda: port_accepts(self.port(node)), 30, f"node {node} listening again")
+
+    def metrics(self, node: int) -> dict[tuple[str, tuple], float]:
+        """One scrape of the node's /metrics, parsed by prometheus_client: (name, labels) → value."""
+        import urllib.request
+        from prometheus_client.parser import text_string_to_metric_families
+        text = urllib.request.urlopen(f"http://localhost:{self.metrics_base + node - 1}/metrics", timeout=5).read().decode()
+        out = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return out
 
     def log(self, node: int) -> str:
         return (self.dir / f"node-{node}.log").read_text(errors="replace")
@@ -246,6 +258,15 @@ def test_three_brokers_agree_and_spread_partitions(cluster):
     assert total == 600
     # Every node's quorum role shows in its log; the active controller says so.
     assert re.search(rf"leader={controller} role=leader", cluster.log(controller))
+    # Metrics: one active controller, one epoch and leader everywhere, three unfenced brokers.
+    scrapes = {n: cluster.metrics(n) for n in (1, 2, 3)}
+    assert [scrapes[n][("runnel_controller_active", ())] for n in (1, 2, 3)].count(1) == 1
+    assert scrapes[controller][("runnel_controller_active", ())] == 1
+    assert len({scrapes[n][("runnel_quorum_epoch", ())] for n in (1, 2, 3)}) == 1
+    assert {scrapes[n][("runnel_quorum_leader", ())] for n in (1, 2, 3)} == {controller}
+    assert scrapes[controller][("runnel_quorum_role", (("role", "leader"),))] == 1
+    assert all(scrapes[n][("runnel_cluster_brokers", (("state", "unfenced"),))] == 3 for n in (1, 2, 3))
+    assert all(scrapes[n][("runnel_quorum_applied_offset", ())] > 0 for n in (1, 2, 3))
 
 
 def test_consumer_group_across_brokers(cluster):
@@ -343,6 +364,9 @@ def test_dead_broker_partitions_have_no_leader_until_it_returns(cluster):
             p["leader"] == -1 and "not available" in (p.get("error") or "").lower()
             for p in t["partitions"] if p["partition"] in victim_partitions)
     _until(fenced_view, 15, f"broker {victim} fenced and its partitions leaderless")
+    scrape = cluster.metrics(controller)
+    assert scrape[("runnel_cluster_brokers", (("state", "fenced"),))] == 1
+    assert scrape[("runnel_offline_partitions", ())] >= len(victim_partitions)
     cluster.restart(victim)
     _until(lambda: _all_agree(cluster, "fenced") and leaders(metadata(cluster.bootstrap(controller)), "fenced") == placement,
            20, "the restarted broker's partitions led again")

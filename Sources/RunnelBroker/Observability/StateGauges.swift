@@ -26,9 +26,24 @@ extension Controller {
         out.append(("runnel_topics", [], Double(image.topics.count)))
         out.append(("runnel_partitions", [], Double(allPartitions.count)))
         out.append(("runnel_under_replicated_partitions", [], Double(allPartitions.filter { $0.isr.count < $0.replicas.count }.count)))
-        out.append(("runnel_offline_partitions", [], Double(allPartitions.filter { $0.leader < 0 }.count)))
-        // A single node runs the metadata log itself.
-        out.append(("runnel_controller_active", [], 1))
+        // Offline: no leader, or (in a cluster) a leader on a fenced broker.
+        out.append(("runnel_offline_partitions", [], Double(allPartitions.filter { $0.leader < 0 || !isLive($0.leader) }.count)))
+        if let quorum {
+            let role = await quorum.role
+            out.append(("runnel_controller_active", [], role == .leader ? 1 : 0))
+            out.append(("runnel_quorum_epoch", [], Double(await quorum.epoch)))
+            out.append(("runnel_quorum_leader", [], Double(await quorum.leader ?? -1)))
+            out.append(("runnel_quorum_role", [("role", "\(role)")], 1))
+            out.append(("runnel_quorum_log_end_offset", [], Double(await quorum.logEndOffset)))
+            out.append(("runnel_quorum_high_watermark", [], Double(await quorum.highWatermark ?? -1)))
+            out.append(("runnel_quorum_applied_offset", [], Double(await quorum.appliedOffset)))
+            let brokers = image.brokers.values
+            out.append(("runnel_cluster_brokers", [("state", "unfenced")], Double(brokers.filter { !$0.fenced }.count)))
+            out.append(("runnel_cluster_brokers", [("state", "fenced")], Double(brokers.filter(\.fenced).count)))
+        } else {
+            // A standalone node runs the metadata log itself.
+            out.append(("runnel_controller_active", [], 1))
+        }
         if case .success(let listings) = await groups.listGroups() {
             for listing in listings.sorted(by: { $0.groupID < $1.groupID }) {
                 for lag in await consumerGroupLag(groups, groupID: listing.groupID) {

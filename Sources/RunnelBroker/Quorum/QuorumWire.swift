@@ -96,7 +96,7 @@ enum QuorumWire {
     static func kafka(_ request: Raft.EndQuorumEpochRequest, clusterID: String) -> KafkaProtocol.EndQuorumEpochRequest {
         let p = KafkaProtocol.EndQuorumEpochRequest.Partition(partitionIndex: 0, leaderID: request.leaderID.rawValue,
                                                               leaderEpoch: request.epoch.rawValue,
-                                                              preferredSuccessors: request.preferredSuccessors.map(\.rawValue))
+                                                              preferredCandidates: request.preferredSuccessors.map { .init(candidateID: $0.rawValue) })
         return KafkaProtocol.EndQuorumEpochRequest(clusterID: clusterID, topics: [QuorumTopic(topicName: topic, partitions: [p])])
     }
 
