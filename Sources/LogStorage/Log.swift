@@ -151,6 +151,17 @@ public final class Log {
         try loadProducerState()
     }
 
+    /// Truncation support: drops segments that no longer exist from the open-segment tracking.
+    func forgetOpenSegments(_ baseOffsets: [Int64]) {
+        openInactive.removeAll { baseOffsets.contains($0) }
+    }
+
+    /// Truncation support: nothing past the new log end is flushed any more.
+    func lowerRecoveryPoint(to offset: Int64) { recoveryPoint = min(recoveryPoint, offset) }
+
+    /// Truncation support: the leader epoch history after a truncation.
+    func replaceLeaderEpochCache(_ cache: LeaderEpochCache) { leaderEpochCache = cache }
+
     /// Milliseconds since the epoch from the system clock.
     @Sendable public static func wallClockMs() -> Int64 {
         var ts = timespec()

@@ -297,6 +297,27 @@ final class LogSegment {
         }
     }
 
+    /// Cuts the batch holding `offset` and every batch after it (Kafka `LogSegment.truncateTo`),
+    /// then rebuilds the indexes and statistics from what is left. Batches are never split: the
+    /// segment ends at the base offset of the first batch whose last offset is at or after `offset`.
+    /// - Returns: the number of bytes removed.
+    /// - Throws: ``StorageError`` on I/O failure.
+    func truncate(to offset: Int64) throws -> Int64 {
+        let file = try file()
+        let size = sizeBytes
+        var position: Int64 = 0
+        while position + Int64(RecordBatchHeader.size) <= size {
+            let bytes = try file.read(at: position, length: RecordBatchHeader.size)
+            guard let header = RecordBatchHeader.peek(bytes, at: bytes.readerIndex), header.lastOffset < offset else { break }
+            position += Int64(header.totalSize)
+        }
+        guard position < size else { return 0 }
+        try file.truncate(to: position)
+        _ = try recover()
+        try file.sync()
+        return size - position
+    }
+
     /// Turns a segment loaded as inactive back into the active one (recovery cut everything after
     /// it): its indexes grow back to `segment.index.bytes` for appends.
     func makeActive() throws {
