@@ -100,7 +100,11 @@ public struct Broker: Service {
             logger.info("metrics listening", metadata: ["runnel.metrics.listener": "\(metricsEndpoint)"])
         }
         let port = channel.channel.localAddress?.port ?? listener.port
-        logger.info("broker listening", metadata: ["listener": "\(listener.securityProtocol)://\(listener.host):\(port)",
+        if let controllerChannel, let controllerListener {
+            let controllerPort = controllerChannel.channel.localAddress?.port ?? controllerListener.port
+            logger.info("controller listening", metadata: ["listener": "\(controllerListener.name)://\(controllerListener.host):\(controllerPort)"])
+        }
+        logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
                                                    "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
         onListening(port)
         do {
