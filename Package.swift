@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "RunnelBroker", targets: ["RunnelBroker"]),
         .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "Replication", targets: ["Replication"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -75,6 +76,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Replication",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RunnelBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft",
@@ -119,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "GroupCoordinatorTests",
             dependencies: ["GroupCoordinator", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication"],
             swiftSettings: strictSettings
         ),
         .testTarget(
