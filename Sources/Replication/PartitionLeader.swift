@@ -126,12 +126,16 @@ public struct PartitionLeader: Sendable {
         return propose(isr.committed.subtracting(lagging))
     }
 
-    /// The controller answered: `isr` at `partitionEpoch` is committed (the proposal, or what the
-    /// controller holds when it refused a stale one).
+    /// The controller answered, or the metadata log told: `isr` at `partitionEpoch` is committed
+    /// (the proposal, or what the controller holds when it refused a stale one).
+    ///
+    /// Only a newer partition epoch replaces a pending proposal: a late update carrying the epoch
+    /// the proposal was based on must not clear it, or the high watermark would stop waiting for a
+    /// replica the controller may be adding right now (found by the replication simulation).
     /// - Returns: whether the high watermark moved.
     @discardableResult
     public mutating func isrCommitted(_ committed: Set<Int32>, partitionEpoch: Int32, leaderLogEndOffset: Int64) -> Bool {
-        guard partitionEpoch >= self.partitionEpoch else { return false }
+        guard partitionEpoch > self.partitionEpoch || (partitionEpoch == self.partitionEpoch && !isr.isChangePending) else { return false }
         self.partitionEpoch = partitionEpoch
         isr.commit(committed)
         return advanceHighWatermark(leaderLogEndOffset: leaderLogEndOffset)
