@@ -348,6 +348,7 @@ def test_dead_broker_partitions_have_no_leader_until_it_returns(cluster):
     is unfenced and its partitions come back with every record."""
     controller, _ = _until(lambda: _all_agree(cluster), 20, "a formed cluster")
     create_topic(cluster.bootstrap(controller), "fenced", 3)
+    create_topic(cluster.bootstrap(controller), "doomed", 3)
     placement = _until(lambda: _all_agree(cluster, "fenced"), 10, "placement")[1]
     produce(cluster.bootstrap(controller), "fenced", 300)
     victim = next(n for n in (1, 2, 3) if n != controller)
@@ -364,6 +365,17 @@ def test_dead_broker_partitions_have_no_leader_until_it_returns(cluster):
             p["leader"] == -1 and "not available" in (p.get("error") or "").lower()
             for p in t["partitions"] if p["partition"] in victim_partitions)
     _until(fenced_view, 15, f"broker {victim} fenced and its partitions leaderless")
+    # A topic deleted while the broker is down is deleted there when it returns and replays the
+    # metadata log; a partition log no metadata places there (a stray) is removed once it is unfenced.
+    victim_dir = cluster.dir / f"node-{victim}"
+    assert list(victim_dir.glob("doomed-*"))
+    ghost = victim_dir / "ghost-0"
+    ghost.mkdir()
+    (ghost / "partition.metadata").write_text("version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA\n")
+    (ghost / "00000000000000000000.log").write_bytes(b"")
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap(controller)})
+    admin.delete_topics(["doomed"], operation_timeout=10)["doomed"].result(15)
     scrape = cluster.metrics(controller)
     assert scrape[("runnel_cluster_brokers", (("state", "fenced"),))] == 1
     assert scrape[("runnel_offline_partitions", ())] >= len(victim_partitions)
@@ -372,6 +384,9 @@ def test_dead_broker_partitions_have_no_leader_until_it_returns(cluster):
            20, "the restarted broker's partitions led again")
     after = {p: consume_partition(cluster.bootstrap(controller), "fenced", p) for p in range(3)}
     assert after == before and sum(len(v) for v in after.values()) == 300
+    _until(lambda: not list(victim_dir.glob("doomed-*")) and not ghost.exists(), 10,
+           "the deleted topic's and the stray partition's logs removed")
+    assert re.search(r"dir=ghost-0 .*removed a stray partition log", cluster.log(victim))
 
 
 def test_metadata_and_producer_ids_survive_a_full_restart(cluster):

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
 
-/// The seeded replication simulation: `REPLICATION_SIM_SEEDS=N` runs more seeds (default 500),
+/// The seeded replication simulation: `REPLICATION_SIM_SEEDS=N` runs more seeds (default 300),
 /// `REPLICATION_SIM_SEED=S` replays one.
 @Suite struct ReplicationSimulationTests {
     @Test func everySeedKeepsAcknowledgedRecordsAndRecovers() throws {
         let env = ProcessInfo.processInfo.environment
         let seeds: [UInt64] = env["REPLICATION_SIM_SEED"].flatMap(UInt64.init).map { [$0] }
-            ?? (1...UInt64(env["REPLICATION_SIM_SEEDS"].flatMap(Int.init) ?? 500)).map { $0 }
+            ?? (1...UInt64(env["REPLICATION_SIM_SEEDS"].flatMap(Int.init) ?? 300)).map { $0 }
         var totals = (acks: 0, crashes: 0, elections: 0, isrChanges: 0, truncated: 0)
         for seed in seeds {
             var sim = ReplicationSimulation(seed: seed)

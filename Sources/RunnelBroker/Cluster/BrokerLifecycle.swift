@@ -18,6 +18,7 @@ extension Controller {
         // While fenced, heartbeat often: the controller unfences on the first heartbeat showing
         // that this broker applied its own registration.
         var fenced = true
+        var strayCheckDone = false
         while !Task.isCancelled {
             do {
                 if !registered {
@@ -39,6 +40,10 @@ extension Controller {
                 case .none:
                     if fenced != response.isFenced {
                         logger.info(response.isFenced ? "fenced by the active controller" : "unfenced: serving as a live broker")
+                        if !response.isFenced, !strayCheckDone {
+                            strayCheckDone = true
+                            removeStrayPartitions()
+                        }
                     }
                     fenced = response.isFenced
                 case .staleBrokerEpoch, .brokerIDNotRegistered:
