@@ -34,6 +34,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let beginQuorumEpoch = ApiKey(rawValue: 53)
     public static let endQuorumEpoch = ApiKey(rawValue: 54)
     public static let describeQuorum = ApiKey(rawValue: 55)
+    public static let alterPartition = ApiKey(rawValue: 56)
     public static let fetchSnapshot = ApiKey(rawValue: 59)
     public static let brokerRegistration = ApiKey(rawValue: 62)
     public static let brokerHeartbeat = ApiKey(rawValue: 63)
@@ -75,6 +76,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 53: return 1         // BeginQuorumEpoch
         case 54: return 1         // EndQuorumEpoch
         case 55: return 0         // DescribeQuorum
+        case 56: return 0         // AlterPartition
         case 59: return 0         // FetchSnapshot
         case 62: return 0         // BrokerRegistration
         case 63: return 0         // BrokerHeartbeat
@@ -133,6 +135,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 53: return "BeginQuorumEpoch"
         case 54: return "EndQuorumEpoch"
         case 55: return "DescribeQuorum"
+        case 56: return "AlterPartition"
         case 59: return "FetchSnapshot"
         case 62: return "BrokerRegistration"
         case 63: return "BrokerHeartbeat"
