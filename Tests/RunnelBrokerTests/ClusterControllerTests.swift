@@ -70,3 +70,80 @@ import Testing
         }
     }
 }
+
+/// A one-voter quorum running for real (its own Raft node, store and tick loop): writes commit
+/// through it, and the active controller validates ISR changes (AlterPartition).
+@Suite struct SingleVoterQuorumTests {
+    static func withActiveController(_ body: (Controller) async throws -> Void) async throws {
+        try await withTemporaryDirectory { dir async throws in
+            let controller = try Controller(config: try BrokerConfig(overrides: [
+                ("log.dirs", dir), ("node.id", "1"), ("process.roles", "broker,controller"),
+                ("listeners", "PLAINTEXT://localhost:0,CONTROLLER://localhost:0"),
+                ("controller.quorum.voters", "1@localhost:1"), ("controller.quorum.election.timeout.ms", "100"),
+            ]), logger: quietLogger)
+            let quorum = try #require(controller.quorum)
+            let running = Task { await quorum.run { await controller.applyCommitted($0) } }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !(await controller.isActiveController), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await controller.isActiveController)
+            try await body(controller)
+            await quorum.shutdownGracefully()
+            running.cancel()
+            await running.value
+            await controller.shutdown()
+        }
+    }
+
+    @Test func writesCommitThroughTheQuorumAndSurviveInItsLog() async throws {
+        try await Self.withActiveController { controller in
+            try await controller.commit([ClusterControllerTests.register(1)])
+            let created = await controller.createTopic(name: "q", numPartitions: 2, replicationFactor: 1, configs: [], validateOnly: false)
+            #expect(created.errorCode == .none)
+            #expect(await controller.image.topics["q"]?.partitions.count == 2)
+            #expect(await controller.partition(TopicPartition("q", 1)) != nil)
+            let applied = await controller.quorum!.appliedOffset
+            #expect(applied >= 3)  // leader change, registration, topic
+            #expect(try await controller.allocateProducerID() == 0)
+            #expect(try await controller.allocateProducerID() == 1)
+        }
+    }
+
+    @Test func alterPartitionFollowsKafkasChecks() async throws {
+        try await Self.withActiveController { controller in
+            let topic = UUIDBytes.random()
+            try await controller.commit([ClusterControllerTests.register(1), ClusterControllerTests.register(2),
+                                         ClusterControllerTests.register(3), ClusterControllerTests.register(4, fenced: true),
+                                         .topic(name: "r", topicID: topic),
+                                         .partition(.init(partitionID: 0, topicID: topic, replicas: [1, 2, 3, 4], isr: [1, 2, 3],
+                                                          leader: 1, leaderEpoch: 2, partitionEpoch: 5))])
+            func request(_ isr: [Int32], broker: Int32 = 1, leaderEpoch: Int32 = 2, partitionEpoch: Int32 = 5,
+                         brokerEpoch: Int64 = 1) -> AlterPartitionRequest {
+                AlterPartitionRequest(brokerID: broker, brokerEpoch: brokerEpoch, topics: [.init(topicID: topic, partitions: [
+                    .init(partitionIndex: 0, leaderEpoch: leaderEpoch, newISR: isr.map { .init(brokerID: $0) }, partitionEpoch: partitionEpoch),
+                ])])
+            }
+            func code(_ r: AlterPartitionRequest, version: Int16 = 2) async -> ErrorCode {
+                let response = await controller.alterPartition(r, version: version)
+                return response.errorCode != .none ? response.errorCode : response.topics[0].partitions[0].errorCode
+            }
+            #expect(await code(request([1, 2], brokerEpoch: 99)) == .staleBrokerEpoch)
+            #expect(await code(request([1, 2], broker: 2, brokerEpoch: 2)) == .notLeaderOrFollower)
+            #expect(await code(request([1, 2], leaderEpoch: 1)) == .fencedLeaderEpoch)
+            #expect(await code(request([1, 2], partitionEpoch: 4)) == .invalidUpdateVersion)
+            #expect(await code(request([2, 3])) == .invalidRequest)       // without the leader
+            #expect(await code(request([1, 5])) == .invalidRequest)       // not a replica
+            #expect(await code(request([1, 4])) == .ineligibleReplica)    // fenced
+            let v3 = AlterPartitionRequest(brokerID: 1, brokerEpoch: 1, topics: [.init(topicID: topic, partitions: [
+                .init(partitionIndex: 0, leaderEpoch: 2, newISR: [.init(brokerID: 1, brokerEpoch: 1), .init(brokerID: 2, brokerEpoch: 7)],
+                      partitionEpoch: 5)])])
+            #expect(await code(v3, version: 3) == .ineligibleReplica)    // stale member epoch
+            // A valid shrink commits and bumps the partition epoch.
+            let response = await controller.alterPartition(request([1, 3]), version: 2)
+            let p = try #require(response.topics.first?.partitions.first)
+            #expect(p.errorCode == .none && p.isr == [1, 3] && p.partitionEpoch == 6 && p.leaderEpoch == 2)
+            #expect(await controller.image.topic(id: topic)?.partitions[0]?.isr == [1, 3])
+            // The same proposal again is now stale.
+            #expect(await code(request([1, 3])) == .invalidUpdateVersion)
+        }
+    }
+}

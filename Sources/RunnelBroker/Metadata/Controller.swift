@@ -18,9 +18,9 @@ actor Controller {
     /// The standalone node's metadata log; nil in a cluster, where ``quorum`` replicates it.
     let metadataLog: MetadataLog?
     /// This node's member of the metadata quorum; nil for a standalone node.
-    let quorum: QuorumDriver?
+    nonisolated let quorum: QuorumDriver?
     /// `process.roles` and the voters; nil for a standalone node.
-    let cluster: ClusterSettings?
+    nonisolated let cluster: ClusterSettings?
     /// Whether this node hosts partitions (the broker role, or a standalone node).
     let hostsPartitions: Bool
     var image: MetadataImage
@@ -36,7 +36,7 @@ actor Controller {
     /// coordinator loads and serves their groups.
     var offsetsPartitionsOpened: (@Sendable ([Int32]) async -> Void)?
     /// Requests to the active controller; nil for a standalone node.
-    let controllerChannel: ControllerChannel?
+    nonisolated let controllerChannel: ControllerChannel?
     /// This broker's registration epoch with the active controller, once registered.
     var brokerEpoch: Int64 = -1
     /// Producer ids reserved in the metadata log and not handed out yet.

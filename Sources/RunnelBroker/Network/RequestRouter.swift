@@ -87,6 +87,8 @@ struct RequestRouter: Sendable {
             return try await serve(BrokerHeartbeatRequest.self, body, header, handlers.brokerHeartbeat)
         case .allocateProducerIds:
             return try await serve(AllocateProducerIdsRequest.self, body, header, handlers.allocateProducerIds)
+        case .alterPartition:
+            return try await serve(AlterPartitionRequest.self, body, header, handlers.controller.alterPartition)
         case .listOffsets:
             return try await serve(ListOffsetsRequest.self, body, header, handlers.listOffsets)
         case .createTopics:

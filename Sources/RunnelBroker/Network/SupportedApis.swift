@@ -49,6 +49,7 @@ enum SupportedApis {
         .brokerRegistration: 2...4,
         .brokerHeartbeat: 1...1,
         .allocateProducerIds: 0...0,
+        .alterPartition: 0...3,
     ]
 
     /// The range the router accepts for `key`: advertised or inter-node.

@@ -1,0 +1,72 @@
+import KafkaProtocol
+
+/// The active controller's side of ISR changes (AlterPartition, KIP-497, KIP-841, KIP-903): a
+/// partition leader proposes a new ISR based on the partition epoch it knows; the controller
+/// checks it against the image and commits a `PartitionChangeRecord`, which bumps the partition
+/// epoch. Used by partition replication (the replication issue); the checks follow Kafka's
+/// `ReplicationControlManager.alterPartition`.
+extension Controller {
+    /// Validates and applies every partition change in `request`.
+    /// - Returns: per partition NONE with the new state, or the refusal: STALE_BROKER_EPOCH for an
+    ///   unknown requester epoch, UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID, NOT_LEADER_OR_FOLLOWER
+    ///   when the requester does not lead, FENCED_LEADER_EPOCH for another leader epoch,
+    ///   INVALID_UPDATE_VERSION for a stale partition epoch, INVALID_REQUEST for an ISR outside the
+    ///   replicas or without the leader, INELIGIBLE_REPLICA for a fenced member or (v3) a member
+    ///   named with another broker epoch; NOT_CONTROLLER on a node that is not the active controller.
+    func alterPartition(_ request: AlterPartitionRequest, version: Int16) async -> AlterPartitionResponse {
+        guard await isActiveController else { return AlterPartitionResponse(errorCode: .notController, topics: []) }
+        return await serialized {
+            guard let requester = image.brokers[request.brokerID], request.brokerEpoch == -1 || requester.epoch == request.brokerEpoch else {
+                return AlterPartitionResponse(errorCode: .staleBrokerEpoch, topics: [])
+            }
+            var topics: [AlterPartitionResponse.Topic] = []
+            for topic in request.topics {
+                let image = topic.topicID == .zero ? self.image.topics[topic.topicName] : self.image.topic(id: topic.topicID)
+                var results: [AlterPartitionResponse.Partition] = []
+                for change in topic.partitions {
+                    guard let image, let current = image.partitions[change.partitionIndex] else {
+                        results.append(.init(partitionIndex: change.partitionIndex,
+                                             errorCode: version >= 2 ? .unknownTopicID : .unknownTopicOrPartition))
+                        continue
+                    }
+                    results.append(await apply(change, to: current, topicID: image.topicID, requester: request.brokerID, version: version))
+                }
+                topics.append(.init(topicName: topic.topicName, topicID: topic.topicID, partitions: results))
+            }
+            return AlterPartitionResponse(topics: topics)
+        }
+    }
+
+    private func apply(_ change: AlterPartitionRequest.Partition, to current: MetadataImage.PartitionImage, topicID: UUIDBytes,
+                       requester: Int32, version: Int16) async -> AlterPartitionResponse.Partition {
+        func refuse(_ code: ErrorCode) -> AlterPartitionResponse.Partition {
+            .init(partitionIndex: change.partitionIndex, errorCode: code)
+        }
+        guard current.leader == requester else { return refuse(.notLeaderOrFollower) }
+        guard change.leaderEpoch == current.leaderEpoch else { return refuse(.fencedLeaderEpoch) }
+        guard change.partitionEpoch == current.partitionEpoch else { return refuse(.invalidUpdateVersion) }
+        let newISR = change.newISR.map(\.brokerID)
+        guard Set(newISR).count == newISR.count, newISR.allSatisfy(current.replicas.contains), newISR.contains(requester) else {
+            return refuse(.invalidRequest)
+        }
+        for member in change.newISR {
+            guard let broker = image.brokers[member.brokerID], !broker.fenced, !broker.inControlledShutdown else {
+                return refuse(.ineligibleReplica)
+            }
+            if version >= 3, member.brokerEpoch != -1, member.brokerEpoch != broker.epoch { return refuse(.ineligibleReplica) }
+        }
+        let isr = newISR.sorted()
+        if isr != current.isr.sorted() {
+            do {
+                try await commit([.partitionChange(.init(partitionID: change.partitionIndex, topicID: topicID, isr: isr))])
+            } catch let error as ControllerWriteError {
+                return refuse(error.code)
+            } catch {
+                return refuse(.unknownServerError)
+            }
+        }
+        let after = image.topic(id: topicID)?.partitions[change.partitionIndex] ?? current
+        return .init(partitionIndex: change.partitionIndex, leaderID: after.leader, leaderEpoch: after.leaderEpoch, isr: after.isr,
+                     leaderRecoveryState: change.leaderRecoveryState, partitionEpoch: after.partitionEpoch)
+    }
+}
