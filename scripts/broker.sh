@@ -3,6 +3,9 @@
 # PLAINTEXT://localhost:9092, data under ./data, consumer groups set up for one broker. Extra arguments go to `runnel broker`,
 # e.g. scripts/broker.sh --override listeners=PLAINTEXT://localhost:9093
 #
+# scripts/broker.sh --cluster 3 starts a local three-node cluster instead (`runnel cluster up --brokers 3`,
+# data under ./data/cluster); arguments after it go to `runnel cluster up`.
+#
 # Installs the Debian packages the build links against (and kcat, for the README's
 # walk-through) when they are missing. RUNNEL_SKIP_DEPS=1 skips that step.
 set -euo pipefail
@@ -22,4 +25,11 @@ if [[ "${RUNNEL_SKIP_DEPS:-0}" != 1 ]]; then
 fi
 
 swift build -c release --product runnel >&2
-exec "$(swift build -c release --show-bin-path)/runnel" broker --config "$ROOT/Config/server.properties" "$@"
+RUNNEL="$(swift build -c release --show-bin-path)/runnel"
+if [[ "${1:-}" == --cluster ]]; then
+    shift
+    BROKERS="${1:-3}"
+    shift || true
+    exec "$RUNNEL" cluster up --brokers "$BROKERS" --dir "$ROOT/data/cluster" "$@"
+fi
+exec "$RUNNEL" broker --config "$ROOT/Config/server.properties" "$@"
