@@ -146,4 +146,22 @@ import Testing
             #expect(await code(request([1, 3])) == .invalidUpdateVersion)
         }
     }
+
+    @Test func fencingTakesLeadershipAwayAndUnfencingGivesItBackInANewEpoch() async throws {
+        try await Self.withActiveController { controller in
+            try await controller.commit([ClusterControllerTests.register(1)])
+            #expect(await controller.createTopic(name: "f", numPartitions: 1, replicationFactor: 1, configs: [], validateOnly: false).errorCode == .none)
+            let broker = try #require(await controller.image.brokers[1])
+            try await controller.commit(await controller.fencingRecords(broker))
+            var p = try #require(await controller.image.topics["f"]?.partitions[0])
+            #expect(p.leader == -1 && p.leaderEpoch == 1 && p.isr == [1])
+            try await controller.commit(await controller.unfencingRecords(try #require(await controller.image.brokers[1])))
+            p = try #require(await controller.image.topics["f"]?.partitions[0])
+            #expect(p.leader == 1 && p.leaderEpoch == 2)
+            // The hosted replica took the new epoch: an older one is fenced.
+            let partition = try #require(await controller.partition(TopicPartition("f", 0)))
+            #expect(await partition.leaderEpoch == 2)
+            #expect(await partition.checkLeaderEpoch(1) == .fencedLeaderEpoch)
+        }
+    }
 }

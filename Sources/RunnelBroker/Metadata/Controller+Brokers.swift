@@ -24,7 +24,13 @@ extension Controller {
             let record = MetadataRecord.RegisterBrokerRecordData(brokerID: request.brokerID, incarnationID: request.incarnationID,
                                                                  brokerEpoch: epoch, endpoints: endpoints, features: features,
                                                                  rack: request.rack, fenced: true, logDirs: request.logDirs)
-            try await commit([.registerBroker(record)])
+            // A broker that registers again (it restarted) gives up the leadership it held, so it
+            // never resumes an old leader epoch; it leads again, in a new epoch, once unfenced.
+            var records: [MetadataRecord] = [.registerBroker(record)]
+            if let previous = image.brokers[request.brokerID], !previous.fenced {
+                records += fencingRecords(previous).dropFirst()
+            }
+            try await commit(records)
             lastHeartbeat[request.brokerID] = .now
             logger.info("registered broker", metadata: ["broker": "\(request.brokerID)", "broker.epoch": "\(epoch)"])
             return epoch
@@ -44,7 +50,7 @@ extension Controller {
         do {
             if request.wantShutDown {
                 if !broker.fenced {
-                    try await serialized { try await commit([.fenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)]) }
+                    try await serialized { try await commit(fencingRecords(broker)) }
                     logger.info("fenced broker for controlled shutdown", metadata: ["broker": "\(broker.brokerID)"])
                 }
                 return BrokerHeartbeatResponse(isCaughtUp: caughtUp, isFenced: true, shouldShutDown: true)
@@ -52,7 +58,7 @@ extension Controller {
             if broker.fenced, caughtUp, !request.wantFence {
                 try await serialized {
                     guard image.brokers[broker.brokerID]?.epoch == broker.epoch, image.brokers[broker.brokerID]?.fenced == true else { return }
-                    try await commit([.unfenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)])
+                    try await commit(unfencingRecords(broker))
                 }
                 logger.info("unfenced broker", metadata: ["broker": "\(broker.brokerID)", "broker.epoch": "\(broker.epoch)"])
             }
@@ -84,7 +90,7 @@ extension Controller {
             do {
                 try await serialized {
                     guard image.brokers[broker.brokerID]?.epoch == broker.epoch, image.brokers[broker.brokerID]?.fenced == false else { return }
-                    try await commit([.fenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)])
+                    try await commit(fencingRecords(broker))
                 }
                 logger.warning("fenced broker: no heartbeat within broker.session.timeout.ms",
                                metadata: ["broker": "\(broker.brokerID)", "broker.session.timeout.ms": "\(config.int("broker.session.timeout.ms"))"])
@@ -92,6 +98,33 @@ extension Controller {
                 logger.debug("could not fence a broker", metadata: ["broker": "\(broker.brokerID)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Fencing `broker`, with the leader changes it causes: every partition it leads loses its
+    /// leader (-1, a new leader epoch) while its only in-sync replica is away (KRaft's
+    /// `ReplicationControlManager.handleBrokerFenced`; with one replica there is no one else to
+    /// elect, and no unclean election).
+    func fencingRecords(_ broker: MetadataImage.BrokerImage) -> [MetadataRecord] {
+        var records: [MetadataRecord] = [.fenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)]
+        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) where p.leader == broker.brokerID {
+                records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: -1)))
+            }
+        }
+        return records
+    }
+
+    /// Unfencing `broker`, with the partitions it can lead again: those without a leader whose ISR
+    /// holds it (a new leader epoch each).
+    func unfencingRecords(_ broker: MetadataImage.BrokerImage) -> [MetadataRecord] {
+        var records: [MetadataRecord] = [.unfenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)]
+        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID })
+            where p.leader == -1 && p.isr.contains(broker.brokerID) {
+                records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: broker.brokerID)))
+            }
+        }
+        return records
     }
 
     /// Whether `brokerID` is registered and unfenced (its partitions have a leader).

@@ -124,6 +124,18 @@ extension Controller {
                 }
             }
         }
+        // Leader epochs that moved (a fenced leader's partitions, and their return): the hosted
+        // replica takes the new epoch.
+        for record in records {
+            guard case .partitionChange(let change) = record, let name = image.topic(id: change.topicID)?.name,
+                  let p = image.topics[name]?.partitions[change.partitionID], p.leader == nodeID,
+                  let partition = partitions[TopicPartition(name, change.partitionID)] else { continue }
+            do {
+                try await partition.becomeLeader(epoch: p.leaderEpoch)
+            } catch {
+                logger.error("cannot record a new leader epoch", metadata: ["partition": "\(name)-\(change.partitionID)", "error": "\(error)"])
+            }
+        }
         if cluster != nil, !openedOffsetsPartitions.isEmpty, let hook = offsetsPartitionsOpened {
             let opened = openedOffsetsPartitions.sorted()
             Task { await hook(opened) }

@@ -204,6 +204,16 @@ actor Partition {
 
     /// Applies changed topic or broker configs (AlterConfigs, IncrementalAlterConfigs): later
     /// appends, rolls, retention and cleaning use them.
+    /// Takes the leader epoch the metadata gives this replica (a new epoch after the leader
+    /// changed or returned): later batches carry it, the epoch history records where it starts,
+    /// and requests naming an older epoch get FENCED_LEADER_EPOCH (KIP-101, KIP-320).
+    /// - Throws: ``StorageError`` when `leader-epoch-checkpoint` cannot be written.
+    func becomeLeader(epoch: Int32) throws {
+        guard epoch > leaderEpoch else { return }
+        leaderEpoch = epoch
+        try log.assignLeaderEpoch(epoch)
+    }
+
     func reconfigure(_ config: LogConfig, appendPolicy: AppendPolicy) {
         log.updateConfig(config)
         self.appendPolicy = appendPolicy
