@@ -15,7 +15,7 @@ struct SimulationTests {
     static let chunkCount: UInt64 = 8
 
     @Test("seeded simulation: safety after every step, liveness after healing", arguments: 0..<chunkCount)
-    func simulate(chunk: UInt64) {
+    func simulate(chunk: UInt64) async {
         let seeds: [UInt64]
         if let singleSeed = Self.singleSeed {
             seeds = chunk == 0 ? [singleSeed] : []
@@ -25,6 +25,9 @@ struct SimulationTests {
         var totals = SimulationStats()
         var maxRecovery = 0
         for seed in seeds {
+            // Let other suites' tasks run between seeds: the simulation would otherwise hold the
+            // cooperative pool's few threads for a minute.
+            await Task.yield()
             switch Simulation.run(seed: seed) {
             case .success(let stats):
                 totals.ticks += stats.ticks

@@ -83,9 +83,12 @@ import Testing
             ]), logger: quietLogger)
             let quorum = try #require(controller.quorum)
             let running = Task { await quorum.run { await controller.applyCommitted($0) } }
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             while !(await controller.isActiveController), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(await controller.isActiveController)
+            let active = await controller.isActiveController
+            let role = await quorum.role
+            let epoch = await quorum.epoch
+            #expect(active, "quorum role \(role), epoch \(epoch)")
             try await body(controller)
             await quorum.shutdownGracefully()
             running.cancel()
