@@ -1,0 +1,170 @@
+import KafkaProtocol
+import NIOCore
+
+extension Producer {
+    /// One Produce request's worth of batches for one broker.
+    struct ProduceRequestPlan: Sendable {
+        var brokerID: Int32
+        var batches: [ProducerBatch]
+    }
+
+    /// Takes every ready batch whose leader is known and whose partition and broker have room
+    /// in flight, groups them into Produce requests per leader and starts sending them.
+    func maybeSend() {
+        guard !isClosed || flushing > 0 else { return }
+        failExpired()
+        if configuration.enableIdempotence {
+            if epochBumpPending {
+                guard inFlightByPartition.isEmpty else { return }
+                bumpEpoch()
+            }
+            guard producerIdentity != nil else {
+                startInitProducerID()
+                return
+            }
+        }
+        let now = ContinuousClock.now
+        let maxInFlight = configuration.maxInFlightRequestsPerConnection
+        var plans: [Int32: [ProducerRequestPlanBuilder]] = [:]
+        for topicPartition in accumulator.partitions.sorted() {
+            guard accumulator.headIsReady(topicPartition, now: now, flushing: flushing > 0) else { continue }
+            guard let leader = leaders[topicPartition], leader >= 0 else {
+                refreshMetadata(topic: topicPartition.topic)
+                continue
+            }
+            let partitionInFlight = inFlightByPartition[topicPartition, default: 0]
+            // A retried batch goes alone, so the partition's sequence numbers reach the broker in order.
+            if let head = accumulator.queues[topicPartition]?.first, head.attempts > 0, partitionInFlight > 0 { continue }
+            guard partitionInFlight < maxInFlight else { continue }
+            var builders = plans[leader] ?? []
+            let inFlight = inFlightByBroker[leader, default: 0] + builders.count
+            let headSize = accumulator.queues[topicPartition]?.first?.sizeBytes ?? 0
+            if let last = builders.indices.last, builders[last].fits(topicPartition, size: headSize, limit: configuration.maxRequestSizeBytes) {
+                builders[last].add(takeForSending(topicPartition))
+            } else if inFlight < maxInFlight {
+                var builder = ProducerRequestPlanBuilder(brokerID: leader)
+                builder.add(takeForSending(topicPartition))
+                builders.append(builder)
+            }
+            plans[leader] = builders
+        }
+        for builders in plans.values {
+            for builder in builders where !builder.batches.isEmpty {
+                inFlightByBroker[builder.brokerID, default: 0] += 1
+                let plan = ProduceRequestPlan(brokerID: builder.brokerID, batches: builder.batches)
+                Task { await self.execute(plan) }
+            }
+        }
+        if let next = accumulator.nextReadyTime() { scheduleWake(at: max(next, now + .microseconds(100))) }
+    }
+
+    /// Removes the head batch of a partition for sending, stamping producer id, epoch and sequence.
+    private func takeForSending(_ topicPartition: TopicPartition) -> ProducerBatch {
+        var batch = accumulator.takeHead(topicPartition)!
+        if configuration.enableIdempotence, let identity = producerIdentity,
+           batch.baseSequence < 0 || batch.producerEpoch != identity.epoch || batch.producerID != identity.id {
+            let sequence = nextSequence[topicPartition, default: 0]
+            batch.producerID = identity.id
+            batch.producerEpoch = identity.epoch
+            batch.baseSequence = sequence
+            nextSequence[topicPartition] = sequence &+ batch.count
+        }
+        inFlightByPartition[topicPartition, default: 0] += 1
+        return batch
+    }
+
+    /// Sends one Produce request and hands the outcome back to the actor.
+    private func execute(_ plan: ProduceRequestPlan) async {
+        let acks = configuration.acks
+        do {
+            let connection = try await core.connection(to: plan.brokerID)
+            var topics: [String: [ProduceRequest.PartitionData]] = [:]
+            for batch in plan.batches {
+                topics[batch.topicPartition.topic, default: []].append(
+                    .init(index: batch.topicPartition.partition, records: try batch.encoded(compression: configuration.compression)))
+            }
+            let request = ProduceRequest(acks: acks.rawValue, timeoutMs: configuration.client.requestTimeout.milliseconds32,
+                                         topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
+            metrics.requests.increment()
+            if acks == .none {
+                try await connection.sendWithoutResponse(request, version: try connection.version(for: .produce))
+                requestFinished(plan, outcomes: plan.batches.map { _ in .success(baseOffset: -1, logAppendTime: -1) })
+                return
+            }
+            let response = try await connection.send(request)
+            var byPartition: [TopicPartition: ProduceResponse.PartitionResponse] = [:]
+            for topic in response.responses {
+                for partition in topic.partitionResponses {
+                    byPartition[TopicPartition(topic: topic.name, partition: partition.index)] = partition
+                }
+            }
+            requestFinished(plan, outcomes: plan.batches.map { batch in
+                guard let answer = byPartition[batch.topicPartition] else {
+                    return .failure(ClientError.malformedResponse(api: "Produce", reason: "no answer for \(batch.topicPartition)"))
+                }
+                if answer.errorCode == .none || answer.errorCode == .duplicateSequenceNumber {
+                    return .success(baseOffset: answer.errorCode == .none ? answer.baseOffset : -1,
+                                    logAppendTime: answer.logAppendTimeMs)
+                }
+                return .failure(ClientError.broker(code: answer.errorCode, message: answer.errorMessage,
+                                                   context: "Produce to \(batch.topicPartition)"))
+            })
+        } catch {
+            if case ClientError.requestTimedOut = error { Task { await core.dropConnection(to: plan.brokerID) } }
+            if case ClientError.connectionClosed = error { Task { await core.dropConnection(to: plan.brokerID) } }
+            requestFinished(plan, outcomes: plan.batches.map { _ in .failure(error) })
+        }
+    }
+
+    func scheduleWake(at instant: ContinuousClock.Instant) {
+        if let wakeAt, wakeAt <= instant, wakeAt > .now { return }
+        wakeAt = instant
+        Task {
+            try? await Task.sleep(until: instant, clock: .continuous)
+            self.wake(scheduledFor: instant)
+        }
+    }
+
+    private func wake(scheduledFor instant: ContinuousClock.Instant) {
+        if wakeAt == instant { wakeAt = nil }
+        maybeSend()
+    }
+
+    func refreshMetadata(topic: String) {
+        guard !refreshingTopics.contains(topic) else { return }
+        refreshingTopics.insert(topic)
+        Task {
+            await core.invalidate(topic: topic)
+            let metadata = try? await core.topic(topic)
+            await self.metadataRefreshed(topic: topic, metadata: metadata)
+        }
+    }
+
+    private func metadataRefreshed(topic: String, metadata: TopicMetadata?) async {
+        refreshingTopics.remove(topic)
+        if let metadata {
+            record(metadata)
+        } else {
+            try? await Task.sleep(for: configuration.client.retryBackoff)
+        }
+        maybeSend()
+    }
+}
+
+/// Collects batches for one Produce request up to `max.request.size`, one batch per partition.
+struct ProducerRequestPlanBuilder {
+    let brokerID: Int32
+    private(set) var batches: [ProducerBatch] = []
+    private var sizeBytes = 0
+
+    init(brokerID: Int32) { self.brokerID = brokerID }
+
+    func fits(_ topicPartition: TopicPartition, size: Int, limit: Int) -> Bool {
+        sizeBytes + size <= limit && !batches.contains { $0.topicPartition == topicPartition }
+    }
+
+    mutating func add(_ batch: ProducerBatch) {
+        batches.append(batch)
+        sizeBytes += batch.sizeBytes
+    }
+}

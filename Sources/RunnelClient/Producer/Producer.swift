@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KafkaProtocol
+import Logging
+import Metrics
+import NIOCore
+
+/// Sends records to Kafka-protocol brokers with per-partition batching, compression,
+/// idempotence and retries (the Java client's `KafkaProducer`).
+///
+/// ```swift
+/// let producer = try Producer(configuration: .init(properties: ["bootstrap.servers": "localhost:9092"]))
+/// let metadata = try await producer.send(ProducerRecord(topic: "orders", key: "42", value: "paid"))
+/// try await producer.close()
+/// ```
+///
+/// - Batching: records for one partition collect in a batch until it reaches
+///   ``ProducerConfiguration/batchSizeBytes`` or waited ``ProducerConfiguration/linger``.
+/// - Idempotence (default, KIP-98): the producer gets a producer id (InitProducerId), numbers
+///   each partition's batches with sequence numbers and keeps at most 5 requests in flight per
+///   connection, so retries never duplicate or reorder. When a batch fails for good its sequence
+///   leaves a gap, so the producer bumps its epoch and restarts sequences at 0 (KIP-360).
+/// - Back-pressure: ``send(_:)`` suspends while ``ProducerConfiguration/bufferMemoryBytes`` of
+///   records are unacknowledged.
+/// - Retries: retriable errors (NOT_LEADER_OR_FOLLOWER, connection loss, timeouts...) are retried
+///   after ``ClientConfiguration/retryBackoff`` with fresh metadata until
+///   ``ProducerConfiguration/deliveryTimeout``.
+public actor Producer {
+    public let configuration: ProducerConfiguration
+    let core: ClientCore
+    let logger: Logger
+    var accumulator: RecordAccumulator
+    var sticky = StickyPartitioner()
+    var partitionCounts: [String: Int] = [:]
+    var leaders: [TopicPartition: Int32] = [:]
+    var inFlightByBroker: [Int32: Int] = [:]
+    var inFlightByPartition: [TopicPartition: Int] = [:]
+    var producerIdentity: (id: Int64, epoch: Int16)?
+    var initializingProducerID = false
+    var epochBumpPending = false
+    var nextSequence: [TopicPartition: Int32] = [:]
+    var bufferedBytes = 0
+    var memoryWaiters: [(size: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    var flushing = 0
+    var wakeAt: ContinuousClock.Instant?
+    var refreshingTopics: Set<String> = []
+    var isClosed = false
+    let metrics: ProducerMetrics
+
+    /// Creates a producer; connections open on the first send.
+    /// - Parameters:
+    ///   - configuration: settings; see ``ProducerConfiguration``.
+    ///   - logger: receives connection, retry and epoch-bump events.
+    public init(configuration: ProducerConfiguration, logger: Logger = Logger(label: "runnel.producer")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.core = ClientCore(configuration: configuration.client, logger: logger)
+        self.accumulator = RecordAccumulator(batchSizeBytes: configuration.batchSizeBytes, linger: configuration.linger,
+                                             deliveryTimeout: configuration.deliveryTimeout)
+        self.metrics = ProducerMetrics(clientID: configuration.client.clientID)
+    }
+
+    /// Sends one record and waits until it is acknowledged as `acks` requires.
+    /// - Returns: the record's topic, partition, offset and timestamp.
+    /// - Throws: ``ClientError/unknownTopic(_:)``, ``ClientError/recordTooLarge(sizeBytes:limitBytes:)``,
+    ///   ``ClientError/deliveryTimedOut(topic:partition:timeout:)``, a non-retriable
+    ///   ``ClientError/broker(code:message:context:)``, or ``ClientError/closed``.
+    public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
+        let (partition, size) = try await prepare(record)
+        return try await withCheckedThrowingContinuation { continuation in
+            append(record, partition: partition, size: size) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Queues one record and returns once it is in a batch, without waiting for the broker;
+    /// `onDelivery` is called once with the outcome. Suspends only while buffer memory is full.
+    /// - Throws: the same errors as ``send(_:)`` that can be known before sending.
+    public func send(_ record: ProducerRecord, onDelivery: @escaping DeliveryHandler) async throws {
+        let (partition, size) = try await prepare(record)
+        append(record, partition: partition, size: size, handler: onDelivery)
+    }
+
+    /// Sends every queued record now, ignoring `linger`, and waits until all records sent before
+    /// this call are acknowledged or failed.
+    public func flush() async {
+        flushing += 1
+        defer { flushing -= 1 }
+        maybeSend()
+        while !(accumulator.isEmpty && inFlightByPartition.isEmpty) {
+            await withCheckedContinuation { flushWaiters.append($0) }
+        }
+    }
+
+    /// Flushes, then closes every connection; later sends throw ``ClientError/closed``.
+    public func close() async {
+        guard !isClosed else { return }
+        await flush()
+        isClosed = true
+        for waiter in memoryWaiters { waiter.continuation.resume(throwing: ClientError.closed) }
+        memoryWaiters = []
+        await core.close()
+    }
+
+    /// Resolves the partition and reserves buffer memory.
+    private func prepare(_ record: ProducerRecord) async throws -> (Int32, Int) {
+        guard !isClosed else { throw ClientError.closed }
+        let size = ProducerBatch.estimatedSize(key: record.key, value: record.value, headers: record.headers)
+        let limit = min(configuration.maxRequestSizeBytes, configuration.bufferMemoryBytes)
+        guard size <= limit else { throw ClientError.recordTooLarge(sizeBytes: size, limitBytes: limit) }
+        let count = try await partitionCount(of: record.topic)
+        let partition: Int32
+        if let chosen = record.partition {
+            guard chosen >= 0, chosen < count else { throw ClientError.unknownPartition(topic: record.topic, partition: chosen) }
+            partition = chosen
+        } else if let key = record.key, configuration.partitioner == .murmur2Sticky {
+            partition = key.withUnsafeReadableBytes { Murmur2.partition(forKey: $0, partitionCount: count) }
+        } else {
+            partition = sticky.partition(topic: record.topic, partitionCount: count)
+        }
+        try await reserveMemory(size)
+        return (partition, size)
+    }
+
+    private func reserveMemory(_ size: Int) async throws {
+        if memoryWaiters.isEmpty, bufferedBytes + size <= configuration.bufferMemoryBytes {
+            bufferedBytes += size
+            return
+        }
+        metrics.blockedOnMemory.increment()
+        try await withCheckedThrowingContinuation { memoryWaiters.append((size, $0)) }
+        guard !isClosed else { throw ClientError.closed }
+    }
+
+    func releaseMemory(_ size: Int) {
+        bufferedBytes -= size
+        while let first = memoryWaiters.first, bufferedBytes + first.size <= configuration.bufferMemoryBytes {
+            memoryWaiters.removeFirst()
+            bufferedBytes += first.size
+            first.continuation.resume()
+        }
+    }
+
+    private func append(_ record: ProducerRecord, partition: Int32, size: Int, handler: @escaping DeliveryHandler) {
+        let topicPartition = TopicPartition(topic: record.topic, partition: partition)
+        let now = ContinuousClock.now
+        let timestamp = record.timestamp ?? Self.currentTimeMillis()
+        let result = accumulator.append(to: topicPartition, key: record.key, value: record.value, headers: record.headers,
+                                        timestamp: timestamp, memoryBytes: size, now: now, handler: handler)
+        metrics.records.increment()
+        if result.batchFull, record.partition == nil, record.key == nil || configuration.partitioner == .sticky,
+           let count = partitionCounts[record.topic] {
+            sticky.batchClosed(topic: record.topic, partition: partition, partitionCount: count)
+        }
+        if result.batchFull || configuration.linger == .zero || flushing > 0 {
+            maybeSend()
+        } else if result.createdBatch {
+            scheduleWake(at: now + configuration.linger)
+        }
+    }
+
+    /// Partition count of `topic`, from the producer's cache or Metadata.
+    func partitionCount(of topic: String) async throws -> Int {
+        if let count = partitionCounts[topic] { return count }
+        let metadata = try await core.topic(topic)
+        record(metadata)
+        return metadata.partitionCount
+    }
+
+    func record(_ metadata: TopicMetadata) {
+        partitionCounts[metadata.name] = metadata.partitionCount
+        for partition in metadata.partitions {
+            leaders[TopicPartition(topic: metadata.name, partition: partition.partition)] = partition.leader
+        }
+    }
+
+    static func currentTimeMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

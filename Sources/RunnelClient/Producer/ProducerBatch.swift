@@ -1,0 +1,94 @@
+import KafkaProtocol
+import NIOCore
+
+/// Records for one partition that travel in one RecordBatch v2.
+///
+/// Records are encoded as they are appended, so ``sizeBytes`` is exact; the batch header,
+/// compression and producer id/epoch/sequence are applied by ``encoded(compression:)`` when the
+/// batch is sent (again on a retry, with the same sequence unless the epoch was bumped).
+struct ProducerBatch: Sendable {
+    /// Creation order within the producer; retries are re-queued in this order.
+    let id: UInt64
+    let topicPartition: TopicPartition
+    let createdAt: ContinuousClock.Instant
+    /// Records fail with ``ClientError/deliveryTimedOut(topic:partition:timeout:)`` after this.
+    let deadline: ContinuousClock.Instant
+    private(set) var records = ByteBuffer()
+    private(set) var count: Int32 = 0
+    private(set) var baseTimestamp: Int64 = 0
+    private(set) var maxTimestamp: Int64 = 0
+    /// Create time of each record, for ``RecordMetadata``.
+    private(set) var timestamps: [Int64] = []
+    private(set) var handlers: [DeliveryHandler] = []
+    /// Buffer memory the records hold, released when the batch completes.
+    private(set) var memoryBytes = 0
+    /// No more records are appended (it was full, or it is being or has been sent).
+    var isClosed = false
+    var attempts = 0
+    var retryAt: ContinuousClock.Instant?
+    /// Idempotence fields of the last send; `baseSequence` -1 until a sequence is assigned.
+    var producerID: Int64 = -1
+    var producerEpoch: Int16 = -1
+    var baseSequence: Int32 = -1
+
+    init(id: UInt64, topicPartition: TopicPartition, now: ContinuousClock.Instant, deliveryTimeout: Duration) {
+        self.id = id
+        self.topicPartition = topicPartition
+        self.createdAt = now
+        self.deadline = now + deliveryTimeout
+    }
+
+    /// Size of the batch on the wire before compression: header plus encoded records.
+    var sizeBytes: Int { RecordBatchHeader.size + records.readableBytes }
+
+    /// Bytes a record adds to a batch (an upper bound; varints are counted at their longest).
+    static func estimatedSize(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) -> Int {
+        var size = 21 + (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0) + 5
+        for header in headers { size += 10 + header.key.utf8.count + (header.value?.readableBytes ?? 0) }
+        return size
+    }
+
+    /// Appends a record at the next offset delta.
+    mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
+                         memoryBytes size: Int, handler: @escaping DeliveryHandler) {
+        if count == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        }
+        maxTimestamp = max(maxTimestamp, timestamp)
+        let record = Record(timestampDelta: timestamp - baseTimestamp, offsetDelta: count, key: key, value: value,
+                            headers: headers.map { Record.Header(key: $0.key, value: $0.value) })
+        record.encode(to: &records)
+        count += 1
+        timestamps.append(timestamp)
+        handlers.append(handler)
+        memoryBytes += size
+    }
+
+    /// The whole RecordBatch v2, records compressed with `compression`, with this batch's
+    /// producer id, epoch and base sequence.
+    /// - Throws: a compression error from the codec.
+    func encoded(compression: CompressionCodec) throws -> ByteBuffer {
+        let body = try compression.compress(records)
+        let header = RecordBatchHeader(
+            baseOffset: 0, batchLength: 0, partitionLeaderEpoch: -1, magic: 2, crc: 0,
+            attributes: compression.rawValue, lastOffsetDelta: count - 1, baseTimestamp: baseTimestamp,
+            maxTimestamp: maxTimestamp, producerID: producerID, producerEpoch: producerEpoch,
+            baseSequence: baseSequence, recordsCount: count)
+        return RecordBatchHeader.encodeBatch(header, body: body)
+    }
+
+    /// Calls every record's handler: metadata from `baseOffset` (or -1 for all when it is -1) and
+    /// `logAppendTime` (-1 = use each record's create time), or `error`.
+    func complete(baseOffset: Int64, logAppendTime: Int64) {
+        for (index, handler) in handlers.enumerated() {
+            let offset = baseOffset < 0 ? -1 : baseOffset + Int64(index)
+            handler(.success(RecordMetadata(topic: topicPartition.topic, partition: topicPartition.partition,
+                                            offset: offset, timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[index])))
+        }
+    }
+
+    func fail(_ error: any Error) {
+        for handler in handlers { handler(.failure(error)) }
+    }
+}

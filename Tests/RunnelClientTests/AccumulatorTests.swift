@@ -1,0 +1,95 @@
+import KafkaProtocol
+import NIOCore
+import Testing
+@testable import RunnelClient
+
+@Suite("Record accumulator")
+struct AccumulatorTests {
+    let tp = TopicPartition(topic: "t", partition: 0)
+    let start = ContinuousClock.now
+
+    func append(_ acc: inout RecordAccumulator, bytes: Int, at offset: Duration = .zero) -> RecordAccumulator.AppendResult {
+        let value = ByteBuffer(repeating: 7, count: bytes)
+        let size = ProducerBatch.estimatedSize(key: nil, value: value, headers: [])
+        return acc.append(to: tp, key: nil, value: value, headers: [], timestamp: 1000, memoryBytes: size,
+                          now: start + offset, handler: { _ in })
+    }
+
+    @Test("records share a batch until batch.size, then a new batch starts and the old one is ready at once")
+    func batchesFillUp() {
+        var acc = RecordAccumulator(batchSizeBytes: 1000, linger: .seconds(10), deliveryTimeout: .seconds(60))
+        #expect(append(&acc, bytes: 300) == .init(createdBatch: true, batchFull: false))
+        #expect(append(&acc, bytes: 300) == .init(createdBatch: false, batchFull: false))
+        #expect(!acc.headIsReady(tp, now: start, flushing: false))
+        #expect(append(&acc, bytes: 300) == .init(createdBatch: true, batchFull: true))
+        #expect(acc.queues[tp]?.count == 2)
+        #expect(acc.queues[tp]?.first?.count == 2)
+        #expect(acc.headIsReady(tp, now: start, flushing: false))
+    }
+
+    @Test("a batch becomes ready after linger, or at once when flushing")
+    func lingerAndFlush() {
+        var acc = RecordAccumulator(batchSizeBytes: 100_000, linger: .milliseconds(5), deliveryTimeout: .seconds(60))
+        _ = append(&acc, bytes: 10)
+        #expect(!acc.headIsReady(tp, now: start + .milliseconds(4), flushing: false))
+        #expect(acc.headIsReady(tp, now: start, flushing: true))
+        #expect(acc.headIsReady(tp, now: start + .milliseconds(5), flushing: false))
+        #expect(acc.nextReadyTime() == start + .milliseconds(5))
+    }
+
+    @Test("a record larger than batch.size gets a batch of its own, closed")
+    func oversizedRecord() {
+        var acc = RecordAccumulator(batchSizeBytes: 100, linger: .seconds(1), deliveryTimeout: .seconds(60))
+        #expect(append(&acc, bytes: 500) == .init(createdBatch: true, batchFull: true))
+        #expect(acc.headIsReady(tp, now: start, flushing: false))
+    }
+
+    @Test("a retried batch goes back in front of later batches and waits for its backoff")
+    func reenqueueKeepsOrder() {
+        var acc = RecordAccumulator(batchSizeBytes: 100, linger: .zero, deliveryTimeout: .seconds(60))
+        _ = append(&acc, bytes: 80)
+        var first = acc.takeHead(tp)!
+        _ = append(&acc, bytes: 80)
+        first.retryAt = start + .milliseconds(100)
+        acc.reenqueue(first)
+        #expect(acc.queues[tp]?.map(\.id) == [0, 1])
+        #expect(!acc.headIsReady(tp, now: start, flushing: true))
+        #expect(acc.headIsReady(tp, now: start + .milliseconds(100), flushing: false))
+    }
+
+    @Test("expired batches are removed for failing")
+    func expiry() {
+        var acc = RecordAccumulator(batchSizeBytes: 100, linger: .seconds(1), deliveryTimeout: .seconds(2))
+        _ = append(&acc, bytes: 10)
+        #expect(acc.removeExpired(now: start + .seconds(1)).isEmpty)
+        #expect(acc.removeExpired(now: start + .seconds(2)).count == 1)
+        #expect(acc.isEmpty)
+    }
+
+    @Test("an encoded batch is a valid RecordBatch v2 with producer fields, in every codec")
+    func encodedBatchRoundTrips() throws {
+        for codec in CompressionCodec.allCases {
+            var acc = RecordAccumulator(batchSizeBytes: 10_000, linger: .zero, deliveryTimeout: .seconds(60))
+            _ = acc.append(to: tp, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v1"),
+                           headers: [RecordHeader(key: "h", value: "x")], timestamp: 1000, memoryBytes: 40,
+                           now: start, handler: { _ in })
+            _ = acc.append(to: tp, key: nil, value: nil, headers: [], timestamp: 1003, memoryBytes: 40,
+                           now: start, handler: { _ in })
+            var batch = acc.takeHead(tp)!
+            batch.producerID = 7
+            batch.producerEpoch = 2
+            batch.baseSequence = 40
+            let bytes = try batch.encoded(compression: codec)
+            let header = try #require(RecordBatchHeader.peek(bytes, at: bytes.readerIndex))
+            #expect(RecordBatchHeader.crcMatches(bytes, at: bytes.readerIndex, header: header))
+            #expect(header.compressionCodecID == codec.rawValue)
+            #expect(header.producerID == 7 && header.producerEpoch == 2 && header.baseSequence == 40)
+            #expect(header.recordsCount == 2 && header.maxTimestamp == 1003)
+            let records = try RecordBatchHeader.records(of: bytes, maxUncompressedBytes: 1 << 20)
+            #expect(records.map(\.key) == [ByteBuffer(string: "k"), nil])
+            #expect(records.map(\.value) == [ByteBuffer(string: "v1"), nil])
+            #expect(records[0].headers == [Record.Header(key: "h", value: ByteBuffer(string: "x"))])
+            #expect(records[1].timestampDelta == 3)
+        }
+    }
+}
