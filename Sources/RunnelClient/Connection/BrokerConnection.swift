@@ -116,6 +116,38 @@ final class BrokerConnection: Sendable {
         }
     }
 
+    /// Writes `request` to the socket now, before this call returns, so requests written one
+    /// after another from one task reach the broker in that order (which idempotent produce
+    /// needs); the future completes with the decoded response.
+    /// - Throws: ``ClientError/unsupportedVersion(api:address:)`` (the future fails with the
+    ///   errors of ``send(_:version:timeout:)``).
+    func write<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<R.Response> {
+        let version = try self.version(for: R.apiKey)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                              body: request.encoded(apiKey: R.apiKey, version: version),
+                                              promise: promise, timeout: requestTimeout), promise: nil)
+        return promise.futureResult.flatMapThrowing { raw in
+            do {
+                return try R.Response.decode(raw, apiKey: R.apiKey, version: version)
+            } catch {
+                throw ClientError.malformedResponse(api: R.apiKey.description, reason: "\(error)")
+            }
+        }
+    }
+
+    /// Writes a request the broker does not answer (Produce with acks=0) now; the future
+    /// completes once it is written.
+    func writeWithoutResponse<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<Void> {
+        let version = try self.version(for: R.apiKey)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                              body: request.encoded(apiKey: R.apiKey, version: version),
+                                              promise: nil, timeout: requestTimeout), promise: written)
+        let address = self.address.description
+        return written.futureResult.flatMapErrorThrowing { _ in throw ClientError.connectionClosed(address: address) }
+    }
+
     /// Sends a request the broker does not answer (Produce with acks=0); returns once it is written.
     func sendWithoutResponse<R: KafkaRequest>(_ request: R, version: Int16) async throws {
         let written = channel.eventLoop.makePromise(of: Void.self)

@@ -1,6 +1,13 @@
 import KafkaProtocol
 import NIOCore
 
+extension EventLoopFuture where Value: Sendable {
+    /// The future's value or error, awaited.
+    func result() async -> Result<Value, any Error> {
+        do { return .success(try await get()) } catch { return .failure(error) }
+    }
+}
+
 extension Producer {
     /// One Produce request's worth of batches for one broker.
     struct ProduceRequestPlan: Sendable {
@@ -32,6 +39,12 @@ extension Producer {
                 refreshMetadata(topic: topicPartition.topic)
                 continue
             }
+            // Requests are written in the order they are planned, on a connection that is ready,
+            // so one partition's batches reach the broker in sequence order.
+            guard let connection = connections[leader], connection.isActive else {
+                connect(to: leader)
+                continue
+            }
             let partitionInFlight = inFlightByPartition[topicPartition, default: 0]
             // A retried batch goes alone, so the partition's sequence numbers reach the broker in order.
             if let head = accumulator.queues[topicPartition]?.first, head.attempts > 0, partitionInFlight > 0 { continue }
@@ -51,8 +64,7 @@ extension Producer {
         for builders in plans.values {
             for builder in builders where !builder.batches.isEmpty {
                 inFlightByBroker[builder.brokerID, default: 0] += 1
-                let plan = ProduceRequestPlan(brokerID: builder.brokerID, batches: builder.batches)
-                Task { await self.execute(plan) }
+                write(ProduceRequestPlan(brokerID: builder.brokerID, batches: builder.batches))
             }
         }
         if let next = accumulator.nextReadyTime() { scheduleWake(at: max(next, now + .microseconds(100))) }
@@ -73,25 +85,56 @@ extension Producer {
         return batch
     }
 
-    /// Sends one Produce request and hands the outcome back to the actor.
-    private func execute(_ plan: ProduceRequestPlan) async {
+    /// Writes one Produce request now and hands its outcome back to the actor when it arrives.
+    private func write(_ plan: ProduceRequestPlan) {
+        guard let connection = connections[plan.brokerID] else {
+            requestFinished(plan, outcomes: plan.batches.map { _ in .failure(ClientError.connectionClosed(address: "broker \(plan.brokerID)")) })
+            return
+        }
         let acks = configuration.acks
+        let request: ProduceRequest
         do {
-            let connection = try await core.connection(to: plan.brokerID)
             var topics: [String: [ProduceRequest.PartitionData]] = [:]
             for batch in plan.batches {
                 topics[batch.topicPartition.topic, default: []].append(
                     .init(index: batch.topicPartition.partition, records: try batch.encoded(compression: configuration.compression)))
             }
-            let request = ProduceRequest(acks: acks.rawValue, timeoutMs: configuration.client.requestTimeout.milliseconds32,
-                                         topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
-            metrics.requests.increment()
-            if acks == .none {
-                try await connection.sendWithoutResponse(request, version: try connection.version(for: .produce))
-                requestFinished(plan, outcomes: plan.batches.map { _ in .success(baseOffset: -1, logAppendTime: -1) })
-                return
+            request = ProduceRequest(acks: acks.rawValue, timeoutMs: configuration.client.requestTimeout.milliseconds32,
+                                     topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
+        } catch {
+            requestFinished(plan, outcomes: plan.batches.map { _ in .failure(error) })
+            return
+        }
+        metrics.requests.increment()
+        if acks == .none {
+            let written = Result { try connection.writeWithoutResponse(request) }
+            Task {
+                let outcome: Result<Void, any Error>
+                switch written {
+                case .success(let future): outcome = await future.result()
+                case .failure(let error): outcome = .failure(error)
+                }
+                self.produceAnswered(plan, result: outcome.map { nil })
             }
-            let response = try await connection.send(request)
+            return
+        }
+        let future = Result { try connection.write(request) }
+        Task {
+            let outcome: Result<ProduceResponse?, any Error>
+            switch future {
+            case .success(let future): outcome = await future.result().map { Optional($0) }
+            case .failure(let error): outcome = .failure(error)
+            }
+            self.produceAnswered(plan, result: outcome)
+        }
+    }
+
+    /// Maps a Produce response (`nil` for acks=0) or a request error to each batch's outcome.
+    private func produceAnswered(_ plan: ProduceRequestPlan, result: Result<ProduceResponse?, any Error>) {
+        switch result {
+        case .success(nil):
+            requestFinished(plan, outcomes: plan.batches.map { _ in .success(baseOffset: -1, logAppendTime: -1) })
+        case .success(let response?):
             var byPartition: [TopicPartition: ProduceResponse.PartitionResponse] = [:]
             for topic in response.responses {
                 for partition in topic.partitionResponses {
@@ -109,10 +152,40 @@ extension Producer {
                 return .failure(ClientError.broker(code: answer.errorCode, message: answer.errorMessage,
                                                    context: "Produce to \(batch.topicPartition)"))
             })
-        } catch {
-            if case ClientError.requestTimedOut = error { Task { await core.dropConnection(to: plan.brokerID) } }
-            if case ClientError.connectionClosed = error { Task { await core.dropConnection(to: plan.brokerID) } }
+        case .failure(let error):
+            if let connection = connections[plan.brokerID], !connection.isActive || Self.closesConnection(error) {
+                connections[plan.brokerID] = nil
+                Task { await connection.close() }
+            }
             requestFinished(plan, outcomes: plan.batches.map { _ in .failure(error) })
+        }
+    }
+
+    private static func closesConnection(_ error: any Error) -> Bool {
+        switch error {
+        case ClientError.requestTimedOut, ClientError.connectionClosed: return true
+        default: return false
+        }
+    }
+
+    /// Opens a connection to `brokerID` in the background, then tries to send again.
+    func connect(to brokerID: Int32) {
+        guard !connectingBrokers.contains(brokerID) else { return }
+        connectingBrokers.insert(brokerID)
+        Task {
+            let connection: BrokerConnection?
+            do {
+                connection = try await core.connection(to: brokerID)
+            } catch {
+                logger.debug("connect failed", metadata: ["broker": "\(brokerID)", "error": "\(error)"])
+                connection = nil
+                // The pool's backoff already waited; refresh leadership in case the broker is gone.
+                for topic in Set(accumulator.partitions.map(\.topic)) { refreshMetadata(topic: topic) }
+                try? await Task.sleep(for: configuration.client.retryBackoff)
+            }
+            connectingBrokers.remove(brokerID)
+            if let connection { connections[brokerID] = connection }
+            maybeSend()
         }
     }
 

@@ -36,6 +36,8 @@ public actor Producer {
     var sticky = StickyPartitioner()
     var partitionCounts: [String: Int] = [:]
     var leaders: [TopicPartition: Int32] = [:]
+    var connections: [Int32: BrokerConnection] = [:]
+    var connectingBrokers: Set<Int32> = []
     var inFlightByBroker: [Int32: Int] = [:]
     var inFlightByPartition: [TopicPartition: Int] = [:]
     var producerIdentity: (id: Int64, epoch: Int16)?
