@@ -69,11 +69,12 @@ struct ConsumeCommand: AsyncParsableCommand {
                     try await consumer.seek(partitions, to: .latest)
                 }
             }
+            let stop = StopSignal()
             let out = OutputBuffer()
             var count = 0
             var lastRecord = ContinuousClock.now
             var reachedEnd: Set<TopicPartition> = []
-            consuming: while true {
+            consuming: while !stop.isSet {
                 if let maxMessages, count >= maxMessages { break }
                 let records = try await consumer.poll(maxWait: .milliseconds(200))
                 for record in records {
@@ -88,7 +89,10 @@ struct ConsumeCommand: AsyncParsableCommand {
                     count += 1
                     if let maxMessages, count >= maxMessages { break consuming }
                 }
-                if !records.isEmpty { lastRecord = .now }
+                if !records.isEmpty {
+                    lastRecord = .now
+                    out.flush()
+                }
                 if exitAtEnd {
                     for tp in await consumer.assignment() {
                         if let position = await consumer.position(tp), position >= endOffsets[tp, default: 0] { reachedEnd.insert(tp) }
