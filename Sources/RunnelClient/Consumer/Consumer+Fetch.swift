@@ -6,18 +6,26 @@ extension Consumer {
     /// (and at least one fetch round trip) and may return an empty array.
     ///
     /// Also drives the group: a pending rebalance is run first, and auto-commit happens here.
+    /// Retriable errors (a broker restarting, a leader moving, a connection lost) do not throw:
+    /// the poll waits `retry.backoff.ms`, returns what it has (maybe nothing), and the next poll
+    /// reconnects and refreshes metadata, as the Java client's `poll` does.
     /// - Throws: group errors that a rejoin cannot fix, OFFSET_OUT_OF_RANGE with
-    ///   `auto.offset.reset=none`, connection errors after the retry backoff, ``ClientError/closed``.
+    ///   `auto.offset.reset=none`, other non-retriable broker errors, ``ClientError/closed``.
     public func poll(maxWait: Duration = .milliseconds(500)) async throws -> [ConsumerRecord] {
         guard !isClosed else { throw ClientError.closed }
         guard !polling else { throw ClientError.invalidArgument("poll is already running on this consumer") }
         polling = true
         defer { polling = false }
-        if needsRejoin, !subscription.isEmpty { try await rejoin() }
-        try await maybeAutoCommit()
-        if buffered.isEmpty {
-            try await resolvePositions()
-            try await fetchOnce(maxWait: maxWait)
+        do {
+            if needsRejoin, !subscription.isEmpty { try await rejoin() }
+            try await maybeAutoCommit()
+            if buffered.isEmpty {
+                try await resolvePositions()
+                try await fetchOnce(maxWait: maxWait)
+            }
+        } catch let error as ClientError where error.isRetriable {
+            logger.debug("poll: retriable error", metadata: ["error": "\(error)"])
+            try await Task.sleep(for: configuration.client.retryBackoff)
         }
         let out = buffered
         buffered = []
