@@ -55,7 +55,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownPartition(let topic, let partition):
             return "partition \(partition) does not exist in topic '\(topic)'; runnel topic describe \(topic) lists its partitions"
         case .unknownProperty(let name):
-            return "unknown configuration property '\(name)'"
+            return "unknown configuration property '\(name)'; docs/client.md lists the supported ones"
         case .invalidConfiguration(let property, let value, let reason):
             return "invalid value '\(value)' for '\(property)': \(reason)"
         case .recordTooLarge(let size, let limit):

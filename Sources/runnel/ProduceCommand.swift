@@ -28,7 +28,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: .long, help: "0, 1 or all (default all).") var acks: String?
     @Option(name: .long, help: "none, gzip, snappy, lz4 or zstd (default none).") var compression: String?
     @Option(name: .customLong("linger-ms"), help: "Batch linger in milliseconds (default 5).") var lingerMs: Int?
-    @Flag(name: .long, help: "Print each record's topic, partition, offset and key to stderr as it is acknowledged.")
+    @Flag(name: .long, help: "Print 'TOPIC [PARTITION] @ OFFSET key=KEY' to stderr as each record is acknowledged.")
     var verbose = false
 
     func run() async throws {
@@ -65,11 +65,11 @@ struct ProduceCommand: AsyncParsableCommand {
                 }
                 let record = ProducerRecord(topic: topic, partition: partition, key: key,
                                             value: ByteBuffer(string: value), headers: headers)
-                let keyText = key.map { String(buffer: $0) } ?? ""
+                let keyText = key.map { " key=" + String(buffer: $0) } ?? ""
                 try await producer.send(record) { result in
                     switch result {
                     case .success(let metadata):
-                        if verbose { printError("\(metadata.topic) [\(metadata.partition)] @ \(metadata.offset) \(keyText)") }
+                        if verbose { printError("\(metadata.topic) [\(metadata.partition)] @ \(metadata.offset)\(keyText)") }
                     case .failure(let error):
                         failures.withLock { state in
                             state.count += 1

@@ -34,13 +34,13 @@ def _librdkafka_partitions(bootstrap: str, topic: str) -> dict[str, int]:
 
 
 def _swift_partitions(bootstrap: str, topic: str) -> dict[str, int]:
-    """From `runnel produce --verbose`, which prints "TOPIC [PARTITION] @ OFFSET KEY" per record."""
+    """From `runnel produce --verbose`, which prints "TOPIC [PARTITION] @ OFFSET key=KEY" per record."""
     cp = produce_lines(bootstrap, topic, [f"{key}\tswift" for key in KEYS], "--key-separator", "\t", "--verbose")
     chosen: dict[str, int] = {}
     for line in cp.stderr.decode().splitlines():
         if line.startswith(topic + " ["):
             _, partition, _, _, key = line.split(" ")
-            chosen[key] = int(partition.strip("[]"))
+            chosen[key.removeprefix("key=")] = int(partition.strip("[]"))
     return chosen
 
 

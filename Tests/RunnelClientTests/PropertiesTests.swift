@@ -58,7 +58,7 @@ struct PropertiesTests {
         #expect(throws: ClientError.self) { try ProducerConfiguration(properties: ["bootstrap.servers": "host:99999"]) }
         #expect(throws: ClientError.self) { try ConsumerConfiguration(properties: ["enable.auto.commit": "yes"]) }
         let error = ClientError.unknownProperty("x.y")
-        #expect(error.description == "unknown configuration property 'x.y'")
+        #expect(error.description == "unknown configuration property 'x.y'; docs/client.md lists the supported ones")
     }
 
     @Test("consumer properties, with librdkafka spellings")
