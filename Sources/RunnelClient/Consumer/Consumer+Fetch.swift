@@ -29,6 +29,7 @@ extension Consumer {
         }
         let out = buffered
         buffered = []
+        metrics.records.increment(by: out.count)
         return out
     }
 
@@ -93,6 +94,7 @@ extension Consumer {
         }
         let results = await withTaskGroup(of: (Int32, Result<FetchResponse, any Error>).self) { group in
             for (leader, request) in requests {
+                self.metrics.fetches.increment()
                 group.addTask {
                     do {
                         let connection = try await self.core.connection(to: leader)

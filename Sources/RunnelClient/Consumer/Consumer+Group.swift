@@ -20,6 +20,7 @@ extension Consumer {
             do {
                 let partitions = try await joinAndSync(groupID: groupID)
                 needsRejoin = false
+                metrics.rebalances.increment()
                 setAssignment(partitions)
                 logger.info("joined group", metadata: ["group": "\(groupID)", "generation": "\(generationID)",
                                                        "member": "\(memberID)", "assigned": "\(partitions.count)"])

@@ -30,6 +30,7 @@ public actor Consumer {
     let core: ClientCore
     let logger: Logger
     let rebalanceHandler: RebalanceHandler?
+    let metrics: ConsumerMetrics
 
     // Assignment and positions.
     var subscription: [String] = []
@@ -58,6 +59,7 @@ public actor Consumer {
         self.logger = logger
         self.rebalanceHandler = rebalanceHandler
         self.core = ClientCore(configuration: configuration.client, logger: logger)
+        self.metrics = ConsumerMetrics(clientID: configuration.client.clientID)
     }
 
     /// Reads these partitions, outside any group rebalance (the group id, if set, is used only for
