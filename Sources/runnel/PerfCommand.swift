@@ -65,23 +65,34 @@ struct PerfCommand: AsyncParsableCommand {
         let progress = startProgress { stats.progressLine(seconds: $0, verb: "sent", withLatency: true) }
         let clock = ContinuousClock()
         let start = clock.now
-        for index in 0..<options.numRecords {
+        // Records go to the producer in chunks (one call per chunk, like rd_kafka_produce_batch);
+        // when pacing, chunks are small enough to keep the rate smooth.
+        let chunkSize = options.throughput > 0 ? max(1, min(256, options.throughput / 1000)) : 256
+        var index = 0
+        while index < options.numRecords {
             if options.throughput > 0 {
                 let due = start + .seconds(Double(index) / Double(options.throughput))
                 if due > clock.now { try await Task.sleep(until: due, clock: clock) }
             }
-            var value = payload
-            if stampTime {
-                value = ByteBuffer(buffer: payload)
-                value.setInteger(wallClockMillis(), at: value.readerIndex, endianness: .big)
+            let count = min(chunkSize, options.numRecords - index)
+            var chunk: [ProducerRecord] = []
+            chunk.reserveCapacity(count)
+            for _ in 0..<count {
+                var value = payload
+                if stampTime {
+                    value = ByteBuffer(buffer: payload)
+                    value.setInteger(wallClockMillis(), at: value.readerIndex, endianness: .big)
+                }
+                chunk.append(ProducerRecord(topic: topic, key: nil as ByteBuffer?, value: value))
             }
             let sentAt = clock.now
-            try await producer.send(ProducerRecord(topic: topic, key: nil as ByteBuffer?, value: value)) { result in
+            try await producer.send(contentsOf: chunk) { _, result in
                 switch result {
                 case .success: stats.record(bytes: size, latencyMicros: (clock.now - sentAt).microseconds)
                 case .failure(let error): stats.recordError(error)
                 }
             }
+            index += count
         }
         payload.clear()
         await producer.close()

@@ -93,3 +93,28 @@ struct AccumulatorTests {
         }
     }
 }
+
+@Suite("Producer batch record encoding")
+struct ProducerBatchEncodingTests {
+    @Test("records are encoded byte for byte as KafkaProtocol's Record.encode, for every field shape")
+    func matchesRecordEncoder() {
+        let start = ContinuousClock.now
+        var batch = ProducerBatch(id: 0, topicPartition: TopicPartition(topic: "t", partition: 0), now: start,
+                                  deliveryTimeout: .seconds(1))
+        var expected = ByteBuffer()
+        let cases: [(ByteBuffer?, ByteBuffer?, [RecordHeader], Int64)] = [
+            (nil, nil, [], 1_700_000_000_000),
+            (ByteBuffer(string: "k"), ByteBuffer(string: ""), [], 1_700_000_000_000),
+            (ByteBuffer(repeating: 1, count: 200), ByteBuffer(repeating: 2, count: 70_000),
+             [RecordHeader(key: "h", value: nil), RecordHeader(key: "ünï", value: "v")], 1_700_000_000_999),
+            (nil, ByteBuffer(string: "earlier"), [], 1_699_999_000_000),
+        ]
+        for (index, (key, value, headers, timestamp)) in cases.enumerated() {
+            batch.append(key: key, value: value, headers: headers, timestamp: timestamp, memoryBytes: 1, handler: { _ in })
+            Record(timestampDelta: timestamp - 1_700_000_000_000, offsetDelta: Int32(index), key: key, value: value,
+                   headers: headers.map { Record.Header(key: $0.key, value: $0.value) }).encode(to: &expected)
+        }
+        #expect(batch.records == expected)
+        #expect(batch.count == 4)
+    }
+}

@@ -82,8 +82,28 @@ public actor Producer {
     /// `onDelivery` is called once with the outcome. Suspends only while buffer memory is full.
     /// - Throws: the same errors as ``send(_:)`` that can be known before sending.
     public func send(_ record: ProducerRecord, onDelivery: @escaping DeliveryHandler) async throws {
-        let (partition, size) = try await prepare(record)
+        var prepared = try prepareWithoutWaiting(record)
+        if prepared == nil { prepared = try await prepare(record) }
+        let (partition, size) = prepared!
         append(record, partition: partition, size: size, handler: onDelivery)
+    }
+
+    /// Queues many records with one call into the producer (as librdkafka's
+    /// `rd_kafka_produce_batch`), which saves the per-call overhead when records come in bulk.
+    /// `onDelivery` is called once per record with its index in `records` and its outcome.
+    /// Suspends while buffer memory is full.
+    /// - Throws: the errors of ``send(_:)`` that can be known before sending; records before the
+    ///   failing one are queued, the rest are not.
+    public func send(contentsOf records: [ProducerRecord],
+                     onDelivery: @escaping @Sendable (Int, Result<RecordMetadata, any Error>) -> Void) async throws {
+        let now = ContinuousClock.now
+        let timestamp = Self.currentTimeMillis()
+        for (index, record) in records.enumerated() {
+            var prepared = try prepareWithoutWaiting(record)
+            if prepared == nil { prepared = try await prepare(record) }
+            let (partition, size) = prepared!
+            append(record, partition: partition, size: size, now: now, timestamp: timestamp) { onDelivery(index, $0) }
+        }
     }
 
     /// Sends every queued record now, ignoring `linger`, and waits until all records sent before
@@ -107,22 +127,37 @@ public actor Producer {
         await core.close()
     }
 
+    /// ``prepare(_:)`` when it need not wait (partition count cached, buffer memory free), without
+    /// the cost of an async call; `nil` when it would have to wait.
+    private func prepareWithoutWaiting(_ record: ProducerRecord) throws -> (Int32, Int)? {
+        guard !isClosed, let count = partitionCounts[record.topic], memoryWaiters.isEmpty else { return nil }
+        let size = ProducerBatch.estimatedSize(key: record.key, value: record.value, headers: record.headers)
+        guard bufferedBytes + size <= configuration.bufferMemoryBytes,
+              size <= configuration.maxRequestSizeBytes else { return nil }
+        let partition = try choosePartition(record, partitionCount: count)
+        bufferedBytes += size
+        return (partition, size)
+    }
+
+    private func choosePartition(_ record: ProducerRecord, partitionCount count: Int) throws -> Int32 {
+        if let chosen = record.partition {
+            guard chosen >= 0, chosen < count else { throw ClientError.unknownPartition(topic: record.topic, partition: chosen) }
+            return chosen
+        }
+        if let key = record.key, configuration.partitioner == .murmur2Sticky {
+            return key.withUnsafeReadableBytes { Murmur2.partition(forKey: $0, partitionCount: count) }
+        }
+        return sticky.partition(topic: record.topic, partitionCount: count)
+    }
+
     /// Resolves the partition and reserves buffer memory.
     private func prepare(_ record: ProducerRecord) async throws -> (Int32, Int) {
         guard !isClosed else { throw ClientError.closed }
         let size = ProducerBatch.estimatedSize(key: record.key, value: record.value, headers: record.headers)
         let limit = min(configuration.maxRequestSizeBytes, configuration.bufferMemoryBytes)
         guard size <= limit else { throw ClientError.recordTooLarge(sizeBytes: size, limitBytes: limit) }
-        let count = try await partitionCount(of: record.topic)
-        let partition: Int32
-        if let chosen = record.partition {
-            guard chosen >= 0, chosen < count else { throw ClientError.unknownPartition(topic: record.topic, partition: chosen) }
-            partition = chosen
-        } else if let key = record.key, configuration.partitioner == .murmur2Sticky {
-            partition = key.withUnsafeReadableBytes { Murmur2.partition(forKey: $0, partitionCount: count) }
-        } else {
-            partition = sticky.partition(topic: record.topic, partitionCount: count)
-        }
+        let count = if let cached = partitionCounts[record.topic] { cached } else { try await partitionCount(of: record.topic) }
+        let partition = try choosePartition(record, partitionCount: count)
         try await reserveMemory(size)
         return (partition, size)
     }
@@ -146,10 +181,12 @@ public actor Producer {
         }
     }
 
-    private func append(_ record: ProducerRecord, partition: Int32, size: Int, handler: @escaping DeliveryHandler) {
+    /// - Parameters:
+    ///   - now, timestamp: the time of the call, taken once for a bulk send.
+    private func append(_ record: ProducerRecord, partition: Int32, size: Int, now: ContinuousClock.Instant = .now,
+                        timestamp sendTime: Int64? = nil, handler: @escaping DeliveryHandler) {
         let topicPartition = TopicPartition(topic: record.topic, partition: partition)
-        let now = ContinuousClock.now
-        let timestamp = record.timestamp ?? Self.currentTimeMillis()
+        let timestamp = record.timestamp ?? sendTime ?? Self.currentTimeMillis()
         let result = accumulator.append(to: topicPartition, key: record.key, value: record.value, headers: record.headers,
                                         timestamp: timestamp, memoryBytes: size, now: now, handler: handler)
         metrics.records.increment()

@@ -48,7 +48,9 @@ struct ProducerBatch: Sendable {
         return size
     }
 
-    /// Appends a record at the next offset delta.
+    /// Appends a record at the next offset delta, encoded straight into the records buffer in the
+    /// layout of KafkaProtocol's `Record.encode(to:)` (Kafka `DefaultRecord`), without the
+    /// intermediate buffers a general encoder needs.
     mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
                          memoryBytes size: Int, handler: @escaping DeliveryHandler) {
         if count == 0 {
@@ -56,13 +58,68 @@ struct ProducerBatch: Sendable {
             maxTimestamp = timestamp
         }
         maxTimestamp = max(maxTimestamp, timestamp)
-        let record = Record(timestampDelta: timestamp - baseTimestamp, offsetDelta: count, key: key, value: value,
-                            headers: headers.map { Record.Header(key: $0.key, value: $0.value) })
-        record.encode(to: &records)
+        let timestampDelta = Self.zigzag(timestamp - baseTimestamp)
+        let offsetDelta = Self.zigzag(Int64(count))
+        var bodySize = 1 + Self.varintSize(timestampDelta) + Self.varintSize(offsetDelta)
+            + Self.bytesFieldSize(key) + Self.bytesFieldSize(value) + Self.varintSize(Self.zigzag(Int64(headers.count)))
+        for header in headers {
+            let keyLength = header.key.utf8.count
+            bodySize += Self.varintSize(Self.zigzag(Int64(keyLength))) + keyLength + Self.bytesFieldSize(header.value)
+        }
+        records.reserveCapacity(minimumWritableBytes: bodySize + 5)
+        // length, attributes (unused, 0), timestamp delta, offset delta in one pass.
+        Self.writeVarints(Self.zigzag(Int64(bodySize)), 0, timestampDelta, offsetDelta, to: &records)
+        Self.writeBytesField(key, to: &records)
+        Self.writeBytesField(value, to: &records)
+        Self.writeVarints(Self.zigzag(Int64(headers.count)), to: &records)
+        for header in headers {
+            Self.writeVarints(Self.zigzag(Int64(header.key.utf8.count)), to: &records)
+            records.writeString(header.key)
+            Self.writeBytesField(header.value, to: &records)
+        }
         count += 1
         timestamps.append(timestamp)
         handlers.append(handler)
         memoryBytes += size
+    }
+
+    private static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
+    private static func varintSize(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+    }
+
+    private static func bytesFieldSize(_ bytes: ByteBuffer?) -> Int {
+        guard let bytes else { return 1 }  // varint -1
+        return varintSize(zigzag(Int64(bytes.readableBytes))) + bytes.readableBytes
+    }
+
+    private static func writeBytesField(_ bytes: ByteBuffer?, to buffer: inout ByteBuffer) {
+        guard let bytes else {
+            writeVarints(zigzag(-1), to: &buffer)
+            return
+        }
+        writeVarints(zigzag(Int64(bytes.readableBytes)), to: &buffer)
+        buffer.writeImmutableBuffer(bytes)
+    }
+
+    /// Writes unsigned varints (protocol guide: 7 bits per byte, high bit = more) with one
+    /// buffer access instead of one per byte; the hot path of every produced record.
+    private static func writeVarints(_ values: UInt64..., to buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 10 * values.count) { raw in
+            var index = 0
+            for value in values {
+                var v = value
+                while v >= 0x80 {
+                    raw[index] = UInt8(truncatingIfNeeded: v) | 0x80
+                    v >>= 7
+                    index += 1
+                }
+                raw[index] = UInt8(truncatingIfNeeded: v)
+                index += 1
+            }
+            return index
+        }
     }
 
     /// The whole RecordBatch v2, records compressed with `compression`, with this batch's

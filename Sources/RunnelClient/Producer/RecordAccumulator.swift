@@ -32,33 +32,39 @@ struct RecordAccumulator: Sendable {
     mutating func append(to topicPartition: TopicPartition, key: ByteBuffer?, value: ByteBuffer?,
                          headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
                          now: ContinuousClock.Instant, handler: @escaping DeliveryHandler) -> AppendResult {
-        var queue = queues[topicPartition] ?? []
-        queues[topicPartition] = nil  // keep the array uniquely referenced while it changes
+        let batchSizeBytes = self.batchSizeBytes
+        let deliveryTimeout = self.deliveryTimeout
+        let id = nextBatchID
         var created = false
         var full = false
-        if let last = queue.indices.last, !queue[last].isClosed,
-           queue[last].sizeBytes + memoryBytes <= batchSizeBytes {
-            queue[last].append(key: key, value: value, headers: headers, timestamp: timestamp,
-                               memoryBytes: memoryBytes, handler: handler)
-        } else {
-            if let last = queue.indices.last, !queue[last].isClosed {
+        // Mutated in place through the dictionary's `_modify` accessor: no copy of the queue.
+        modifyQueue(topicPartition) { queue in
+            if let last = queue.indices.last, !queue[last].isClosed,
+               queue[last].sizeBytes + memoryBytes <= batchSizeBytes {
+                queue[last].append(key: key, value: value, headers: headers, timestamp: timestamp,
+                                   memoryBytes: memoryBytes, handler: handler)
+            } else {
+                if let last = queue.indices.last, !queue[last].isClosed {
+                    queue[last].isClosed = true
+                    full = true
+                }
+                var batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
+                batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
+                             memoryBytes: memoryBytes, handler: handler)
+                queue.append(batch)
+                created = true
+            }
+            if let last = queue.indices.last, queue[last].sizeBytes >= batchSizeBytes {
                 queue[last].isClosed = true
                 full = true
             }
-            var batch = ProducerBatch(id: nextBatchID, topicPartition: topicPartition, now: now,
-                                      deliveryTimeout: deliveryTimeout)
-            nextBatchID += 1
-            batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
-                         memoryBytes: memoryBytes, handler: handler)
-            queue.append(batch)
-            created = true
         }
-        if let last = queue.indices.last, queue[last].sizeBytes >= batchSizeBytes {
-            queue[last].isClosed = true
-            full = true
-        }
-        queues[topicPartition] = queue
+        if created { nextBatchID += 1 }
         return AppendResult(createdBatch: created, batchFull: full)
+    }
+
+    private mutating func modifyQueue(_ topicPartition: TopicPartition, _ body: (inout [ProducerBatch]) -> Void) {
+        body(&queues[topicPartition, default: []])
     }
 
     /// Whether the head batch of `topicPartition` may be sent at `now`: it is closed, has waited
