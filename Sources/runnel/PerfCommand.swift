@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import NIOCore
 import RunnelClient
@@ -85,10 +86,10 @@ struct PerfCommand: AsyncParsableCommand {
                 }
                 chunk.append(ProducerRecord(topic: topic, key: nil as ByteBuffer?, value: value))
             }
-            let sentAt = clock.now
+            let sentAt = DispatchTime.now().uptimeNanoseconds
             try await producer.send(contentsOf: chunk) { _, result in
                 switch result {
-                case .success: stats.record(bytes: size, latencyMicros: (clock.now - sentAt).microseconds)
+                case .success: stats.record(bytes: size, latencyMicros: (DispatchTime.now().uptimeNanoseconds &- sentAt) / 1000)
                 case .failure(let error): stats.recordError(error)
                 }
             }

@@ -12,7 +12,7 @@ struct AccumulatorTests {
         let value = ByteBuffer(repeating: 7, count: bytes)
         let size = ProducerBatch.estimatedSize(key: nil, value: value, headers: [])
         return acc.append(to: tp, key: nil, value: value, headers: [], timestamp: 1000, memoryBytes: size,
-                          now: start + offset, handler: { _ in })
+                          now: start + offset, handler: .single { _ in })
     }
 
     @Test("records share a batch until batch.size, then a new batch starts and the old one is ready at once")
@@ -72,9 +72,9 @@ struct AccumulatorTests {
             var acc = RecordAccumulator(batchSizeBytes: 10_000, linger: .zero, deliveryTimeout: .seconds(60))
             _ = acc.append(to: tp, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v1"),
                            headers: [RecordHeader(key: "h", value: "x")], timestamp: 1000, memoryBytes: 40,
-                           now: start, handler: { _ in })
+                           now: start, handler: .single { _ in })
             _ = acc.append(to: tp, key: nil, value: nil, headers: [], timestamp: 1003, memoryBytes: 40,
-                           now: start, handler: { _ in })
+                           now: start, handler: .single { _ in })
             var batch = acc.takeHead(tp)!
             batch.producerID = 7
             batch.producerEpoch = 2
@@ -110,7 +110,7 @@ struct ProducerBatchEncodingTests {
             (nil, ByteBuffer(string: "earlier"), [], 1_699_999_000_000),
         ]
         for (index, (key, value, headers, timestamp)) in cases.enumerated() {
-            batch.append(key: key, value: value, headers: headers, timestamp: timestamp, memoryBytes: 1, handler: { _ in })
+            batch.append(key: key, value: value, headers: headers, timestamp: timestamp, memoryBytes: 1, handler: .single { _ in })
             Record(timestampDelta: timestamp - 1_700_000_000_000, offsetDelta: Int32(index), key: key, value: value,
                    headers: headers.map { Record.Header(key: $0.key, value: $0.value) }).encode(to: &expected)
         }

@@ -74,7 +74,7 @@ public actor Producer {
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let (partition, size) = try await prepare(record)
         return try await withCheckedThrowingContinuation { continuation in
-            append(record, partition: partition, size: size) { continuation.resume(with: $0) }
+            append(record, partition: partition, size: size, handler: .single { continuation.resume(with: $0) })
         }
     }
 
@@ -85,7 +85,7 @@ public actor Producer {
         var prepared = try prepareWithoutWaiting(record)
         if prepared == nil { prepared = try await prepare(record) }
         let (partition, size) = prepared!
-        append(record, partition: partition, size: size, handler: onDelivery)
+        append(record, partition: partition, size: size, handler: .single(onDelivery))
     }
 
     /// Queues many records with one call into the producer (as librdkafka's
@@ -95,14 +95,15 @@ public actor Producer {
     /// - Throws: the errors of ``send(_:)`` that can be known before sending; records before the
     ///   failing one are queued, the rest are not.
     public func send(contentsOf records: [ProducerRecord],
-                     onDelivery: @escaping @Sendable (Int, Result<RecordMetadata, any Error>) -> Void) async throws {
+                     onDelivery: @escaping BulkDeliveryHandler) async throws {
         let now = ContinuousClock.now
         let timestamp = Self.currentTimeMillis()
         for (index, record) in records.enumerated() {
             var prepared = try prepareWithoutWaiting(record)
             if prepared == nil { prepared = try await prepare(record) }
             let (partition, size) = prepared!
-            append(record, partition: partition, size: size, now: now, timestamp: timestamp) { onDelivery(index, $0) }
+            append(record, partition: partition, size: size, now: now, timestamp: timestamp,
+                   handler: .indexed(onDelivery, index))
         }
     }
 
@@ -184,7 +185,7 @@ public actor Producer {
     /// - Parameters:
     ///   - now, timestamp: the time of the call, taken once for a bulk send.
     private func append(_ record: ProducerRecord, partition: Int32, size: Int, now: ContinuousClock.Instant = .now,
-                        timestamp sendTime: Int64? = nil, handler: @escaping DeliveryHandler) {
+                        timestamp sendTime: Int64? = nil, handler: DeliveryTarget) {
         let topicPartition = TopicPartition(topic: record.topic, partition: partition)
         let timestamp = record.timestamp ?? sendTime ?? Self.currentTimeMillis()
         let result = accumulator.append(to: topicPartition, key: record.key, value: record.value, headers: record.headers,

@@ -19,7 +19,7 @@ struct ProducerBatch: Sendable {
     private(set) var maxTimestamp: Int64 = 0
     /// Create time of each record, for ``RecordMetadata``.
     private(set) var timestamps: [Int64] = []
-    private(set) var handlers: [DeliveryHandler] = []
+    private(set) var handlers: [DeliveryTarget] = []
     /// Buffer memory the records hold, released when the batch completes.
     private(set) var memoryBytes = 0
     /// No more records are appended (it was full, or it is being or has been sent).
@@ -52,7 +52,7 @@ struct ProducerBatch: Sendable {
     /// layout of KafkaProtocol's `Record.encode(to:)` (Kafka `DefaultRecord`), without the
     /// intermediate buffers a general encoder needs.
     mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
-                         memoryBytes size: Int, handler: @escaping DeliveryHandler) {
+                         memoryBytes size: Int, handler: DeliveryTarget) {
         if count == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp

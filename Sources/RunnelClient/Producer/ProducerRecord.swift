@@ -86,3 +86,20 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible, Compa
 
 /// Called once per record with its metadata or the error that ended its delivery.
 public typealias DeliveryHandler = @Sendable (Result<RecordMetadata, any Error>) -> Void
+
+/// Called once per record of a bulk send with the record's index in the sent array.
+public typealias BulkDeliveryHandler = @Sendable (Int, Result<RecordMetadata, any Error>) -> Void
+
+/// Whom to tell about one record: its own handler, or a bulk send's shared handler and the
+/// record's index (which saves allocating a closure per record).
+enum DeliveryTarget: Sendable {
+    case single(DeliveryHandler)
+    case indexed(BulkDeliveryHandler, Int)
+
+    func callAsFunction(_ result: Result<RecordMetadata, any Error>) {
+        switch self {
+        case .single(let handler): handler(result)
+        case .indexed(let handler, let index): handler(index, result)
+        }
+    }
+}

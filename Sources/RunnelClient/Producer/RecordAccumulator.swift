@@ -31,7 +31,7 @@ struct RecordAccumulator: Sendable {
     /// batch of its own).
     mutating func append(to topicPartition: TopicPartition, key: ByteBuffer?, value: ByteBuffer?,
                          headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
-                         now: ContinuousClock.Instant, handler: @escaping DeliveryHandler) -> AppendResult {
+                         now: ContinuousClock.Instant, handler: DeliveryTarget) -> AppendResult {
         let batchSizeBytes = self.batchSizeBytes
         let deliveryTimeout = self.deliveryTimeout
         let id = nextBatchID
