@@ -28,6 +28,8 @@ struct PerfCommand: AsyncParsableCommand {
         @Option(name: .customLong("batch-size"), help: "batch.size in bytes.") var batchSize: Int = 262_144
         @Option(name: .customLong("linger-ms"), help: "linger.ms.") var lingerMs: Int = 5
         @Option(name: .long, help: "none, gzip, snappy, lz4 or zstd.") var compression: String = "none"
+        @Option(name: .long, help: "Key records with N distinct keys (spreads them over partitions by murmur2); 0: no keys.")
+        var keys: Int = 0
 
         func configuration(_ client: ClientOptions) throws -> ProducerConfiguration {
             try ProducerConfiguration(properties: try client.propertyMap([
@@ -84,7 +86,8 @@ struct PerfCommand: AsyncParsableCommand {
                     value = ByteBuffer(buffer: payload)
                     value.setInteger(wallClockMillis(), at: value.readerIndex, endianness: .big)
                 }
-                chunk.append(ProducerRecord(topic: topic, key: nil as ByteBuffer?, value: value))
+                let key = options.keys > 0 ? ByteBuffer(string: "key-\((index + chunk.count) % options.keys)") : nil
+                chunk.append(ProducerRecord(topic: topic, key: key, value: value))
             }
             let sentAt = DispatchTime.now().uptimeNanoseconds
             try await producer.send(contentsOf: chunk) { _, result in

@@ -48,7 +48,7 @@ struct AccumulatorTests {
     func reenqueueKeepsOrder() {
         var acc = RecordAccumulator(batchSizeBytes: 100, linger: .zero, deliveryTimeout: .seconds(60))
         _ = append(&acc, bytes: 80)
-        var first = acc.takeHead(tp)!
+        let first = acc.takeHead(tp)!
         _ = append(&acc, bytes: 80)
         first.retryAt = start + .milliseconds(100)
         acc.reenqueue(first)
@@ -75,7 +75,7 @@ struct AccumulatorTests {
                            now: start, handler: .single { _ in })
             _ = acc.append(to: tp, key: nil, value: nil, headers: [], timestamp: 1003, memoryBytes: 40,
                            now: start, handler: .single { _ in })
-            var batch = acc.takeHead(tp)!
+            let batch = acc.takeHead(tp)!
             batch.producerID = 7
             batch.producerEpoch = 2
             batch.baseSequence = 40
@@ -99,7 +99,7 @@ struct ProducerBatchEncodingTests {
     @Test("records are encoded byte for byte as KafkaProtocol's Record.encode, for every field shape")
     func matchesRecordEncoder() {
         let start = ContinuousClock.now
-        var batch = ProducerBatch(id: 0, topicPartition: TopicPartition(topic: "t", partition: 0), now: start,
+        let batch = ProducerBatch(id: 0, topicPartition: TopicPartition(topic: "t", partition: 0), now: start,
                                   deliveryTimeout: .seconds(1))
         var expected = ByteBuffer()
         let cases: [(ByteBuffer?, ByteBuffer?, [RecordHeader], Int64)] = [
@@ -116,5 +116,31 @@ struct ProducerBatchEncodingTests {
         }
         #expect(batch.records == expected)
         #expect(batch.count == 4)
+    }
+}
+
+@Suite("Accumulator readiness scan")
+struct ReadinessScanTests {
+    @Test("one pass finds the ready heads and the next time one becomes ready")
+    func readyPartitions() {
+        let start = ContinuousClock.now
+        var acc = RecordAccumulator(batchSizeBytes: 100, linger: .milliseconds(10), deliveryTimeout: .seconds(60))
+        let a = TopicPartition(topic: "t", partition: 0)
+        let b = TopicPartition(topic: "t", partition: 1)
+        let c = TopicPartition(topic: "u", partition: 0)
+        _ = acc.append(to: a, key: nil, value: ByteBuffer(repeating: 0, count: 10), headers: [], timestamp: 0,
+                       memoryBytes: 40, now: start, handler: .single { _ in })
+        _ = acc.append(to: b, key: nil, value: ByteBuffer(repeating: 0, count: 10), headers: [], timestamp: 0,
+                       memoryBytes: 40, now: start + .milliseconds(4), handler: .single { _ in })
+        _ = acc.append(to: c, key: nil, value: ByteBuffer(repeating: 0, count: 200), headers: [], timestamp: 0,
+                       memoryBytes: 220, now: start + .milliseconds(6), handler: .single { _ in })
+        let early = acc.readyPartitions(now: start + .milliseconds(7), flushing: false)
+        #expect(early.ready == [c])          // full: ready at once
+        #expect(early.next == start + .milliseconds(10))
+        let later = acc.readyPartitions(now: start + .milliseconds(14), flushing: false)
+        #expect(Set(later.ready) == [a, b, c])
+        #expect(later.next == nil)
+        #expect(Set(acc.readyPartitions(now: start, flushing: true).ready) == [a, b, c])
+        #expect(acc.takeHead(a) != nil && acc.takeHead(a) == nil && acc.queues[a] == nil)
     }
 }

@@ -48,7 +48,7 @@ extension Producer {
         }
         let now = ContinuousClock.now
         if retriable, now < batch.deadline, !isClosed {
-            var retry = batch
+            let retry = batch
             retry.attempts += 1
             retry.retryAt = now + configuration.client.retryBackoff
             metrics.retries.increment()

@@ -33,8 +33,8 @@ extension Producer {
         let now = ContinuousClock.now
         let maxInFlight = configuration.maxInFlightRequestsPerConnection
         var plans: [Int32: [ProducerRequestPlanBuilder]] = [:]
-        for topicPartition in accumulator.partitions.sorted() {
-            guard accumulator.headIsReady(topicPartition, now: now, flushing: flushing > 0) else { continue }
+        let (ready, nextReadyTime) = accumulator.readyPartitions(now: now, flushing: flushing > 0)
+        for topicPartition in ready {
             guard let leader = leaders[topicPartition], leader >= 0 else {
                 refreshMetadata(topic: topicPartition.topic)
                 continue
@@ -67,12 +67,14 @@ extension Producer {
                 write(ProduceRequestPlan(brokerID: builder.brokerID, batches: builder.batches))
             }
         }
-        if let next = accumulator.nextReadyTime() { scheduleWake(at: max(next, now + .microseconds(100))) }
+        // At most one wake-up per millisecond: with many partitions lingering, each wake-up
+        // sends every batch that is ready by then.
+        if let next = nextReadyTime { scheduleWake(at: max(next, now + .milliseconds(1))) }
     }
 
     /// Removes the head batch of a partition for sending, stamping producer id, epoch and sequence.
     private func takeForSending(_ topicPartition: TopicPartition) -> ProducerBatch {
-        var batch = accumulator.takeHead(topicPartition)!
+        let batch = accumulator.takeHead(topicPartition)!
         if configuration.enableIdempotence, let identity = producerIdentity,
            batch.baseSequence < 0 || batch.producerEpoch != identity.epoch || batch.producerID != identity.id {
             let sequence = nextSequence[topicPartition, default: 0]
@@ -228,16 +230,18 @@ extension Producer {
 struct ProducerRequestPlanBuilder {
     let brokerID: Int32
     private(set) var batches: [ProducerBatch] = []
+    private var partitions: Set<TopicPartition> = []
     private var sizeBytes = 0
 
     init(brokerID: Int32) { self.brokerID = brokerID }
 
     func fits(_ topicPartition: TopicPartition, size: Int, limit: Int) -> Bool {
-        sizeBytes + size <= limit && !batches.contains { $0.topicPartition == topicPartition }
+        sizeBytes + size <= limit && !partitions.contains(topicPartition)
     }
 
     mutating func add(_ batch: ProducerBatch) {
         batches.append(batch)
+        partitions.insert(batch.topicPartition)
         sizeBytes += batch.sizeBytes
     }
 }

@@ -6,7 +6,11 @@ import NIOCore
 /// Records are encoded as they are appended, so ``sizeBytes`` is exact; the batch header,
 /// compression and producer id/epoch/sequence are applied by ``encoded(compression:)`` when the
 /// batch is sent (again on a retry, with the same sequence unless the epoch was bumped).
-struct ProducerBatch: Sendable {
+///
+/// A class, so queues, request plans and retries pass a reference instead of copying a large
+/// value. `@unchecked Sendable`: a batch is only read and changed on its ``Producer`` actor
+/// (the request that carries its bytes is encoded there too).
+final class ProducerBatch: @unchecked Sendable {
     /// Creation order within the producer; retries are re-queued in this order.
     let id: UInt64
     let topicPartition: TopicPartition
@@ -51,7 +55,7 @@ struct ProducerBatch: Sendable {
     /// Appends a record at the next offset delta, encoded straight into the records buffer in the
     /// layout of KafkaProtocol's `Record.encode(to:)` (Kafka `DefaultRecord`), without the
     /// intermediate buffers a general encoder needs.
-    mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
+    func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
                          memoryBytes size: Int, handler: DeliveryTarget) {
         if count == 0 {
             baseTimestamp = timestamp

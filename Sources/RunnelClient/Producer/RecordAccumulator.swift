@@ -48,7 +48,7 @@ struct RecordAccumulator: Sendable {
                     queue[last].isClosed = true
                     full = true
                 }
-                var batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
+                let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
                 batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
                              memoryBytes: memoryBytes, handler: handler)
                 queue.append(batch)
@@ -85,27 +85,50 @@ struct RecordAccumulator: Sendable {
         }.min()
     }
 
+    /// In one pass over the queues: the partitions whose head batch is ready at `now` (see
+    /// ``headIsReady(_:now:flushing:)``) and the earliest time another one becomes ready.
+    func readyPartitions(now: ContinuousClock.Instant, flushing: Bool) -> (ready: [TopicPartition], next: ContinuousClock.Instant?) {
+        var ready: [TopicPartition] = []
+        var next: ContinuousClock.Instant?
+        for (topicPartition, queue) in queues {
+            guard let head = queue.first else { continue }
+            let at = head.retryAt ?? (flushing || head.isClosed || queue.count > 1 ? now : head.createdAt + linger)
+            if at <= now {
+                ready.append(topicPartition)
+            } else if next == nil || at < next! {
+                next = at
+            }
+        }
+        return (ready, next)
+    }
+
     /// Removes and returns the head batch of `topicPartition`, closed.
     mutating func takeHead(_ topicPartition: TopicPartition) -> ProducerBatch? {
-        guard var queue = queues[topicPartition], !queue.isEmpty else { return nil }
-        var head = queue.removeFirst()
-        head.isClosed = true
-        queues[topicPartition] = queue.isEmpty ? nil : queue
+        var head: ProducerBatch?
+        var emptied = false
+        modifyQueue(topicPartition) { queue in
+            guard !queue.isEmpty else { return }
+            head = queue.removeFirst()
+            emptied = queue.isEmpty
+        }
+        if emptied || head == nil { queues[topicPartition] = nil }
+        head?.isClosed = true
         return head
     }
 
     /// Puts a batch back for a retry, before every batch created after it.
     mutating func reenqueue(_ batch: ProducerBatch) {
-        var queue = queues[batch.topicPartition] ?? []
-        let index = queue.firstIndex { $0.id > batch.id } ?? queue.endIndex
-        queue.insert(batch, at: index)
-        queues[batch.topicPartition] = queue
+        modifyQueue(batch.topicPartition) { queue in
+            let index = queue.firstIndex { $0.id > batch.id } ?? queue.endIndex
+            queue.insert(batch, at: index)
+        }
     }
 
-    /// Removes every batch whose delivery deadline passed before `now`.
+    /// Removes every batch whose delivery deadline passed before `now`. Deadlines grow with
+    /// creation order, which is queue order, so a queue whose head has time left is skipped.
     mutating func removeExpired(now: ContinuousClock.Instant) -> [ProducerBatch] {
         var expired: [ProducerBatch] = []
-        for (tp, queue) in queues {
+        for (tp, queue) in queues where queue.first.map({ $0.deadline <= now }) ?? false {
             let (gone, kept) = (queue.filter { $0.deadline <= now }, queue.filter { $0.deadline > now })
             guard !gone.isEmpty else { continue }
             expired += gone
