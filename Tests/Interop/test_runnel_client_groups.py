@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewPartitions
 
 from harness import runnel_bin
 from interop_util import CK_COMMON
@@ -112,3 +112,43 @@ def test_mixed_group_splits_partitions(broker_factory, topic, tmp_path: Path, as
     every = sorted(r for records in per_consumer for r in records)
     assert every == sorted((p, o) for p in range(PARTITIONS) for o in range(PER_PARTITION))
     assert all(proc.returncode == 0 for proc in procs)
+
+
+def test_group_leader_picks_up_added_partitions(broker_factory, topic, tmp_path: Path):
+    """A Swift group member (the leader) sees the topic grow from 1 to 3 partitions within
+    metadata.max.age.ms, rebalances, and reads the new partitions."""
+    broker = broker_factory({"group.initial.rebalance.delay.ms": 0})
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, topic, 1)
+    out = tmp_path / "grow.jsonl"
+    proc = subprocess.Popen(
+        [runnel_bin(), "consume", topic, "--group", "grow", "--from-beginning", "--output", "json",
+         "--max-messages", "3", "--bootstrap-server", bootstrap, *FAST, "-X", "metadata.max.age.ms=1000"],
+        stdout=out.open("wb"), stderr=(tmp_path / "grow.err").open("wb"))
+    try:
+        _wait_stable_partitions(bootstrap, "grow", 1)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_partitions([NewPartitions(topic, 3)])[topic].result(30)
+        # A fresh producer sees all three partitions.
+        producer = Producer({**CK_COMMON, "bootstrap.servers": bootstrap})
+        for p in range(3):
+            producer.produce(topic, value=f"p{p}".encode(), partition=p)
+        assert producer.flush(30) == 0
+        assert proc.wait(60) == 0, (tmp_path / "grow.err").read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    got = sorted((r["partition"], r["value"]) for r in map(json.loads, out.read_text().splitlines()))
+    assert got == [(0, "p0"), (1, "p1"), (2, "p2")]
+
+
+def _wait_stable_partitions(bootstrap: str, group: str, partitions: int, timeout: float = 60.0) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        description = admin.describe_consumer_groups([group])[group].result(10)
+        assigned = [a for m in description.members for a in (m.assignment.topic_partitions if m.assignment else [])]
+        if str(description.state).endswith("STABLE") and len(assigned) == partitions:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"group {group} never had {partitions} partitions assigned")

@@ -17,6 +17,7 @@ extension Consumer {
         polling = true
         defer { polling = false }
         do {
+            if !subscription.isEmpty { await maybeCheckSubscribedMetadata() }
             if needsRejoin, !subscription.isEmpty { try await rejoin() }
             try await maybeAutoCommit()
             if buffered.isEmpty {

@@ -70,6 +70,7 @@ extension Consumer {
         }
         memberID = response.memberID
         generationID = response.generationID
+        assignedPartitionCounts = nil
         let protocolName = response.protocolName ?? configuration.assignors[0].rawValue
         var assignments: [SyncGroupRequest.Assignment] = []
         if response.leader == response.memberID {
@@ -107,9 +108,29 @@ extension Consumer {
             }
         }
         let plan = Assignors.assign(kind, members: decoded, partitionCounts: counts)
+        assignedPartitionCounts = Dictionary(uniqueKeysWithValues: Set(decoded.flatMap(\.topics)).map { ($0, counts[$0] ?? 0) })
+        lastMetadataCheck = .now
         return decoded.map { member in
             SyncGroupRequest.Assignment(memberID: member.memberID, assignment: ConsumerProtocol.encode(
                 ConsumerProtocol.Assignment(partitions: plan[member.memberID] ?? [], userData: nil)))
+        }
+    }
+
+    /// As group leader, every `metadata.max.age.ms`: whether a subscribed topic's partition count
+    /// changed since the assignment (it was created, or partitions were added); then the group
+    /// must rebalance so the new partitions get an owner (the Java client's leader does the same).
+    func maybeCheckSubscribedMetadata() async {
+        guard let counts = assignedPartitionCounts,
+              ContinuousClock.now - lastMetadataCheck >= configuration.client.metadataMaxAge else { return }
+        lastMetadataCheck = .now
+        for (topic, count) in counts {
+            await core.invalidate(topic: topic)
+            let current = (try? await core.topic(topic))?.partitionCount ?? 0
+            if current != count {
+                logger.info("subscribed topic changed, rebalancing", metadata: ["topic": "\(topic)", "partitions": "\(current)"])
+                needsRejoin = true
+                return
+            }
         }
     }
 

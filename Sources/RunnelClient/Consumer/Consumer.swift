@@ -45,6 +45,10 @@ public actor Consumer {
     var memberID = ""
     var generationID: Int32 = -1
     var needsRejoin = false
+    /// As group leader: the partition counts the assignment was made with, checked every
+    /// `metadata.max.age.ms`; a change (a topic created or grown) starts a rebalance.
+    var assignedPartitionCounts: [String: Int]?
+    var lastMetadataCheck = ContinuousClock.now
     var joining = false
     var heartbeatTask: Task<Void, Never>?
     var isClosed = false

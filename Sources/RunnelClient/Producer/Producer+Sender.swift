@@ -31,6 +31,10 @@ extension Producer {
             }
         }
         let now = ContinuousClock.now
+        for (topic, recordedAt) in metadataRecordedAt where now - recordedAt >= configuration.client.metadataMaxAge {
+            metadataRecordedAt[topic] = now  // one refresh at a time
+            refreshMetadata(topic: topic)
+        }
         let maxInFlight = configuration.maxInFlightRequestsPerConnection
         var plans: [Int32: [ProducerRequestPlanBuilder]] = [:]
         let (ready, nextReadyTime) = accumulator.readyPartitions(now: now, flushing: flushing > 0)

@@ -35,6 +35,9 @@ public actor Producer {
     var accumulator: RecordAccumulator
     var sticky = StickyPartitioner()
     var partitionCounts: [String: Int] = [:]
+    /// When each topic's metadata was last recorded; older than `metadata.max.age.ms` is refreshed
+    /// in the background, so partitions added to a topic start receiving records.
+    var metadataRecordedAt: [String: ContinuousClock.Instant] = [:]
     var leaders: [TopicPartition: Int32] = [:]
     var connections: [Int32: BrokerConnection] = [:]
     var connectingBrokers: Set<Int32> = []
@@ -212,6 +215,7 @@ public actor Producer {
 
     func record(_ metadata: TopicMetadata) {
         partitionCounts[metadata.name] = metadata.partitionCount
+        metadataRecordedAt[metadata.name] = .now
         for partition in metadata.partitions {
             leaders[TopicPartition(topic: metadata.name, partition: partition.partition)] = partition.leader
         }
