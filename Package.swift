@@ -140,7 +140,8 @@ let package = Package(
         .testTarget(
             name: "RunnelClientTests",
             dependencies: [
-                "RunnelClient", "KafkaProtocol",
+                "RunnelClient", "KafkaProtocol", "RunnelBroker",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
