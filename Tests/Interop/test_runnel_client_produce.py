@@ -67,3 +67,16 @@ def test_keyed_records_spread_by_murmur2_and_unkeyed_stick(module_broker, topic)
     out = kcat(bootstrap, "-C", "-t", unkeyed, "-o", "beginning", "-e", "-f", "%p\n").stdout.decode()
     assert len(out.splitlines()) == 100
     assert len(set(out.splitlines())) == 1
+
+
+@pytest.mark.parametrize("acks", ["0", "1"])
+def test_acks_0_and_1_without_idempotence(module_broker, topic, acks):
+    """acks=0 (no response, offsets unknown) and acks=1 turn idempotence off and still deliver."""
+    bootstrap = module_broker.bootstrap
+    create_topic(bootstrap, topic, 1)
+    cp = produce_lines(bootstrap, topic, [f"a{i}" for i in range(500)], "--acks", acks, "--verbose")
+    offsets = [line.split(" @ ")[1] for line in cp.stderr.decode().splitlines() if " @ " in line]
+    assert offsets == (["-1"] * 500 if acks == "0" else [str(i) for i in range(500)])
+    msgs = ck_consume(bootstrap, topic, 0, 500)
+    assert [m.value() for m in msgs] == [f"a{i}".encode() for i in range(500)]
+    assert all(m.headers() is None for m in msgs)

@@ -175,6 +175,11 @@ extension Consumer {
         let readCommitted = configuration.isolationLevel == .readCommitted
         while let (header, batch) = buffer.readRecordBatch() {
             guard header.nextOffset > next else { continue }
+            // As the Java client's check.crcs: a corrupt batch must not reach the application.
+            guard RecordBatchHeader.crcMatches(batch, at: batch.readerIndex, header: header) else {
+                throw ClientError.broker(code: .corruptMessage, message: "record batch at offset \(header.baseOffset) fails its CRC-32C",
+                                         context: "Fetch from \(tp)")
+            }
             if readCommitted {
                 while let first = aborted.first, first.firstOffset <= header.lastOffset {
                     abortedProducers.insert(first.producerID)
