@@ -63,3 +63,32 @@ def test_restart_during_produce_and_consume(broker_factory, topic, tmp_path: Pat
     # The log itself holds every value exactly once.
     out = kcat(bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%s\n", timeout=120).stdout.decode()
     assert sorted(out.splitlines()) == values
+
+
+def test_lost_acknowledgements_do_not_duplicate(broker_factory, topic):
+    """A proxy swallows the responses to three Produce requests (closing the connection): the
+    Swift idempotent producer retries those batches with their sequence numbers and every record
+    is stored once, in order."""
+    from harness import free_port
+    from test_idempotence import ResponseDroppingProxy
+
+    port = free_port()
+    proxy = ResponseDroppingProxy(port, drops=3)
+    try:
+        broker = broker_factory(port=port, advertised_port=proxy.port)
+        create_topic(broker.bootstrap, topic, 1)
+        values = [f"r{i:05d}" for i in range(20_000)]
+        tmp = Path(broker.workdir) / "values.txt"
+        tmp.write_text("".join(v + "\n" for v in values))
+        cp = subprocess.run([runnel_bin(), "produce", topic, "--file", str(tmp), "--bootstrap-server", broker.bootstrap,
+                             *FAST, "-X", "batch.size=4096", "--linger-ms", "1",
+                             # The proxy keeps the connection half open: a lost response is noticed
+                             # by the request timeout, as in the Java client.
+                             "-X", "request.timeout.ms=2000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        assert cp.returncode == 0, cp.stderr.decode()[-2000:]
+        assert proxy.dropped == 3, f"only {proxy.dropped} responses were dropped"
+        out = kcat(broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%s\n").stdout.decode()
+        assert out.splitlines() == values
+    finally:
+        proxy.close()
