@@ -1,11 +1,7 @@
 import KafkaProtocol
 
 extension Producer {
-    /// How the broker answered for one batch.
-    enum BatchOutcome {
-        case success(baseOffset: Int64, logAppendTime: Int64)
-        case failure(any Error)
-    }
+    typealias BatchOutcome = DeliveryQueue.Outcome
 
     /// Applies a Produce request's outcome: completes, retries or fails each batch.
     func requestFinished(_ plan: ProduceRequestPlan, outcomes: [BatchOutcome]) {
@@ -19,7 +15,7 @@ extension Producer {
             case .success(let baseOffset, let logAppendTime):
                 releaseMemory(batch.memoryBytes)
                 metrics.batches.increment()
-                batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
+                report(batch, .success(baseOffset: baseOffset, logAppendTime: logAppendTime))
             case .failure(let error):
                 handleFailure(batch, error: error)
             }
@@ -71,7 +67,22 @@ extension Producer {
         // The batch's sequence numbers are now a gap the broker would reject (KIP-360).
         if configuration.enableIdempotence, batch.baseSequence >= 0 { epochBumpPending = true }
         releaseMemory(batch.memoryBytes)
-        batch.fail(error)
+        report(batch, .failure(error))
+    }
+
+    /// Hands a finished batch to the delivery queue, which calls its handlers off the actor.
+    func report(_ batch: ProducerBatch, _ outcome: DeliveryQueue.Outcome) {
+        unreportedBatches += 1
+        if deliveryQueue == nil {
+            deliveryQueue = DeliveryQueue { [weak self] in await self?.batchReported() }
+        }
+        deliveryQueue!.report(batch, outcome)
+    }
+
+    /// Called by the delivery queue after a batch's handlers ran.
+    func batchReported() {
+        unreportedBatches -= 1
+        resumeFlushWaitersIfIdle()
     }
 
     /// Fails queued batches whose `delivery.timeout.ms` has passed.
@@ -85,7 +96,7 @@ extension Producer {
     }
 
     func resumeFlushWaitersIfIdle() {
-        guard accumulator.isEmpty, inFlightByPartition.isEmpty, !flushWaiters.isEmpty else { return }
+        guard accumulator.isEmpty, inFlightByPartition.isEmpty, unreportedBatches == 0, !flushWaiters.isEmpty else { return }
         let waiters = flushWaiters
         flushWaiters = []
         for waiter in waiters { waiter.resume() }
@@ -138,7 +149,7 @@ extension Producer {
         logger.error("idempotence unavailable: queued records fail", metadata: ["error": "\(error)"])
         for batch in accumulator.removeAll() {
             releaseMemory(batch.memoryBytes)
-            batch.fail(error)
+            report(batch, .failure(error))
         }
         resumeFlushWaitersIfIdle()
     }

@@ -51,6 +51,9 @@ public actor Producer {
     var memoryWaiters: [(size: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     var flushWaiters: [CheckedContinuation<Void, Never>] = []
     var flushing = 0
+    /// Runs delivery handlers off the actor; see ``DeliveryQueue``.
+    var deliveryQueue: DeliveryQueue?
+    var unreportedBatches = 0
     var wakeAt: ContinuousClock.Instant?
     var refreshingTopics: Set<String> = []
     var isClosed = false
@@ -116,7 +119,7 @@ public actor Producer {
         flushing += 1
         defer { flushing -= 1 }
         maybeSend()
-        while !(accumulator.isEmpty && inFlightByPartition.isEmpty) {
+        while !(accumulator.isEmpty && inFlightByPartition.isEmpty && unreportedBatches == 0) {
             await withCheckedContinuation { flushWaiters.append($0) }
         }
     }
@@ -128,6 +131,7 @@ public actor Producer {
         isClosed = true
         for waiter in memoryWaiters { waiter.continuation.resume(throwing: ClientError.closed) }
         memoryWaiters = []
+        await deliveryQueue?.finish()
         await core.close()
     }
 
