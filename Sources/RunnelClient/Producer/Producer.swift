@@ -38,6 +38,8 @@ public actor Producer {
     /// When each topic's metadata was last recorded; older than `metadata.max.age.ms` is refreshed
     /// in the background, so partitions added to a topic start receiving records.
     var metadataRecordedAt: [String: ContinuousClock.Instant] = [:]
+    /// The last topic sent to and its partition count: skips hashing the name for a run of records.
+    var lastPartitionCount: (topic: String, count: Int)?
     var leaders: [TopicPartition: Int32] = [:]
     var connections: [Int32: BrokerConnection] = [:]
     var connectingBrokers: Set<Int32> = []
@@ -138,7 +140,16 @@ public actor Producer {
     /// ``prepare(_:)`` when it need not wait (partition count cached, buffer memory free), without
     /// the cost of an async call; `nil` when it would have to wait.
     private func prepareWithoutWaiting(_ record: ProducerRecord) throws -> (Int32, Int)? {
-        guard !isClosed, let count = partitionCounts[record.topic], memoryWaiters.isEmpty else { return nil }
+        guard !isClosed, memoryWaiters.isEmpty else { return nil }
+        let count: Int
+        if let last = lastPartitionCount, last.topic == record.topic {
+            count = last.count
+        } else if let cached = partitionCounts[record.topic] {
+            count = cached
+            lastPartitionCount = (record.topic, cached)
+        } else {
+            return nil
+        }
         let size = ProducerBatch.estimatedSize(key: record.key, value: record.value, headers: record.headers)
         guard bufferedBytes + size <= configuration.bufferMemoryBytes,
               size <= configuration.maxRequestSizeBytes else { return nil }
@@ -220,6 +231,7 @@ public actor Producer {
     func record(_ metadata: TopicMetadata) {
         partitionCounts[metadata.name] = metadata.partitionCount
         metadataRecordedAt[metadata.name] = .now
+        lastPartitionCount = nil
         for partition in metadata.partitions {
             leaders[TopicPartition(topic: metadata.name, partition: partition.partition)] = partition.leader
         }

@@ -62,29 +62,37 @@ final class ProducerBatch: @unchecked Sendable {
             maxTimestamp = timestamp
         }
         maxTimestamp = max(maxTimestamp, timestamp)
-        let timestampDelta = Self.zigzag(timestamp - baseTimestamp)
-        let offsetDelta = Self.zigzag(Int64(count))
-        var bodySize = 1 + Self.varintSize(timestampDelta) + Self.varintSize(offsetDelta)
-            + Self.bytesFieldSize(key) + Self.bytesFieldSize(value) + Self.varintSize(Self.zigzag(Int64(headers.count)))
-        for header in headers {
-            let keyLength = header.key.utf8.count
-            bodySize += Self.varintSize(Self.zigzag(Int64(keyLength))) + keyLength + Self.bytesFieldSize(header.value)
-        }
-        records.reserveCapacity(minimumWritableBytes: bodySize + 5)
-        // length, attributes (unused, 0), timestamp delta, offset delta in one pass.
-        Self.writeVarints(Self.zigzag(Int64(bodySize)), 0, timestampDelta, offsetDelta, to: &records)
-        Self.writeBytesField(key, to: &records)
-        Self.writeBytesField(value, to: &records)
-        Self.writeVarints(Self.zigzag(Int64(headers.count)), to: &records)
-        for header in headers {
-            Self.writeVarints(Self.zigzag(Int64(header.key.utf8.count)), to: &records)
-            records.writeString(header.key)
-            Self.writeBytesField(header.value, to: &records)
-        }
+        Self.writeRecord(into: &records, timestampDelta: timestamp - baseTimestamp, offsetDelta: Int64(count),
+                         key: key, value: value, headers: headers)
         count += 1
         timestamps.append(timestamp)
         handlers.append(handler)
         memoryBytes += size
+    }
+
+    /// One record in `DefaultRecord` layout. A single `inout` access to the buffer for the whole
+    /// record keeps exclusivity checks and uniqueness checks to one per record.
+    private static func writeRecord(into records: inout ByteBuffer, timestampDelta: Int64, offsetDelta: Int64,
+                                    key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) {
+        let timestampDelta = zigzag(timestampDelta)
+        let offsetDelta = zigzag(offsetDelta)
+        var bodySize = 1 + varintSize(timestampDelta) + varintSize(offsetDelta)
+            + bytesFieldSize(key) + bytesFieldSize(value) + varintSize(zigzag(Int64(headers.count)))
+        for header in headers {
+            let keyLength = header.key.utf8.count
+            bodySize += varintSize(zigzag(Int64(keyLength))) + keyLength + bytesFieldSize(header.value)
+        }
+        records.reserveCapacity(minimumWritableBytes: bodySize + 5)
+        // length, attributes (unused, 0), timestamp delta, offset delta in one pass.
+        writeVarints(zigzag(Int64(bodySize)), 0, timestampDelta, offsetDelta, to: &records)
+        writeBytesField(key, to: &records)
+        writeBytesField(value, to: &records)
+        writeVarints(zigzag(Int64(headers.count)), to: &records)
+        for header in headers {
+            writeVarints(zigzag(Int64(header.key.utf8.count)), to: &records)
+            records.writeString(header.key)
+            writeBytesField(header.value, to: &records)
+        }
     }
 
     private static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }

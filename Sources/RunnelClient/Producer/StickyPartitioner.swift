@@ -3,6 +3,9 @@
 /// random, so batches fill up instead of spreading thin.
 struct StickyPartitioner {
     private var current: [String: Int32] = [:]
+    /// The last topic asked about and its partition, so a stream of records for one topic does
+    /// not hash the topic name each time.
+    private var last: (topic: String, partition: Int32)?
     private var generator: any RandomNumberGenerator
 
     init(generator: any RandomNumberGenerator = SystemRandomNumberGenerator()) {
@@ -11,9 +14,14 @@ struct StickyPartitioner {
 
     /// The sticky partition of `topic`, picking one when there is none (or it is out of range).
     mutating func partition(topic: String, partitionCount: Int) -> Int32 {
-        if let chosen = current[topic], chosen < partitionCount { return chosen }
+        if let last, last.topic == topic, last.partition < partitionCount { return last.partition }
+        if let chosen = current[topic], chosen < partitionCount {
+            last = (topic, chosen)
+            return chosen
+        }
         let chosen = Int32(Int.random(in: 0..<partitionCount, using: &generator))
         current[topic] = chosen
+        last = (topic, chosen)
         return chosen
     }
 
@@ -21,6 +29,7 @@ struct StickyPartitioner {
     /// nothing when the topic has already moved on from `finished`.
     mutating func batchClosed(topic: String, partition finished: Int32, partitionCount: Int) {
         guard current[topic] == finished else { return }
+        last = nil
         if partitionCount <= 1 { current[topic] = 0; return }
         var next = Int32(Int.random(in: 0..<(partitionCount - 1), using: &generator))
         if next >= finished { next += 1 }
