@@ -77,49 +77,83 @@ extension Consumer {
         }
     }
 
-    /// One Fetch round: a request to each leader of the fetchable partitions, in parallel.
+    /// A Fetch round in flight: a request to each leader, and the offset each partition was
+    /// fetched from, so results for a partition that was seeked, paused or revoked since are dropped.
+    struct FetchRound {
+        let offsets: [TopicPartition: Int64]
+        let byLeader: [Int32: [TopicPartition]]
+        let task: Task<[(Int32, Result<FetchResponse, any Error>)], Never>
+    }
+
+    /// One Fetch round: the one sent ahead by the previous poll, else a new one. When it brings
+    /// records, the next round is sent at once, so the broker works on it while the application
+    /// handles these (the Java client and librdkafka prefetch the same way).
     func fetchOnce(maxWait: Duration) async throws {
-        let fetchable = assigned.filter { !paused.contains($0) && positions[$0] != nil }
-        guard !fetchable.isEmpty else {
+        let round: FetchRound
+        if let pending = prefetch {
+            prefetch = nil
+            round = pending
+        } else if let started = try await startFetchRound(maxWait: maxWait) {
+            round = started
+        } else {
             try await Task.sleep(for: min(maxWait, .milliseconds(100)))
             return
         }
+        let results = await round.task.value
+        var firstError: (any Error)?
+        for (leader, result) in results {
+            switch result {
+            case .success(let response): try await apply(response, fetchedFrom: round.offsets)
+            case .failure(let error):
+                await core.dropConnection(to: leader)
+                for tp in round.byLeader[leader] ?? [] { leaders[tp] = nil }
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError, buffered.isEmpty { throw firstError }
+        if !buffered.isEmpty, prefetch == nil { prefetch = try? await startFetchRound(maxWait: maxWait) }
+    }
+
+    /// Sends a Fetch to each leader of the fetchable partitions, in parallel; `nil` when nothing
+    /// can be fetched (all paused, or no position yet).
+    private func startFetchRound(maxWait: Duration) async throws -> FetchRound? {
+        let fetchable = assigned.filter { !paused.contains($0) && positions[$0] != nil }
+        guard !fetchable.isEmpty else { return nil }
         var byLeader: [Int32: [TopicPartition]] = [:]
         for tp in fetchable {
             if leaders[tp] == nil || leaders[tp]! < 0 { try await refreshLeaders(tp.topic) }
             guard let leader = leaders[tp], leader >= 0 else { continue }
             byLeader[leader, default: []].append(tp)
         }
-        let requests = byLeader.map { leader, partitions in
-            (leader, makeFetchRequest(partitions, maxWait: maxWait))
-        }
-        let results = await withTaskGroup(of: (Int32, Result<FetchResponse, any Error>).self) { group in
-            for (leader, request) in requests {
-                self.metrics.fetches.increment()
-                group.addTask {
-                    do {
-                        let connection = try await self.core.connection(to: leader)
-                        return (leader, .success(try await connection.send(request)))
-                    } catch {
-                        return (leader, .failure(error))
+        var offsets: [TopicPartition: Int64] = [:]
+        for tp in byLeader.values.joined() { offsets[tp] = positions[tp] }
+        let requests = byLeader.map { leader, partitions in (leader, makeFetchRequest(partitions, maxWait: maxWait)) }
+        metrics.fetches.increment(by: requests.count)
+        let core = self.core
+        let task = Task {
+            await withTaskGroup(of: (Int32, Result<FetchResponse, any Error>).self) { group in
+                for (leader, request) in requests {
+                    group.addTask {
+                        do {
+                            let connection = try await core.connection(to: leader)
+                            return (leader, .success(try await connection.send(request)))
+                        } catch {
+                            return (leader, .failure(error))
+                        }
                     }
                 }
-            }
-            var out: [(Int32, Result<FetchResponse, any Error>)] = []
-            for await result in group { out.append(result) }
-            return out
-        }
-        var firstError: (any Error)?
-        for (leader, result) in results {
-            switch result {
-            case .success(let response): try await apply(response)
-            case .failure(let error):
-                await core.dropConnection(to: leader)
-                for tp in byLeader[leader] ?? [] { leaders[tp] = nil }
-                firstError = firstError ?? error
+                var out: [(Int32, Result<FetchResponse, any Error>)] = []
+                for await result in group { out.append(result) }
+                return out
             }
         }
-        if let firstError, buffered.isEmpty { throw firstError }
+        return FetchRound(offsets: offsets, byLeader: byLeader, task: task)
+    }
+
+    /// Drops a round sent ahead (after a seek, pause, new assignment or close).
+    func discardPrefetch() {
+        prefetch?.task.cancel()
+        prefetch = nil
     }
 
     private func makeFetchRequest(_ partitions: [TopicPartition], maxWait: Duration) -> FetchRequest {
@@ -136,14 +170,15 @@ extension Consumer {
             })
     }
 
-    private func apply(_ response: FetchResponse) async throws {
+    private func apply(_ response: FetchResponse, fetchedFrom offsets: [TopicPartition: Int64]) async throws {
         if response.errorCode != .none {
             throw ClientError.broker(code: response.errorCode, message: nil, context: "Fetch")
         }
         for topic in response.responses {
             for partition in topic.partitions {
                 let tp = TopicPartition(topic: topic.topic, partition: partition.partitionIndex)
-                guard let position = positions[tp], assigned.contains(tp), !paused.contains(tp) else { continue }
+                guard let position = positions[tp], offsets[tp] == position, assigned.contains(tp),
+                      !paused.contains(tp) else { continue }
                 switch partition.errorCode {
                 case .none:
                     let (records, next) = try decodeRecords(partition, topicPartition: tp, from: position)

@@ -39,6 +39,8 @@ public actor Consumer {
     var paused: Set<TopicPartition> = []
     var leaders: [TopicPartition: Int32] = [:]
     var buffered: [ConsumerRecord] = []
+    /// The Fetch round sent ahead of the next poll, if any.
+    var prefetch: FetchRound?
     var lastAutoCommit = ContinuousClock.now
 
     // Group membership.
@@ -109,6 +111,7 @@ public actor Consumer {
         }
         positions[partition] = offset
         buffered.removeAll { $0.topicPartition == partition }
+        discardPrefetch()
     }
 
     /// Moves `partitions` to their log start offset (earliest) or log end offset (latest).
@@ -121,6 +124,7 @@ public actor Consumer {
     public func pause(_ partitions: [TopicPartition]) {
         paused.formUnion(partitions)
         buffered.removeAll { paused.contains($0.topicPartition) }
+        discardPrefetch()
     }
 
     /// Fetches `partitions` again after ``pause(_:)``.
@@ -138,11 +142,13 @@ public actor Consumer {
         if configuration.enableAutoCommit, configuration.groupID != nil { try? await commit() }
         if !subscription.isEmpty { try? await leaveGroup() }
         isClosed = true
+        discardPrefetch()
         heartbeatTask?.cancel()
         await core.close()
     }
 
     func setAssignment(_ partitions: [TopicPartition]) {
+        discardPrefetch()
         assigned = Array(Set(partitions)).sorted()
         positions = positions.filter { assigned.contains($0.key) }
         paused = paused.filter { assigned.contains($0) }
