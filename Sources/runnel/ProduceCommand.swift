@@ -89,7 +89,7 @@ struct ProduceCommand: AsyncParsableCommand {
     }
 }
 
-/// Lines of a file handle, without their `\n` (or `\r\n`), read in 64 KiB chunks.
+/// Lines of a file handle, without their `\n` (or `\r\n`), read as they arrive.
 struct LineReader: Sequence, IteratorProtocol {
     let handle: FileHandle
     private var buffer: [UInt8] = []
@@ -114,7 +114,9 @@ struct LineReader: Sequence, IteratorProtocol {
             }
             buffer.removeFirst(start)
             start = 0
-            let chunk = handle.readData(ofLength: 64 * 1024)
+            // What is there now (at least one byte, or empty at the end): lines typed at a terminal
+            // or piped slowly are sent as they come, not once 64 KiB have gathered.
+            let chunk = handle.availableData
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }

@@ -92,3 +92,52 @@ def test_lost_acknowledgements_do_not_duplicate(broker_factory, topic):
         assert out.splitlines() == values
     finally:
         proxy.close()
+
+
+def test_epoch_bump_after_delivery_timeout(broker_factory, topic, runnel_path):
+    """While a proxy swallows Produce responses, batches exceed delivery.timeout.ms and fail; their
+    sequence numbers leave a gap, so the idempotent producer bumps its epoch (KIP-360) and the
+    records sent afterwards are stored once, in order, under the new epoch."""
+    import re
+
+    from harness import free_port
+    from test_idempotence import ResponseDroppingProxy
+
+    port = free_port()
+    proxy = ResponseDroppingProxy(port, drops=4)
+    try:
+        broker = broker_factory(port=port, advertised_port=proxy.port)
+        create_topic(broker.bootstrap, topic, 1)
+        producer = subprocess.Popen(
+            [runnel_bin(), "produce", topic, "--partition", "0", "--linger-ms", "1", "--bootstrap-server",
+             broker.bootstrap, "-X", "request.timeout.ms=400", "-X", "delivery.timeout.ms=700",
+             "-X", "retry.backoff.ms=50", "-X", "reconnect.backoff.max.ms=100"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Early lines meet the dropped responses; late ones come after the proxy stopped dropping.
+        early = [f"early{i}" for i in range(20)]
+        late = [f"late{i}" for i in range(200)]
+        for line in early:
+            producer.stdin.write((line + "\n").encode())
+            producer.stdin.flush()
+            time.sleep(0.15)
+        deadline = time.monotonic() + 20
+        while proxy.dropped < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # let the failing batches pass their delivery timeout
+        producer.stdin.write("".join(v + "\n" for v in late).encode())
+        producer.stdin.close()
+        assert producer.wait(60) == 1
+        stderr = producer.stderr.read().decode()
+        assert "delivery.timeout.ms" in stderr, stderr[-2000:]
+
+        out = kcat(broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%s\n").stdout.decode()
+        stored = out.splitlines()
+        assert stored[-len(late):] == late and stored.count("late0") == 1
+        dump = "".join(subprocess.run([runnel_path, "log", "dump", str(segment)], stdout=subprocess.PIPE, text=True,
+                                      timeout=60).stdout
+                       for segment in sorted((broker.log_dir / f"{topic}-0").glob("*.log")))
+        epochs = [int(e) for e in re.findall(r"producerEpoch: (-?\d+)", dump)]
+        assert epochs and epochs[-1] >= 1, epochs
+        assert len(set(re.findall(r"producerId: (\d+)", dump))) == 1
+    finally:
+        proxy.close()
