@@ -56,7 +56,7 @@ struct ProduceCommand: AsyncParsableCommand {
             let failures = Mutex<(count: Int, first: String?)>((0, nil))
             let verbose = self.verbose
             var sent = 0
-            for line in LineReader(handle: input) {
+            for line in LineReader(handle: input, streaming: file == nil) {
                 var key: ByteBuffer?
                 var value = line
                 if let keySeparator, let range = line.range(of: keySeparator) {
@@ -92,11 +92,16 @@ struct ProduceCommand: AsyncParsableCommand {
 /// Lines of a file handle, without their `\n` (or `\r\n`), read as they arrive.
 struct LineReader: Sequence, IteratorProtocol {
     let handle: FileHandle
+    /// Whether `handle` is a pipe or terminal (stdin) rather than a file.
+    let streaming: Bool
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
 
-    init(handle: FileHandle) { self.handle = handle }
+    init(handle: FileHandle, streaming: Bool) {
+        self.handle = handle
+        self.streaming = streaming
+    }
 
     mutating func next() -> String? {
         while true {
@@ -114,9 +119,9 @@ struct LineReader: Sequence, IteratorProtocol {
             }
             buffer.removeFirst(start)
             start = 0
-            // What is there now (at least one byte, or empty at the end): lines typed at a terminal
-            // or piped slowly are sent as they come, not once 64 KiB have gathered.
-            let chunk = handle.availableData
+            // From a pipe or terminal: what is there now (at least one byte, empty at the end), so
+            // lines that come slowly are sent as they come. From a file: 64 KiB at a time.
+            let chunk = streaming ? handle.availableData : handle.readData(ofLength: 64 * 1024)
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }
