@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,17 @@ def golden_broker(module_broker_factory):
 @pytest.fixture(scope="module")
 def held_group(golden_broker):
     """A group with an active confluent-kafka member, for the NON_EMPTY_GROUP error."""
+    from confluent_kafka.admin import AdminClient
+
     c = Consumer({**CK_COMMON, "bootstrap.servers": golden_broker.bootstrap, "group.id": "held",
                   "session.timeout.ms": 30000})
     c.subscribe(["orders"])
+    admin = AdminClient({"bootstrap.servers": golden_broker.bootstrap})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        c.poll(0.2)  # the member joins while it polls
+        if admin.describe_consumer_groups(["held"])["held"].result(10).members:
+            break
     yield c
     c.close()
 
@@ -98,8 +107,6 @@ def held_group(golden_broker):
 def test_golden(golden_broker, name, args, stdin, request):
     if name == "group-delete-active":
         request.getfixturevalue("held_group")
-        import time
-        time.sleep(3)  # let the member join
     bootstrap = golden_broker.bootstrap
     explicit = "--bootstrap-server" in args
     cp = runnel(None if explicit else bootstrap, *args, *(FAST if args[0] not in ("perf",) else []),
