@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// `runnel cluster …`: local clusters for development and tests.
+/// `runnel cluster …`: describe a cluster, or start a local one for development and tests.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Start a local cluster.",
-        subcommands: [ClusterUpCommand.self]
+        abstract: "Describe the cluster, or start a local one.",
+        subcommands: [ClusterDescribeCommand.self, ClusterUpCommand.self]
     )
 }

@@ -7,7 +7,9 @@ struct Runnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runnel",
         abstract: "Runnel: a Kafka-compatible, replicated, append-only log broker.",
-        subcommands: [BrokerCommand.self, ClusterCommand.self, ConfigReferenceCommand.self, LogCommand.self]
+        subcommands: [BrokerCommand.self, ConfigReferenceCommand.self, LogCommand.self,
+                      TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
+                      ClusterCommand.self, PerfCommand.self]
     )
 
     /// ArgumentParser's entry point, except that usage errors of `runnel log …` exit with status 2

@@ -46,6 +46,26 @@ public struct RecordBatchHeader: Equatable, Sendable {
     public var baseSequence: Int32
     public var recordsCount: Int32
 
+    /// A header with every field given; `batchLength` and `crc` are recomputed by
+    /// ``encodeBatch(_:body:)``, so callers building a batch may pass 0 for both.
+    public init(baseOffset: Int64, batchLength: Int32, partitionLeaderEpoch: Int32, magic: Int8, crc: UInt32,
+                attributes: Int16, lastOffsetDelta: Int32, baseTimestamp: Int64, maxTimestamp: Int64,
+                producerID: Int64, producerEpoch: Int16, baseSequence: Int32, recordsCount: Int32) {
+        self.baseOffset = baseOffset
+        self.batchLength = batchLength
+        self.partitionLeaderEpoch = partitionLeaderEpoch
+        self.magic = magic
+        self.crc = crc
+        self.attributes = attributes
+        self.lastOffsetDelta = lastOffsetDelta
+        self.baseTimestamp = baseTimestamp
+        self.maxTimestamp = maxTimestamp
+        self.producerID = producerID
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+        self.recordsCount = recordsCount
+    }
+
     /// Size of the whole batch in bytes (`batchLength + 12`).
     public var totalSize: Int { Int(batchLength) + Self.logOverhead }
     /// Offset of the last record in the batch.

@@ -1,0 +1,176 @@
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+
+/// One TCP connection to one broker, after the ApiVersions handshake.
+///
+/// Requests may be sent from any task and are pipelined: several can be in flight at once, and
+/// the broker answers them in order (protocol guide, "The Client-Server Protocol"). Each request
+/// uses the highest version both sides support, from ``ClientApis/negotiate(_:)``.
+final class BrokerConnection: Sendable {
+    let address: BrokerAddress
+    /// The broker id from Metadata, or `nil` for a bootstrap connection.
+    let brokerID: Int32?
+    private let channel: any Channel
+    /// Negotiated version range per API.
+    let versions: [ApiKey: ClosedRange<Int16>]
+    let requestTimeout: Duration
+
+    private init(address: BrokerAddress, brokerID: Int32?, channel: any Channel,
+                 versions: [ApiKey: ClosedRange<Int16>], requestTimeout: Duration) {
+        self.address = address
+        self.brokerID = brokerID
+        self.channel = channel
+        self.versions = versions
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Whether the TCP connection is still open.
+    var isActive: Bool { channel.isActive }
+
+    /// Connects and runs the ApiVersions handshake (KIP-35, KIP-511).
+    /// - Throws: ``ClientError/brokerUnreachable(address:reason:)`` when the TCP connect fails or
+    ///   the handshake gets no answer.
+    static func connect(to address: BrokerAddress, brokerID: Int32?, group: any EventLoopGroup,
+                        clientID: String, connectTimeout: Duration, requestTimeout: Duration) async throws -> BrokerConnection {
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(ResponseFrameDecoder(maxFrameBytes: 1 << 30)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            RequestHandler(clientID: clientID, address: address.description))
+                    }
+                }
+                .connect(host: address.host, port: address.port).get()
+        } catch {
+            throw ClientError.brokerUnreachable(address: address.description, reason: Self.describe(error))
+        }
+        do {
+            let versions = try await handshake(channel: channel, address: address, timeout: requestTimeout)
+            return BrokerConnection(address: address, brokerID: brokerID, channel: channel,
+                                    versions: versions, requestTimeout: requestTimeout)
+        } catch {
+            try? await channel.close()
+            if let clientError = error as? ClientError, case .broker = clientError { throw clientError }
+            throw ClientError.brokerUnreachable(address: address.description, reason: "ApiVersions handshake failed: \(error)")
+        }
+    }
+
+    /// Sends ApiVersions v3 and falls back to v0 when the broker is older (it then answers v0 with
+    /// UNSUPPORTED_VERSION and its list, KIP-511).
+    private static func handshake(channel: any Channel, address: BrokerAddress,
+                                  timeout: Duration) async throws -> [ApiKey: ClosedRange<Int16>] {
+        for version: Int16 in [3, 0] {
+            let request = ApiVersionsRequest(clientSoftwareName: "runnel-swift", clientSoftwareVersion: "1.0")
+            let body = request.encoded(apiKey: .apiVersions, version: version)
+            let raw = try await roundTrip(channel: channel, apiKey: .apiVersions, version: version, body: body, timeout: timeout)
+            // A broker that rejects the version answers in v0 (KIP-511).
+            let response: ApiVersionsResponse
+            if let decoded = try? ApiVersionsResponse.decode(raw, apiKey: .apiVersions, version: version) {
+                response = decoded
+            } else {
+                response = try ApiVersionsResponse.decode(raw, apiKey: .apiVersions, version: 0)
+            }
+            if response.errorCode == .unsupportedVersion { continue }
+            guard response.errorCode == .none else {
+                throw ClientError.broker(code: response.errorCode, message: nil, context: "ApiVersions to \(address)")
+            }
+            return ClientApis.negotiate(response.apiKeys)
+        }
+        throw ClientError.unsupportedVersion(api: "ApiVersions", address: address.description)
+    }
+
+    private static func roundTrip(channel: any Channel, apiKey: ApiKey, version: Int16, body: ByteBuffer,
+                                  timeout: Duration) async throws -> ByteBuffer {
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: apiKey, apiVersion: version, body: body,
+                                              promise: promise, timeout: timeout), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// The version to use for `apiKey`: the highest both sides support.
+    /// - Throws: ``ClientError/unsupportedVersion(api:address:)`` when there is none.
+    func version(for apiKey: ApiKey) throws -> Int16 {
+        guard let range = versions[apiKey] else {
+            throw ClientError.unsupportedVersion(api: apiKey.description, address: address.description)
+        }
+        return range.upperBound
+    }
+
+    /// Sends `request` in the negotiated version (or `version` when given) and decodes the response.
+    /// - Throws: ``ClientError`` for a timeout, a closed connection or an undecodable response.
+    func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, timeout: Duration? = nil) async throws -> R.Response {
+        let version = try version ?? self.version(for: R.apiKey)
+        let raw = try await Self.roundTrip(channel: channel, apiKey: R.apiKey, version: version,
+                                           body: request.encoded(apiKey: R.apiKey, version: version),
+                                           timeout: timeout ?? requestTimeout)
+        do {
+            return try R.Response.decode(raw, apiKey: R.apiKey, version: version)
+        } catch {
+            throw ClientError.malformedResponse(api: R.apiKey.description, reason: "\(error)")
+        }
+    }
+
+    /// Writes `request` to the socket now, before this call returns, so requests written one
+    /// after another from one task reach the broker in that order (which idempotent produce
+    /// needs); the future completes with the decoded response.
+    /// - Throws: ``ClientError/unsupportedVersion(api:address:)`` (the future fails with the
+    ///   errors of ``send(_:version:timeout:)``).
+    func write<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<R.Response> {
+        let version = try self.version(for: R.apiKey)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                              body: request.encoded(apiKey: R.apiKey, version: version),
+                                              promise: promise, timeout: requestTimeout), promise: nil)
+        return promise.futureResult.flatMapThrowing { raw in
+            do {
+                return try R.Response.decode(raw, apiKey: R.apiKey, version: version)
+            } catch {
+                throw ClientError.malformedResponse(api: R.apiKey.description, reason: "\(error)")
+            }
+        }
+    }
+
+    /// Writes a request the broker does not answer (Produce with acks=0) now; the future
+    /// completes once it is written.
+    func writeWithoutResponse<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<Void> {
+        let version = try self.version(for: R.apiKey)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                              body: request.encoded(apiKey: R.apiKey, version: version),
+                                              promise: nil, timeout: requestTimeout), promise: written)
+        let address = self.address.description
+        return written.futureResult.flatMapErrorThrowing { _ in throw ClientError.connectionClosed(address: address) }
+    }
+
+    /// Sends a request the broker does not answer (Produce with acks=0); returns once it is written.
+    func sendWithoutResponse<R: KafkaRequest>(_ request: R, version: Int16) async throws {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                              body: request.encoded(apiKey: R.apiKey, version: version),
+                                              promise: nil, timeout: requestTimeout), promise: written)
+        do { try await written.futureResult.get() } catch {
+            throw ClientError.connectionClosed(address: address.description)
+        }
+    }
+
+    /// Closes the TCP connection; requests in flight fail with ``ClientError/connectionClosed(address:)``.
+    func close() async {
+        try? await channel.close()
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("connectTimeout") { return "connect timed out" }
+        if text.contains("unknown host") || text.contains("EAI_NONAME") || text.contains("NIOConnectionError") {
+            return text.count > 160 ? String(text.prefix(160)) + "…" : text
+        }
+        return text
+    }
+}

@@ -1,0 +1,169 @@
+import KafkaProtocol
+
+extension Producer {
+    typealias BatchOutcome = DeliveryQueue.Outcome
+
+    /// Applies a Produce request's outcome: completes, retries or fails each batch.
+    func requestFinished(_ plan: ProduceRequestPlan, outcomes: [BatchOutcome]) {
+        inFlightByBroker[plan.brokerID, default: 1] -= 1
+        if inFlightByBroker[plan.brokerID] == 0 { inFlightByBroker[plan.brokerID] = nil }
+        for (batch, outcome) in zip(plan.batches, outcomes) {
+            let tp = batch.topicPartition
+            inFlightByPartition[tp, default: 1] -= 1
+            if inFlightByPartition[tp] == 0 { inFlightByPartition[tp] = nil }
+            switch outcome {
+            case .success(let baseOffset, let logAppendTime):
+                releaseMemory(batch.memoryBytes)
+                metrics.batches.increment()
+                report(batch, .success(baseOffset: baseOffset, logAppendTime: logAppendTime))
+            case .failure(let error):
+                handleFailure(batch, error: error)
+            }
+        }
+        maybeSend()
+        resumeFlushWaitersIfIdle()
+    }
+
+    private func handleFailure(_ batch: ProducerBatch, error: any Error) {
+        let code: ErrorCode? = if case ClientError.broker(let code, _, _) = error { code } else { nil }
+        var retriable = (error as? ClientError)?.isRetriable ?? false
+        if let code {
+            if code.invalidatesMetadata { refreshMetadata(topic: batch.topicPartition.topic) }
+            switch code {
+            case .outOfOrderSequenceNumber, .unknownProducerID, .invalidProducerEpoch:
+                // A batch behind a failed one arrives out of order and is simply retried after it;
+                // one that is first in line means the broker lost our sequence: bump the epoch.
+                let earlierPending = accumulator.queues[batch.topicPartition]?.contains { $0.id < batch.id } ?? false
+                if !earlierPending, batch.producerEpoch == producerIdentity?.epoch { epochBumpPending = true }
+                retriable = true
+            default:
+                break
+            }
+        } else if retriable {
+            refreshMetadata(topic: batch.topicPartition.topic)
+        }
+        let now = ContinuousClock.now
+        if retriable, now < batch.deadline, !isClosed {
+            let retry = batch
+            retry.attempts += 1
+            retry.retryAt = now + configuration.client.retryBackoff
+            metrics.retries.increment()
+            logger.debug("retrying batch", metadata: ["partition": "\(batch.topicPartition)", "error": "\(error)",
+                                                     "attempt": "\(retry.attempts)"])
+            accumulator.reenqueue(retry)
+            scheduleWake(at: retry.retryAt!)
+            return
+        }
+        let final: any Error = retriable
+            ? ClientError.deliveryTimedOut(topic: batch.topicPartition.topic, partition: batch.topicPartition.partition,
+                                           timeout: configuration.deliveryTimeout)
+            : error
+        failForGood(batch, error: final)
+    }
+
+    private func failForGood(_ batch: ProducerBatch, error: any Error) {
+        metrics.errors.increment()
+        logger.warning("record delivery failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(error)"])
+        // The batch's sequence numbers are now a gap the broker would reject (KIP-360).
+        if configuration.enableIdempotence, batch.baseSequence >= 0 { epochBumpPending = true }
+        releaseMemory(batch.memoryBytes)
+        report(batch, .failure(error))
+    }
+
+    /// Hands a finished batch to the delivery queue, which calls its handlers off the actor.
+    func report(_ batch: ProducerBatch, _ outcome: DeliveryQueue.Outcome) {
+        unreportedBatches += 1
+        if deliveryQueue == nil {
+            deliveryQueue = DeliveryQueue { [weak self] in await self?.batchReported() }
+        }
+        deliveryQueue!.report(batch, outcome)
+    }
+
+    /// Called by the delivery queue after a batch's handlers ran.
+    func batchReported() {
+        unreportedBatches -= 1
+        resumeFlushWaitersIfIdle()
+    }
+
+    /// Fails queued batches whose `delivery.timeout.ms` has passed.
+    func failExpired() {
+        for batch in accumulator.removeExpired(now: .now) {
+            failForGood(batch, error: ClientError.deliveryTimedOut(topic: batch.topicPartition.topic,
+                                                                   partition: batch.topicPartition.partition,
+                                                                   timeout: configuration.deliveryTimeout))
+        }
+        resumeFlushWaitersIfIdle()
+    }
+
+    func resumeFlushWaitersIfIdle() {
+        guard accumulator.isEmpty, inFlightByPartition.isEmpty, unreportedBatches == 0, !flushWaiters.isEmpty else { return }
+        let waiters = flushWaiters
+        flushWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Gets a producer id and epoch (InitProducerId without a transactional id), retrying
+    /// retriable errors; idempotence is turned off if the broker refuses for good.
+    func startInitProducerID() {
+        guard !initializingProducerID else { return }
+        initializingProducerID = true
+        Task {
+            var delay = configuration.client.retryBackoff
+            while true {
+                do {
+                    let connection = try await core.anyConnection()
+                    let response = try await connection.send(
+                        InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: Int32.max))
+                    if response.errorCode == .none {
+                        self.producerIDAssigned(id: response.producerID, epoch: response.producerEpoch)
+                        return
+                    }
+                    if !response.errorCode.isRetriable {
+                        self.producerIDRefused(ClientError.broker(code: response.errorCode, message: nil,
+                                                                        context: "InitProducerId"))
+                        return
+                    }
+                } catch ClientError.unsupportedVersion(let api, let address) {
+                    self.producerIDRefused(ClientError.unsupportedVersion(api: api, address: address))
+                    return
+                } catch {
+                    logger.debug("InitProducerId failed, retrying", metadata: ["error": "\(error)"])
+                }
+                if self.isClosed { return }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, configuration.client.reconnectBackoffMax)
+            }
+        }
+    }
+
+    private func producerIDAssigned(id: Int64, epoch: Int16) {
+        initializingProducerID = false
+        producerIdentity = (id, epoch)
+        nextSequence = [:]
+        logger.debug("producer id assigned", metadata: ["producer.id": "\(id)", "producer.epoch": "\(epoch)"])
+        maybeSend()
+    }
+
+    private func producerIDRefused(_ error: ClientError) {
+        initializingProducerID = false
+        logger.error("idempotence unavailable: queued records fail", metadata: ["error": "\(error)"])
+        for batch in accumulator.removeAll() {
+            releaseMemory(batch.memoryBytes)
+            report(batch, .failure(error))
+        }
+        resumeFlushWaitersIfIdle()
+    }
+
+    /// Bumps the epoch locally and restarts every partition's sequence at 0, as the Java client's
+    /// idempotent producer does (KIP-360); at the epoch limit a new producer id is requested.
+    func bumpEpoch() {
+        epochBumpPending = false
+        nextSequence = [:]
+        guard let identity = producerIdentity, identity.epoch < Int16.max - 1 else {
+            producerIdentity = nil
+            return
+        }
+        producerIdentity = (identity.id, identity.epoch + 1)
+        logger.info("bumped producer epoch", metadata: ["producer.id": "\(identity.id)", "producer.epoch": "\(identity.epoch + 1)"])
+    }
+}

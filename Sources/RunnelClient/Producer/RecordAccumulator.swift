@@ -1,0 +1,148 @@
+import NIOCore
+
+/// Per-partition queues of ``ProducerBatch``es waiting to be sent (Kafka `RecordAccumulator`).
+///
+/// A pure value: no clock, no I/O. The producer appends records, asks which batch heads are
+/// ready, and takes them out to send; failed batches that may be retried come back with
+/// ``reenqueue(_:)`` and keep their place by creation order.
+struct RecordAccumulator: Sendable {
+    let batchSizeBytes: Int
+    let linger: Duration
+    let deliveryTimeout: Duration
+    private(set) var queues: [TopicPartition: [ProducerBatch]] = [:]
+    private var nextBatchID: UInt64 = 0
+
+    init(batchSizeBytes: Int, linger: Duration, deliveryTimeout: Duration) {
+        self.batchSizeBytes = batchSizeBytes
+        self.linger = linger
+        self.deliveryTimeout = deliveryTimeout
+    }
+
+    /// What an append did.
+    struct AppendResult: Equatable {
+        /// The record started a new batch.
+        var createdBatch: Bool
+        /// A batch of the partition is now closed and can be sent without waiting for `linger`.
+        var batchFull: Bool
+    }
+
+    /// Appends a record to the open batch of `topicPartition`, or to a new batch when there is
+    /// none or the record would take it past `batchSizeBytes` (a record larger than that gets a
+    /// batch of its own).
+    mutating func append(to topicPartition: TopicPartition, key: ByteBuffer?, value: ByteBuffer?,
+                         headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
+                         now: ContinuousClock.Instant, handler: DeliveryTarget) -> AppendResult {
+        let batchSizeBytes = self.batchSizeBytes
+        let deliveryTimeout = self.deliveryTimeout
+        let id = nextBatchID
+        var created = false
+        var full = false
+        // Mutated in place through the dictionary's `_modify` accessor: no copy of the queue.
+        modifyQueue(topicPartition) { queue in
+            if let last = queue.indices.last, !queue[last].isClosed,
+               queue[last].sizeBytes + memoryBytes <= batchSizeBytes {
+                queue[last].append(key: key, value: value, headers: headers, timestamp: timestamp,
+                                   memoryBytes: memoryBytes, handler: handler)
+            } else {
+                if let last = queue.indices.last, !queue[last].isClosed {
+                    queue[last].isClosed = true
+                    full = true
+                }
+                let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
+                batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
+                             memoryBytes: memoryBytes, handler: handler)
+                queue.append(batch)
+                created = true
+            }
+            if let last = queue.indices.last, queue[last].sizeBytes >= batchSizeBytes {
+                queue[last].isClosed = true
+                full = true
+            }
+        }
+        if created { nextBatchID += 1 }
+        return AppendResult(createdBatch: created, batchFull: full)
+    }
+
+    private mutating func modifyQueue(_ topicPartition: TopicPartition, _ body: (inout [ProducerBatch]) -> Void) {
+        body(&queues[topicPartition, default: []])
+    }
+
+    /// Whether the head batch of `topicPartition` may be sent at `now`: it is closed, has waited
+    /// `linger`, another batch queues behind it, or the producer is flushing; and its retry
+    /// backoff has passed.
+    func headIsReady(_ topicPartition: TopicPartition, now: ContinuousClock.Instant, flushing: Bool) -> Bool {
+        guard let queue = queues[topicPartition], let head = queue.first else { return false }
+        if let retryAt = head.retryAt, retryAt > now { return false }
+        return flushing || head.isClosed || queue.count > 1 || now - head.createdAt >= linger
+    }
+
+    /// The earliest time at which some head batch becomes ready by `linger` or retry backoff.
+    func nextReadyTime() -> ContinuousClock.Instant? {
+        queues.values.compactMap { queue -> ContinuousClock.Instant? in
+            guard let head = queue.first else { return nil }
+            if let retryAt = head.retryAt { return retryAt }
+            return head.createdAt + linger
+        }.min()
+    }
+
+    /// In one pass over the queues: the partitions whose head batch is ready at `now` (see
+    /// ``headIsReady(_:now:flushing:)``) and the earliest time another one becomes ready.
+    func readyPartitions(now: ContinuousClock.Instant, flushing: Bool) -> (ready: [TopicPartition], next: ContinuousClock.Instant?) {
+        var ready: [TopicPartition] = []
+        var next: ContinuousClock.Instant?
+        for (topicPartition, queue) in queues {
+            guard let head = queue.first else { continue }
+            let at = head.retryAt ?? (flushing || head.isClosed || queue.count > 1 ? now : head.createdAt + linger)
+            if at <= now {
+                ready.append(topicPartition)
+            } else if next == nil || at < next! {
+                next = at
+            }
+        }
+        return (ready, next)
+    }
+
+    /// Removes and returns the head batch of `topicPartition`, closed.
+    mutating func takeHead(_ topicPartition: TopicPartition) -> ProducerBatch? {
+        var head: ProducerBatch?
+        var emptied = false
+        modifyQueue(topicPartition) { queue in
+            guard !queue.isEmpty else { return }
+            head = queue.removeFirst()
+            emptied = queue.isEmpty
+        }
+        if emptied || head == nil { queues[topicPartition] = nil }
+        head?.isClosed = true
+        return head
+    }
+
+    /// Puts a batch back for a retry, before every batch created after it.
+    mutating func reenqueue(_ batch: ProducerBatch) {
+        modifyQueue(batch.topicPartition) { queue in
+            let index = queue.firstIndex { $0.id > batch.id } ?? queue.endIndex
+            queue.insert(batch, at: index)
+        }
+    }
+
+    /// Removes every batch whose delivery deadline passed before `now`. Deadlines grow with
+    /// creation order, which is queue order, so a queue whose head has time left is skipped.
+    mutating func removeExpired(now: ContinuousClock.Instant) -> [ProducerBatch] {
+        var expired: [ProducerBatch] = []
+        for (tp, queue) in queues where queue.first.map({ $0.deadline <= now }) ?? false {
+            let (gone, kept) = (queue.filter { $0.deadline <= now }, queue.filter { $0.deadline > now })
+            guard !gone.isEmpty else { continue }
+            expired += gone
+            queues[tp] = kept.isEmpty ? nil : kept
+        }
+        return expired
+    }
+
+    /// Removes every queued batch (on close without flush).
+    mutating func removeAll() -> [ProducerBatch] {
+        defer { queues = [:] }
+        return queues.values.flatMap { $0 }
+    }
+
+    var isEmpty: Bool { queues.isEmpty }
+    var partitions: [TopicPartition] { Array(queues.keys) }
+}

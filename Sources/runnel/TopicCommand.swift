@@ -1,0 +1,127 @@
+import ArgumentParser
+import RunnelClient
+
+/// `runnel topic create|list|describe|alter|delete`, like `kafka-topics.sh`.
+struct TopicCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topic",
+        abstract: "Create, list, describe, alter and delete topics.",
+        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a topic.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic name.") var name: String
+        @Option(name: .long, help: "Partition count (default: the broker's num.partitions).") var partitions: Int32 = -1
+        @Option(name: .customLong("replication-factor"), help: "Replicas per partition (default: the broker's).")
+        var replicationFactor: Int16 = -1
+        @Option(name: .long, help: "A topic config as key=value; repeatable.") var config: [String] = []
+        @Flag(name: .customLong("if-not-exists"), help: "Succeed when the topic already exists.") var ifNotExists = false
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                let configs = Dictionary(try parsePairs(config, option: "--config"), uniquingKeysWith: { $1 })
+                do {
+                    try await admin.createTopics([NewTopic(name: name, partitions: partitions,
+                                                           replicationFactor: replicationFactor, configs: configs)])
+                } catch ClientError.broker(code: .topicAlreadyExists, _, _) where ifNotExists {
+                    print("Topic \(name) already exists.")
+                    return
+                } catch ClientError.broker(code: .topicAlreadyExists, _, _) {
+                    throw CLIError("topic '\(name)' already exists; use --if-not-exists to accept that")
+                }
+                await admin.close()
+                print("Created topic \(name).")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List topic names, one per line.")
+        @OptionGroup var client: ClientOptions
+        @Flag(name: .customLong("internal"), help: "Include internal topics (__consumer_offsets).") var includeInternal = false
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                for name in try await admin.listTopics(includeInternal: includeInternal) { print(name) }
+                await admin.close()
+            }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, replicas and non-default configs.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic names (default: every topic).") var names: [String] = []
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                let topics = names.isEmpty ? try await admin.listTopics() : names
+                for topic in try await admin.describeTopics(topics) {
+                    let configs = try await admin.describeConfigs(.topic(topic.name))
+                        .filter { !$0.isDefault && $0.source == "DYNAMIC_TOPIC_CONFIG" }
+                        .map { "\($0.name)=\($0.value ?? "")" }.joined(separator: ",")
+                    let replication = topic.partitions.first?.replicas.count ?? 0
+                    print("Topic: \(topic.name)\tPartitions: \(topic.partitionCount)\tReplicationFactor: \(replication)\tConfigs: \(configs)")
+                    for p in topic.partitions {
+                        let list = { (ids: [Int32]) in ids.map(String.init).joined(separator: ",") }
+                        print("\tPartition: \(p.partition)\tLeader: \(p.leader)\tReplicas: \(list(p.replicas))\tIsr: \(list(p.inSyncReplicas))")
+                    }
+                }
+                await admin.close()
+            }
+        }
+    }
+
+    struct Alter: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add partitions or change topic configs.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic name.") var name: String
+        @Option(name: .long, help: "New total partition count (can only grow).") var partitions: Int32?
+        @Option(name: .long, help: "Set a topic config, key=value; repeatable.") var config: [String] = []
+        @Option(name: .customLong("delete-config"), help: "Reset a topic config to its default; repeatable.")
+        var deleteConfig: [String] = []
+
+        func validate() throws {
+            if partitions == nil && config.isEmpty && deleteConfig.isEmpty {
+                throw ValidationError("nothing to change: give --partitions, --config or --delete-config")
+            }
+        }
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                if let partitions {
+                    try await admin.createPartitions(topic: name, totalCount: partitions)
+                    print("Topic \(name) now has \(partitions) partitions.")
+                }
+                let changes = try parsePairs(config, option: "--config").map { ConfigChange.set($0.0, $0.1) }
+                    + deleteConfig.map { ConfigChange.delete($0) }
+                if !changes.isEmpty {
+                    try await admin.alterConfigs(.topic(name), changes: changes)
+                    print("Updated \(changes.count) config(s) of topic \(name).")
+                }
+                await admin.close()
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete topics.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic names.") var names: [String]
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                try await admin.deleteTopics(names)
+                for name in names { print("Deleted topic \(name).") }
+                await admin.close()
+            }
+        }
+    }
+}

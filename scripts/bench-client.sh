@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `runnel perf produce` side by side with librdkafka's rdkafka_performance, in the same run,
+# against one running broker: 100 B and 1 KiB records, acks=1 and acks=all, one partition,
+# linger 5 ms, no compression. Prints one line per case with both rates and their ratio.
+#
+#   BROKER=127.0.0.1:9092 COUNT=1000000 RUNNEL=.build/release/runnel scripts/bench-client.sh
+#
+# rdkafka_performance comes from ../shared/bench/build-rdkafka-perf.sh (built outside the repo)
+# and runs on the confluent-kafka wheel's librdkafka (../shared/bench/rdkafka-newlib.sh).
+set -euo pipefail
+BROKER="${BROKER:-127.0.0.1:9092}"
+COUNT="${COUNT:-1000000}"
+RUNNEL="${RUNNEL:-.build/release/runnel}"
+BENCH="${BENCH:-$(dirname "$0")/../../shared/bench}"
+RDPERF="${RDPERF:-$(bash "$BENCH/build-rdkafka-perf.sh" 2>/dev/null | tail -1)}"
+LIBDIR="$(bash "$BENCH/rdkafka-newlib.sh")"
+
+rate_rdkafka() {  # size acks topic
+    LD_LIBRARY_PATH="$LIBDIR" "$RDPERF" -P -t "$3" -p 0 -b "$BROKER" -s "$1" -c "$COUNT" \
+        -X linger.ms=5 -X acks="$2" -X enable.idempotence=$([ "$2" = all ] && echo true || echo false) 2>&1 \
+        | grep -o '[0-9]* msgs/s' | tail -1 | grep -o '[0-9]*'
+}
+
+rate_runnel() {  # size acks topic
+    "$RUNNEL" perf produce --bootstrap-server "$BROKER" --topic "$3" --num-records "$COUNT" \
+        --record-size "$1" --acks "$2" --linger-ms 5 --output json 2>/dev/null \
+        | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["publishRate"]))'
+}
+
+printf '%-8s %-5s %14s %14s %7s\n' size acks "runnel rec/s" "librdkafka" ratio
+for size in 100 1024; do
+    for acks in 1 all; do
+        t1="bench-rd-$size-$acks-$$"; t2="bench-rn-$size-$acks-$$"
+        "$RUNNEL" topic create "$t1" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
+        "$RUNNEL" topic create "$t2" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
+        rd=$(rate_rdkafka "$size" "$acks" "$t1")
+        rn=$(rate_runnel "$size" "$acks" "$t2")
+        printf '%-8s %-5s %14s %14s %7s\n' "$size" "$acks" "$rn" "$rd" "$(python3 -c "print(f'{$rn/$rd:.2f}')")"
+        "$RUNNEL" topic delete "$t1" "$t2" --bootstrap-server "$BROKER" >/dev/null
+    done
+done
