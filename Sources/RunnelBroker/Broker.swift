@@ -48,8 +48,10 @@ public struct Broker: Service {
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
                                   logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
-                                  connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")))
-        let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+                                  connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")),
+                                  requestBudget: RequestQueueBudget(config: config),
+                                  maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"))
+        let channel: BrokerServer.ListeningChannel
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
         } catch {
