@@ -45,6 +45,7 @@ public struct Broker: Service {
         let groups = await makeGroupCoordinator(controller, logger: levels.logger(.groups, from: logger))
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
+        handlers.quotas.replace(await controller.clientQuotas)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
                                   logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
