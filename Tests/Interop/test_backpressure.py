@@ -118,3 +118,20 @@ def test_pipelining_clients_that_do_not_read_are_not_buffered_for(broker_factory
         assert results.get(a) == [a * 100_000 + i for i in range(PIPELINED)]
     for s, _ in attackers:
         s.close()
+
+
+def test_a_client_retrying_rejected_batches_cannot_flood_the_log(broker_factory):
+    """'produce rejected' lines are rate-limited per client address and error (10 per 10 s)."""
+    broker = broker_factory()
+    topic = f"flood-{uuid.uuid4().hex[:8]}"
+    create_topic(broker.bootstrap, topic, {"max.message.bytes": 1024})
+    p = ck_producer(broker.bootstrap, **{"linger.ms": 0, "batch.num.messages": 1, "retries": 0})
+    errors = []
+    for i in range(60):
+        p.produce(topic, value=b"z" * 4096, on_delivery=lambda err, msg: errors.append(err))
+        p.poll(0)
+    p.flush(30)
+    assert len(errors) == 60 and all(e is not None and e.name() == "MSG_SIZE_TOO_LARGE" for e in errors), errors[:3]
+    lines = [ln for ln in broker.log_text().splitlines() if "produce rejected" in ln]
+    print(f"{len(lines)} 'produce rejected' lines for 60 rejected batches")
+    assert 1 <= len(lines) <= 10
