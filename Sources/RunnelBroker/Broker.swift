@@ -39,6 +39,7 @@ public struct Broker: Service {
         defer { lock.release() }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
+        let connectionLimiter = try ConnectionLimiter(config: config)
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics)
@@ -48,7 +49,7 @@ public struct Broker: Service {
         handlers.quotas.replace(await controller.clientQuotas)
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
-                                  logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
+                                  logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
                                   connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")),
                                   requestBudget: RequestQueueBudget(config: config),
                                   maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"))

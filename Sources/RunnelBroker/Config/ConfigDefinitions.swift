@@ -22,6 +22,8 @@ public enum ConfigDefinitions {
                          doc: "Most client connections the broker keeps open at once, from all addresses together. A connection accepted beyond it is closed before any of its requests is handled (Kafka instead pauses accepting), with a rate-limited warning naming the limit and the client."),
         ConfigDefinition("max.connections.per.ip", .broker, .int, default: "2147483647", .atLeast(0),
                          doc: "Most connections the broker keeps open at once from one client IP address. A connection beyond it is closed before any of its requests is handled, with a rate-limited warning naming the limit and the address."),
+        ConfigDefinition("max.connections.per.ip.overrides", .broker, .string, default: "", .hostCounts,
+                         doc: "Per-address exceptions to max.connections.per.ip, as comma-separated host:count pairs (127.0.0.1:200,loadgen.internal:0). A host name is resolved once at start-up; an IPv6 address is written without brackets (::1:50, the count after the last colon)."),
         ConfigDefinition("connections.max.idle.ms", .broker, .long, default: "600000", .atLeast(-1),
                          doc: "Milliseconds a connection may go without a request before the broker closes it; a request in flight (a held JoinGroup, a long-poll Fetch) does not count as idle. -1 never closes idle connections."),
         ConfigDefinition("queued.max.requests", .broker, .int, default: "500", .atLeast(1),
