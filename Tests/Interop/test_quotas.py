@@ -180,3 +180,32 @@ def test_consumer_over_its_default_quota_is_throttled(broker_factory):
     rate = _rate(got, started + 4, started + 8)
     print(f"consumer {rate / 1024:.0f} KiB/s (quota {CONSUME_QUOTA / 1024:.0f} KiB/s), {sum(n for _, n in got)} bytes in all")
     assert 0.4 * CONSUME_QUOTA <= rate <= 1.6 * CONSUME_QUOTA
+
+
+def _metadata_loop(broker, client_id: str, count: int, budget_s: float) -> tuple[float, int]:
+    """Sends up to `count` Metadata requests one after another for at most about `budget_s`;
+    returns the time taken and how many were answered."""
+    s = kw.connect(broker.host, broker.port)
+    try:
+        started = time.monotonic()
+        for i in range(count):
+            if time.monotonic() - started > budget_s:
+                return time.monotonic() - started, i
+            resp = kw.request(s, kw.encode_metadata_request(1, i, None, client_id=client_id), timeout=15)
+            assert int.from_bytes(resp[:4], "big") == i
+        return time.monotonic() - started, count
+    finally:
+        s.close()
+
+
+def test_request_percentage_holds_a_busy_client(broker_factory):
+    """request_percentage=0.1 for client id "busy" (0.1% of a thread, 3 ms of handling in the
+    3 s minimum span): its Metadata requests are answered, but held back once its handling time
+    passes the quota; "free" is not held."""
+    broker = broker_factory(OVERRIDES)
+    assert alter_client_quotas(broker, [([("user", None), ("client-id", "busy")], [("request_percentage", 0.1, False)])]) == [(0, None)]
+    free, free_done = _metadata_loop(broker, "free", 300, 10)
+    busy, busy_done = _metadata_loop(broker, "busy", 300, 3)
+    print(f"Metadata requests: free {free_done} in {free:.2f} s, busy {busy_done} in {busy:.2f} s")
+    assert free_done == 300
+    assert busy > free + 1.0 and busy_done < 300
