@@ -59,7 +59,7 @@ struct BackPressureTests {
         budget.release(bytes: 10)
         #expect(!budget.usage.paused)
         #expect(woken.value == 2)
-        budget.release(count: 2, bytes: 20)
+        budget.release(requests: 2, bytes: 20)
         #expect(woken.value == 2)
         #expect(budget.usage.requests == 0 && budget.usage.bytes == 0)
     }
@@ -174,6 +174,30 @@ struct BackPressureTests {
         channel.pipeline.fireChannelWritabilityChanged()
         #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1]))
         flow.finished()
+        _ = try channel.finish()
+    }
+
+    @Test func requestsReadAheadBehindAClientThatDoesNotReadLeaveTheRequestCount() throws {
+        let budget = RequestQueueBudget(maxRequests: 3)
+        let (channel, flow, _) = try Self.channel(maxInFlight: 5, budget: budget)
+        try channel.writeInbound(Self.frames([[1], [2, 2], [3, 3, 3]]))
+        #expect(budget.usage.requests == 3 && budget.usage.bytes == 6 && budget.usage.paused)
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(budget.usage.requests == 0 && budget.usage.bytes == 6, "parked: their bytes stay counted")
+        flow.handled()
+        #expect(budget.usage.requests == 0 && budget.usage.bytes == 5)
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(budget.usage.requests == 2 && budget.usage.bytes == 5)
+        flow.finished()
+        #expect(budget.usage.requests == 2 && budget.usage.bytes == 5, "the first was already handled")
+        flow.finished()
+        #expect(budget.usage.requests == 1 && budget.usage.bytes == 3)
+        flow.handled()
+        #expect(budget.usage.requests == 0 && budget.usage.bytes == 0)
+        flow.finished()
+        #expect(budget.usage.requests == 0 && budget.usage.bytes == 0)
         _ = try channel.finish()
     }
 }

@@ -30,7 +30,7 @@ struct BrokerServer {
     /// `queued.max.requests` and `queued.max.request.bytes`, shared by every connection.
     var requestBudget = RequestQueueBudget()
     /// `runnel.max.in.flight.requests.per.connection`.
-    var maxInFlightPerConnection = 1
+    var maxInFlightPerConnection = 5
 
     /// An accepted connection and the handle its task uses to report answered requests.
     struct Connection: Sendable {

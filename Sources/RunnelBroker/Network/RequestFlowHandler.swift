@@ -5,8 +5,8 @@ import NIOCore
 ///
 /// A frame is passed on (towards the connection's task) only while
 /// - the connection has fewer than `runnel.max.in.flight.requests.per.connection` requests passed
-///   on and not yet answered (default 1: Kafka's rule, the next request is read once the previous
-///   response is handed to the socket),
+///   on and not yet answered (1 is Kafka's rule: the next request is read once the previous
+///   response is handed to the socket; more lets pipelining clients' requests be read ahead),
 /// - the broker-wide ``RequestQueueBudget`` (`queued.max.requests`, `queued.max.request.bytes`) is
 ///   not paused,
 /// - the channel is writable, i.e. the response bytes waiting for this client to read them are
@@ -20,8 +20,9 @@ import NIOCore
 /// `socket.request.max.bytes`, checked from the size prefix before any allocation).
 ///
 /// A request counts in the broker-wide budget from when it is passed on until it is handled (its
-/// response built); so a client that stops reading holds none of the budget with the default of
-/// one request in flight, and at most the requests it had read ahead with more.
+/// response built). Requests read ahead on a connection whose client stops reading its responses
+/// leave the request count while it is not writable (they keep their bytes counted): they cannot
+/// be worked on until the client reads, so a crowd of such clients cannot starve the others.
 final class RequestFlowHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -39,6 +40,9 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     /// Sizes of the requests passed on and not yet handled, oldest first: what this connection
     /// holds in the broker-wide budget.
     private var unhandled: [Int] = []
+    /// Whether the unhandled requests are out of the budget's request count (not its bytes) while
+    /// the client is not reading: they cannot be worked on, so they must not starve others.
+    private var parked = false
     private var readPending = false
     private var waitingForBudget = false
     private var mutedUntil: NIODeadline?
@@ -82,7 +86,16 @@ final class RequestFlowHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         context.fireChannelWritabilityChanged()
-        if context.channel.isWritable { resume() }
+        let writable = context.channel.isWritable
+        if !stopped, parked == writable {
+            parked = !writable
+            if parked {
+                budget.release(requests: unhandled.count, bytes: 0)
+            } else {
+                budget.charge(requests: unhandled.count, bytes: 0)
+            }
+        }
+        if writable { resume() }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -100,13 +113,15 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     /// its memory-pool buffer once an I/O thread has handled it.
     func handled() {
         guard !unhandled.isEmpty else { return }
-        budget.release(bytes: unhandled.removeFirst())
+        budget.release(requests: parked ? 0 : 1, bytes: unhandled.removeFirst())
     }
 
     /// The oldest request passed on has been answered: its response is handed to the socket (or
     /// it needs none, or the connection is closing).
     func finished() {
-        handled()
+        // Requests are answered in order: when every request in flight is still unhandled, the
+        // one answered now was never reported handled.
+        if unhandled.count == inFlight { handled() }
         guard inFlight > 0 else { return }
         inFlight -= 1
         resume()
@@ -181,7 +196,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private func stop() {
         stopped = true
         cumulation = nil
-        budget.release(count: unhandled.count, bytes: unhandled.reduce(0, +))
+        budget.release(requests: parked ? 0 : unhandled.count, bytes: unhandled.reduce(0, +))
         unhandled = []
         inFlight = 0
     }

@@ -54,23 +54,24 @@ final class RequestQueueBudget: Sendable {
         }
     }
 
-    /// Counts a request of `bytes` bytes that a connection has passed on.
-    func charge(bytes: Int) {
+    /// Counts `requests` requests (one passed on, or parked ones counted again) and `bytes` bytes.
+    func charge(requests: Int = 1, bytes: Int) {
         state.withLock { state in
-            state.requests += 1
+            state.requests += requests
             state.bytes += bytes
             if state.requests >= maxRequests || maxBytes.map({ state.bytes >= $0 }) == true { state.paused = true }
         }
     }
 
-    /// Uncounts `count` requests of `bytes` bytes in all (answered, or dropped with their
-    /// connection), and wakes the waiting connections when this resumes the budget.
-    func release(count: Int = 1, bytes: Int) {
-        guard count > 0 else { return }
+    /// Uncounts `requests` requests and `bytes` bytes (handled, dropped with their connection,
+    /// or parked behind a client that does not read), and wakes the waiting connections when this
+    /// resumes the budget.
+    func release(requests: Int = 1, bytes: Int) {
+        guard requests > 0 || bytes > 0 else { return }
         let woken: [Waiter] = state.withLock { state in
-            precondition(state.requests >= count && state.bytes >= bytes,
-                         "RequestQueueBudget: releasing \(count) requests of \(bytes) bytes, only \(state.requests) of \(state.bytes) counted")
-            state.requests -= count
+            precondition(state.requests >= requests && state.bytes >= bytes,
+                         "RequestQueueBudget: releasing \(requests) requests of \(bytes) bytes, only \(state.requests) of \(state.bytes) counted")
+            state.requests -= requests
             state.bytes -= bytes
             guard state.paused, state.requests <= maxRequests / 2, maxBytes.map({ state.bytes <= $0 / 2 }) ?? true else { return [] }
             state.paused = false
