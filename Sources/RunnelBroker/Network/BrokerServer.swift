@@ -112,8 +112,9 @@ struct BrokerServer {
                         idle?.requestStarted()
                         defer { idle?.requestFinished() }
                         let outcome = await router.handle(frame: frame, context: context)
-                        flow.handled()
                         // Answered (or dropped with the connection) from here on, whatever follows.
+                        // One hop per request: while the response waits for a client that does not
+                        // read, the request is parked out of queued.max.requests anyway.
                         defer { flow.finished() }
                         switch outcome {
                         case .respond(let bytes):
