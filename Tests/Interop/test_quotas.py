@@ -14,9 +14,11 @@ DescribeClientQuotas (v1) are encoded here from Kafka's message schemas.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import threading
 import time
+import urllib.request
 import uuid
 
 import kafka_wire as kw
@@ -148,6 +150,9 @@ def test_producer_over_its_quota_is_throttled_and_others_are_not(broker_factory)
     assert free >= 5 * PRODUCE_QUOTA
     assert max(throttles["greedy"], default=0) > 0, "librdkafka saw no throttle_time_ms"
     assert max(throttles["free"], default=0) == 0
+    metrics = urllib.request.urlopen(broker.metrics_url, timeout=5).read().decode()
+    throttled = re.search(r"^runnel_requests_throttled_total (\d+)", metrics, re.M)
+    assert throttled and int(throttled.group(1)) > 0, "runnel_requests_throttled_total"
 
     broker.restart()
     assert describe_client_quotas(broker, [("client-id", 0, "greedy")]) == {

@@ -120,6 +120,8 @@ struct BrokerServer {
                         case .respond(let bytes):
                             try await outbound.write(bytes)
                         case .respondThrottled(let bytes, let throttle):
+                            metrics?.requestsThrottled.increment()
+                            metrics?.throttleMilliseconds.increment(by: Int(throttle.time / .milliseconds(1)))
                             try await respond(bytes, throttle: throttle, outbound: outbound, flow: flow)
                         case .noResponse:
                             continue
