@@ -136,6 +136,8 @@ struct BackPressureTests {
         b.embeddedEventLoop.run()
         #expect(counterB.reads == readsB + 1, "b's held read goes out once its request is answered")
         a.embeddedEventLoop.run()
+        #expect(try a.readInbound(as: ByteBuffer.self) == nil, "[3] would be read ahead, and [2] holds the one slot (half of 2)")
+        flowA.finished()
         #expect(try a.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [3]))
         _ = try a.finish()
         _ = try b.finish()
@@ -178,10 +180,10 @@ struct BackPressureTests {
     }
 
     @Test func requestsReadAheadBehindAClientThatDoesNotReadLeaveTheRequestCount() throws {
-        let budget = RequestQueueBudget(maxRequests: 3)
+        let budget = RequestQueueBudget(maxRequests: 6)
         let (channel, flow, _) = try Self.channel(maxInFlight: 5, budget: budget)
         try channel.writeInbound(Self.frames([[1], [2, 2], [3, 3, 3]]))
-        #expect(budget.usage.requests == 3 && budget.usage.bytes == 6 && budget.usage.paused)
+        #expect(budget.usage.requests == 3 && budget.usage.bytes == 6)
         channel.isWritable = false
         channel.pipeline.fireChannelWritabilityChanged()
         #expect(budget.usage.requests == 0 && budget.usage.bytes == 6, "parked: their bytes stay counted")
@@ -199,5 +201,23 @@ struct BackPressureTests {
         flow.finished()
         #expect(budget.usage.requests == 0 && budget.usage.bytes == 0)
         _ = try channel.finish()
+    }
+
+    @Test func readAheadTakesAtMostHalfTheBudgetSoEveryConnectionGetsItsFirstRequestIn() throws {
+        let budget = RequestQueueBudget(maxRequests: 6)
+        let (a, flowA, _) = try Self.channel(maxInFlight: 5, budget: budget)
+        let (b, _, _) = try Self.channel(maxInFlight: 5, budget: budget)
+        try a.writeInbound(Self.frames([[1], [2], [3], [4], [5]]))
+        var passed = 0
+        while try a.readInbound(as: ByteBuffer.self) != nil { passed += 1 }
+        #expect(passed == 4, "one request and three read ahead (half of 6)")
+        try b.writeInbound(Self.frames([[6], [7]]))
+        #expect(try b.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [6]), "b's first request finds room")
+        #expect(try b.readInbound(as: ByteBuffer.self) == nil, "but it reads nothing ahead")
+        flowA.finished()
+        #expect(try a.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5]), "a read-ahead slot came free")
+        _ = try a.finish()
+        _ = try b.finish()
+        #expect(budget.usage.requests == 0 && budget.admitsReadAhead())
     }
 }

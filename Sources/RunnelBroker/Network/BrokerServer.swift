@@ -124,12 +124,16 @@ struct BrokerServer {
                             metrics?.throttleMilliseconds.increment(by: Int(throttle.time / .milliseconds(1)))
                             try await respond(bytes, throttle: throttle, outbound: outbound, flow: flow)
                         case .noResponse:
-                            continue
+                            break
                         case .close(let reason):
                             metrics?.connectionsClosedByBroker.increment()
                             logLimiter.log(connectionLogger, .warning, key: "close /\(ip)", "closing connection: \(reason)")
                             return
                         }
+                        // Requests read ahead are there without waiting, so this task would run
+                        // through them all before any other connection's task got a turn: yield
+                        // after each one (round-robin between connections, as Kafka's processors go).
+                        await Task.yield()
                     }
                 }
             }
@@ -139,7 +143,8 @@ struct BrokerServer {
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
             connectionLogger.debug("connection closed by peer")
         } catch {
-            connectionLogger.info("connection ended: \(error)")
+            // A reset by the peer is common and a client can cause it at will: rate-limited.
+            logLimiter.log(connectionLogger, .info, key: "ended /\(ip)", "connection ended: \(error)")
         }
     }
 

@@ -6,7 +6,9 @@ import NIOCore
 /// A frame is passed on (towards the connection's task) only while
 /// - the connection has fewer than `runnel.max.in.flight.requests.per.connection` requests passed
 ///   on and not yet answered (1 is Kafka's rule: the next request is read once the previous
-///   response is handed to the socket; more lets pipelining clients' requests be read ahead),
+///   response is handed to the socket; more lets pipelining clients' requests be read ahead, but
+///   read-ahead requests of all connections together take at most half of `queued.max.requests`,
+///   so every connection's next request finds room and does not wait behind others' read-ahead),
 /// - the broker-wide ``RequestQueueBudget`` (`queued.max.requests`, `queued.max.request.bytes`) is
 ///   not paused,
 /// - the channel is writable, i.e. the response bytes waiting for this client to read them are
@@ -124,6 +126,8 @@ final class RequestFlowHandler: ChannelDuplexHandler {
         if unhandled.count == inFlight { handled() }
         guard inFlight > 0 else { return }
         inFlight -= 1
+        // The next request in flight, if any, is no longer read ahead.
+        if inFlight > 0 { budget.releaseReadAhead() }
         resume()
     }
 
@@ -145,6 +149,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
             self.mutedUntil = nil
         }
         if waitingForBudget { return false }
+        if inFlight > 0, !budget.admitsReadAhead() { return false }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         if budget.admits(orWait: { loop.execute { bound.value.budgetResumed() } }) { return true }
@@ -182,6 +187,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
                 context.fireErrorCaught(error)
                 return
             }
+            if inFlight > 0 { budget.chargeReadAhead() }
             inFlight += 1
             unhandled.append(frame.readableBytes)
             budget.charge(bytes: frame.readableBytes)
@@ -197,6 +203,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
         stopped = true
         cumulation = nil
         budget.release(requests: parked ? 0 : unhandled.count, bytes: unhandled.reduce(0, +))
+        budget.releaseReadAhead(max(0, inFlight - 1))
         unhandled = []
         inFlight = 0
     }
@@ -233,3 +240,4 @@ struct ConnectionFlow: Sendable {
         eventLoop.execute { handler.value.mute(until: loop.now + TimeAmount(duration)) }
     }
 }
+

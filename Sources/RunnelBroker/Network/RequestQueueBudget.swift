@@ -18,6 +18,8 @@ final class RequestQueueBudget: Sendable {
     typealias Waiter = @Sendable () -> Void
 
     private struct State {
+        /// Requests read ahead: beyond the first a connection has in flight.
+        var readAhead = 0
         var requests = 0
         var bytes = 0
         var paused = false
@@ -51,6 +53,28 @@ final class RequestQueueBudget: Sendable {
             guard state.paused else { return true }
             state.waiters.append(waiter)
             return false
+        }
+    }
+
+    /// Whether a connection that already has a request in flight may read one more ahead: only
+    /// while read-ahead requests fill less than half of `queued.max.requests`, so every
+    /// connection's first request always finds room (with many clients pipelining, one that does
+    /// not would otherwise wait behind all of their read-ahead, or find the broker paused).
+    func admitsReadAhead() -> Bool {
+        state.withLock { !$0.paused && $0.readAhead < maxRequests / 2 }
+    }
+
+    /// Counts a request read ahead (``charge(requests:bytes:)`` counts it as a request too).
+    func chargeReadAhead() {
+        state.withLock { $0.readAhead += 1 }
+    }
+
+    /// Uncounts a request read ahead, now its connection's oldest in flight or gone.
+    func releaseReadAhead(_ count: Int = 1) {
+        guard count > 0 else { return }
+        state.withLock { state in
+            precondition(state.readAhead >= count, "RequestQueueBudget: releasing \(count) read-ahead requests, only \(state.readAhead) counted")
+            state.readAhead -= count
         }
     }
 
