@@ -16,6 +16,8 @@ final class ClientQuotaManager: Sendable {
 
     private struct State {
         var quotas = ClientQuotas()
+        /// The keys some entity sets, worked out once per change rather than per request.
+        var enforced: Set<ClientQuotaKey> = []
         var sensors: [SensorID: WindowedRate] = [:]
         var lastPurgeMs: Int64 = 0
     }
@@ -45,7 +47,11 @@ final class ClientQuotaManager: Sendable {
 
     /// Installs the quotas now in force (at start, and after each AlterClientQuotas).
     func replace(_ quotas: ClientQuotas) {
-        state.withLock { $0.quotas = quotas }
+        let enforced = Set(ClientQuotaKey.allCases.filter { key in quotas.values.values.contains { $0[key.rawValue] != nil } })
+        state.withLock {
+            $0.quotas = quotas
+            $0.enforced = enforced
+        }
     }
 
     /// The quotas now in force.
@@ -53,7 +59,7 @@ final class ClientQuotaManager: Sendable {
 
     /// Whether some entity sets `key` (so usage of that kind is worth measuring).
     func enforces(_ key: ClientQuotaKey) -> Bool {
-        state.withLock { state in state.quotas.values.values.contains { $0[key.rawValue] != nil } }
+        state.withLock { $0.enforced.contains(key) }
     }
 
     /// Adds `value` (bytes, or ``requestTimeValue(_:)``) to the client's sensor for `key` and
