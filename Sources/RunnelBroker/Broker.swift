@@ -64,8 +64,9 @@ public struct Broker: Service {
         var metricsServer: MetricsServer?
         if let metricsEndpoint {
             let scrapeMetrics = metrics
+            let requestBudget = server.requestBudget
             let server = MetricsServer(endpoint: metricsEndpoint, logger: levels.logger(.metrics, from: logger)) {
-                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups))
+                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups) + requestBudget.stateGauges)
                 return scrapeMetrics.render()
             }
             do {

@@ -105,6 +105,14 @@ final class RequestQueueBudget: Sendable {
         for waiter in woken { waiter() }
     }
 
+    /// `runnel_request_queue_requests`, `_bytes` and `_paused` (1 while no socket is read), for
+    /// the metrics scrape: Kafka's `RequestQueueSize` and memory-pool gauges.
+    var stateGauges: [(name: String, labels: [(String, String)], value: Double)] {
+        let (requests, bytes, paused) = usage
+        return [("runnel_request_queue_requests", [], Double(requests)), ("runnel_request_queue_bytes", [], Double(bytes)),
+                ("runnel_request_queue_paused", [], paused ? 1 : 0)]
+    }
+
     /// Requests and bytes counted now, and whether connections are paused.
     var usage: (requests: Int, bytes: Int, paused: Bool) {
         state.withLock { ($0.requests, $0.bytes, $0.paused) }
