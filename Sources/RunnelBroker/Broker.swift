@@ -52,7 +52,9 @@ public struct Broker: Service {
                                   logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
                                   connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")),
                                   requestBudget: RequestQueueBudget(config: config),
-                                  maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"))
+                                  maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
+                                  socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
+                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")))
         let channel: BrokerServer.ListeningChannel
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)

@@ -31,6 +31,14 @@ struct BrokerServer {
     var requestBudget = RequestQueueBudget()
     /// `runnel.max.in.flight.requests.per.connection`.
     var maxInFlightPerConnection = 5
+    /// `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`; nil keeps the OS default.
+    var socketSendBufferBytes: Int? = nil
+    var socketReceiveBufferBytes: Int? = nil
+
+    /// A `socket.*.buffer.bytes` value as a socket option: nil (the OS default) for -1, as Kafka.
+    static func socketBuffer(_ bytes: Int) -> Int? {
+        bytes < 0 ? nil : bytes
+    }
 
     /// An accepted connection and the handle its task uses to report answered requests.
     struct Connection: Sendable {
@@ -47,11 +55,20 @@ struct BrokerServer {
         let maxInFlight = maxInFlightPerConnection
         let budget = requestBudget
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
-        return try await ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+        if let socketSendBufferBytes {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(clamping: socketSendBufferBytes))
+        }
+        if let socketReceiveBufferBytes {
+            // Set on the listening socket too, so accepted ones start with it (window scaling).
+            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: socketReceiveBufferBytes))
+                .childChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: socketReceiveBufferBytes))
+        }
+        return try await bootstrap
             .bind(host: host, port: listener.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget)
