@@ -54,6 +54,7 @@ public struct Broker: Service {
         defer { lock.release() }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
+        let connectionLimiter = try ConnectionLimiter(config: config)
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics)
@@ -66,12 +67,19 @@ public struct Broker: Service {
         }
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
+        handlers.quotas.replace(await controller.clientQuotas)
+        let quotaManager = handlers.quotas
+        await controller.onClientQuotasChanged { quotaManager.replace($0) }
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
-                                  logLimiter: handlers.logLimiter, connectionLimiter: ConnectionLimiter(config: config),
-                                  connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")))
-        let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
-        var controllerChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
+                                  logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
+                                  connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")),
+                                  requestBudget: RequestQueueBudget(config: config),
+                                  maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
+                                  socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
+                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")))
+        let channel: BrokerServer.ListeningChannel
+        var controllerChannel: BrokerServer.ListeningChannel?
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
             if let controllerListener {
@@ -85,8 +93,9 @@ public struct Broker: Service {
         var metricsServer: MetricsServer?
         if let metricsEndpoint {
             let scrapeMetrics = metrics
+            let requestBudget = server.requestBudget
             let server = MetricsServer(endpoint: metricsEndpoint, logger: levels.logger(.metrics, from: logger)) {
-                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups))
+                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups) + requestBudget.stateGauges)
                 return scrapeMetrics.render()
             }
             do {

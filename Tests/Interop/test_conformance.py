@@ -27,7 +27,8 @@ ListOffsets 1-7, Metadata 0-12, OffsetCommit 2-8, OffsetFetch 1-8, FindCoordinat
 JoinGroup 0-7, Heartbeat 0-4, LeaveGroup 0-4, SyncGroup 0-5, DescribeGroups 0-5, ListGroups 0-4,
 ApiVersions 0-4, CreateTopics 0-5, DeleteTopics 0-4, DeleteRecords 0-2, InitProducerId 0-4,
 OffsetForLeaderEpoch 2-4, DescribeConfigs 1-4, CreatePartitions 0-3, DeleteGroups 0-2,
-OffsetDelete 0, DescribeCluster 0-1). ``NO_KAFKA_PYTHON_CLASS`` below is that (empty) list.
+OffsetDelete 0, DescribeClientQuotas 0-1, AlterClientQuotas 0-1, DescribeCluster 0-1).
+``NO_KAFKA_PYTHON_CLASS`` below is that (empty) list.
 
 Caveat: the Kafka 4 schemas kafka-python ships declare Produce ``validVersions`` 3-13,
 CreateTopics 2-7, DeleteTopics 1-6 and DescribeLogDirs 1-5 (the lower versions were removed in
@@ -65,7 +66,9 @@ from kafka.protocol.admin import (
     DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
     DescribeConfigsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
     DescribeLogDirsRequest, DescribeLogDirsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse, ListGroupsRequest, ListGroupsResponse)
+    IncrementalAlterConfigsResponse, ListGroupsRequest, ListGroupsResponse,
+    AlterClientQuotasRequest, AlterClientQuotasResponse, DescribeClientQuotasRequest,
+    DescribeClientQuotasResponse)
 from kafka.protocol.consumer import (
     FetchRequest, FetchResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
     JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListOffsetsRequest,
@@ -782,6 +785,32 @@ def check_describe_cluster(cx: Ctx, c: Conn, v: int) -> None:
     assert r.authorized_operations in NOT_REQUESTED_OPS
 
 
+def _alter_quota(c: Conn, v: int, client_id: str, key: str, value: float) -> list:
+    E = AlterClientQuotasRequest.EntryData
+    req = AlterClientQuotasRequest(entries=[E(entity=[E.EntityData(entity_type="client-id", entity_name=client_id)],
+                                              ops=[E.OpData(key=key, value=value, remove=False)])], validate_only=False)
+    r = c.call(req, v, AlterClientQuotasResponse)
+    return [(e.error_code, [(d.entity_type, d.entity_name) for d in e.entity]) for e in r.entries]
+
+
+def check_alter_client_quotas(cx: Ctx, c: Conn, v: int) -> None:
+    client = cx.name(f"conf-acq-v{v}")
+    assert _alter_quota(c, v, client, "producer_byte_rate", 1048576.0) == [(NONE, [("client-id", client)])]
+    # A byte rate must be a whole number: INVALID_REQUEST (42), entity echoed.
+    assert _alter_quota(c, v, client, "consumer_byte_rate", 1.5) == [(42, [("client-id", client)])]
+
+
+def check_describe_client_quotas(cx: Ctx, c: Conn, v: int) -> None:
+    client = cx.name(f"conf-dcq-v{v}")
+    assert _alter_quota(c, v, client, "request_percentage", 12.5) == [(NONE, [("client-id", client)])]
+    C = DescribeClientQuotasRequest.ComponentData
+    req = DescribeClientQuotasRequest(components=[C(entity_type="client-id", match_type=0, match=client)], strict=True)
+    r = c.call(req, v, DescribeClientQuotasResponse)
+    assert (r.error_code, r.error_message) == (NONE, None), r
+    assert [([(d.entity_type, d.entity_name) for d in e.entity], [(x.key, x.value) for x in e.values]) for e in r.entries] == [
+        ([("client-id", client)], [("request_percentage", 12.5)])], r
+
+
 def _check_altered(cx: Ctx, c: Conn, name: str, value: str) -> None:
     cfgs = cx.describe_configs(c, name)
     assert cfgs["retention.ms"].value == value
@@ -855,6 +884,8 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     42: (DeleteGroupsRequest, DeleteGroupsResponse, check_delete_groups),
     44: (IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, check_incremental_alter_configs),
     47: (OffsetDeleteRequest, OffsetDeleteResponse, check_offset_delete),
+    48: (DescribeClientQuotasRequest, DescribeClientQuotasResponse, check_describe_client_quotas),
+    49: (AlterClientQuotasRequest, AlterClientQuotasResponse, check_alter_client_quotas),
     60: (DescribeClusterRequest, DescribeClusterResponse, check_describe_cluster),
 }
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import struct
 import time
 import urllib.request
@@ -255,3 +256,26 @@ def test_confluent_clients_reconnect_across_idle_closes(idle_broker):
             "the clients never reconnected: were their connections closed when idle?"
     finally:
         c.close()
+
+
+def test_per_ip_overrides_raise_the_limit_for_their_address_only(broker_factory):
+    """max.connections.per.ip=2 with max.connections.per.ip.overrides=127.0.0.1:4: four sockets
+    from 127.0.0.1 are served, the fifth is closed; from 127.0.0.2 the third is closed."""
+    broker = broker_factory({"max.connections.per.ip": 2, "max.connections.per.ip.overrides": "127.0.0.1:4"})
+    opened = []
+    try:
+        for i in range(4):
+            s = kw.connect(broker.host, broker.port)
+            opened.append(s)
+            assert _served(s, 100 + i)
+        _refused(broker)
+        for i in range(2):
+            s = socket.create_connection((broker.host, broker.port), timeout=5, source_address=("127.0.0.2", 0))
+            opened.append(s)
+            assert _served(s, 200 + i)
+        s = socket.create_connection((broker.host, broker.port), timeout=5, source_address=("127.0.0.2", 0))
+        opened.append(s)
+        assert not _served(s, 300), "the third connection from 127.0.0.2 was served"
+    finally:
+        for s in opened:
+            s.close()

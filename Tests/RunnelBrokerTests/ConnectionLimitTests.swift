@@ -34,6 +34,30 @@ struct ConnectionLimitTests {
         #expect(limiter.admit(ip: "10.0.0.2") == .maxConnections(1))
     }
 
+    @Test func perIPOverridesReplaceTheLimitForTheirAddressOnly() throws {
+        let config = try BrokerConfig(overrides: [("max.connections.per.ip", "1"),
+                                                  ("max.connections.per.ip.overrides", "127.0.0.1:3, ::1:0,localhost:2")])
+        let limiter = try ConnectionLimiter(config: config)
+        #expect(limiter.perIPOverrides["::1"] == 0)
+        #expect(limiter.perIPOverrides["127.0.0.1"] != nil, "localhost resolves to 127.0.0.1 or ::1; the later pair wins")
+        #expect(limiter.admit(ip: "::1") == .maxConnectionsPerIP(0))
+        #expect(limiter.admit(ip: "10.0.0.1") == nil)
+        #expect(limiter.admit(ip: "10.0.0.1") == .maxConnectionsPerIP(1))
+        let explicit = ConnectionLimiter(maxConnectionsPerIP: 1, perIPOverrides: ["127.0.0.1": 3])
+        for _ in 0..<3 { #expect(explicit.admit(ip: "127.0.0.1") == nil) }
+        #expect(explicit.admit(ip: "127.0.0.1") == .maxConnectionsPerIP(3))
+    }
+
+    @Test func perIPOverridesAreParsedAndChecked() throws {
+        #expect(ConnectionLimiter.parseOverrides("")?.isEmpty == true)
+        #expect(ConnectionLimiter.parseOverrides("a:1,fe80::1:7")?.map { "\($0.host)=\($0.count)" } == ["a=1", "fe80::1=7"])
+        for bad in ["a", "a:-1", ":3", "a:x", "a:1,,b"] {
+            #expect(ConnectionLimiter.parseOverrides(bad) == nil, "\(bad)")
+            #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [("max.connections.per.ip.overrides", bad)]) }
+        }
+        #expect(try ConnectionLimiter.address(of: "0:0:0:0:0:0:0:1") == "::1")
+    }
+
     @Test func zeroRefusesEverything() {
         #expect(ConnectionLimiter(maxConnections: 0).admit(ip: "10.0.0.1") == .maxConnections(0))
         #expect(ConnectionLimiter(maxConnectionsPerIP: 0).admit(ip: "10.0.0.1") == .maxConnectionsPerIP(0))
@@ -59,7 +83,7 @@ struct ConnectionLimitTests {
 
     @Test func defaultsAreKafkas() throws {
         let config = try BrokerConfig()
-        let limiter = ConnectionLimiter(config: config)
+        let limiter = try ConnectionLimiter(config: config)
         #expect(limiter.maxConnections == Int(Int32.max))
         #expect(limiter.maxConnectionsPerIP == Int(Int32.max))
         #expect(IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")) == .milliseconds(600_000))

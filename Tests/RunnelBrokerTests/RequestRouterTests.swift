@@ -71,7 +71,9 @@ struct RequestRouterTests {
             #expect(table[33] == 0...2)
             #expect(table[35] == 0...4)
             #expect(table[44] == 0...1)
-            #expect(table.count == 27)
+            #expect(table[48] == 0...1)  // DescribeClientQuotas (KIP-546)
+            #expect(table[49] == 0...1)  // AlterClientQuotas
+            #expect(table.count == 29)
         }
     }
 

@@ -30,6 +30,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
     public static let deleteGroups = ApiKey(rawValue: 42)
     public static let offsetDelete = ApiKey(rawValue: 47)
+    public static let describeClientQuotas = ApiKey(rawValue: 48)
+    public static let alterClientQuotas = ApiKey(rawValue: 49)
     public static let vote = ApiKey(rawValue: 52)
     public static let beginQuorumEpoch = ApiKey(rawValue: 53)
     public static let endQuorumEpoch = ApiKey(rawValue: 54)
@@ -71,6 +73,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 37: return 2         // CreatePartitions
         case 42: return 2         // DeleteGroups
         case 47: return nil       // OffsetDelete: never flexible
+        case 48: return 1         // DescribeClientQuotas
+        case 49: return 1         // AlterClientQuotas
         case 60: return 0         // DescribeCluster
         case 52: return 0         // Vote
         case 53: return 1         // BeginQuorumEpoch
@@ -131,6 +135,8 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 23: return "OffsetForLeaderEpoch"
         case 42: return "DeleteGroups"
         case 47: return "OffsetDelete"
+        case 48: return "DescribeClientQuotas"
+        case 49: return "AlterClientQuotas"
         case 52: return "Vote"
         case 53: return "BeginQuorumEpoch"
         case 54: return "EndQuorumEpoch"

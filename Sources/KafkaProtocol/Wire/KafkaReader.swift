@@ -46,6 +46,12 @@ public struct KafkaReader {
         return v
     }
 
+    /// A `float64`: an IEEE 754 double, big-endian (used by the client quota APIs).
+    public mutating func readFloat64(_ field: String = "float64") throws -> Double {
+        guard let bits = buffer.readInteger(endianness: .big, as: UInt64.self) else { throw ProtocolError.truncated(field: field) }
+        return Double(bitPattern: bits)
+    }
+
     public mutating func readBool(_ field: String = "bool") throws -> Bool {
         try readInt8(field) != 0
     }

@@ -19,6 +19,8 @@ public struct KafkaWriter {
     public mutating func writeInt32(_ v: Int32) { buffer.writeInteger(v, endianness: .big) }
     public mutating func writeInt64(_ v: Int64) { buffer.writeInteger(v, endianness: .big) }
     public mutating func writeUInt32(_ v: UInt32) { buffer.writeInteger(v, endianness: .big) }
+    /// A `float64`: an IEEE 754 double, big-endian.
+    public mutating func writeFloat64(_ v: Double) { buffer.writeInteger(v.bitPattern, endianness: .big) }
     public mutating func writeBool(_ v: Bool) { buffer.writeInteger(v ? 1 : 0, as: Int8.self) }
 
     public mutating func writeUUID(_ v: UUIDBytes) {

@@ -14,6 +14,8 @@ public enum ConfigValidator: Sendable {
     case oneOf([String])
     /// A non-empty comma-separated list.
     case nonEmptyList
+    /// A comma-separated list of `host:count` pairs, counts >= 0 (possibly empty).
+    case hostCounts
 
     var allowedDescription: String {
         switch self {
@@ -22,6 +24,7 @@ public enum ConfigValidator: Sendable {
         case .between(let min, let max): return "a number in [\(min), \(max)]"
         case .oneOf(let values): return "one of " + values.joined(separator: ", ")
         case .nonEmptyList: return "a non-empty comma-separated list"
+        case .hostCounts: return "comma-separated host:count pairs with counts >= 0"
         }
     }
 }
@@ -93,6 +96,9 @@ public struct ConfigDefinition: Sendable {
                 throw ConfigError.invalidValue(key: name, value: value, reason: "allowed: \(validator.allowedDescription)")
             }
             if case .nonEmptyList = validator, trimmed.split(separator: ",").isEmpty {
+                throw ConfigError.invalidValue(key: name, value: value, reason: "allowed: \(validator.allowedDescription)")
+            }
+            if case .hostCounts = validator, ConnectionLimiter.parseOverrides(trimmed) == nil {
                 throw ConfigError.invalidValue(key: name, value: value, reason: "allowed: \(validator.allowedDescription)")
             }
         }

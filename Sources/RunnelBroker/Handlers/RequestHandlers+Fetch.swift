@@ -29,7 +29,7 @@ extension RequestHandlers {
                     }
                 }
             }
-            await signal.wait(timeout: .milliseconds(Int64(request.maxWaitMs)))
+            await RequestTimer.parked { await signal.wait(timeout: .milliseconds(Int64(request.maxWaitMs))) }
             for partition in registered { await partition.unregister(signal) }
             result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica)
         }

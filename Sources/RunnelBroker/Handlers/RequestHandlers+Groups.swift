@@ -67,7 +67,8 @@ extension RequestHandlers {
             protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
             requireKnownMemberID: client.version >= 4,
             newMemberID: "\(instanceID ?? client.clientID)-\(UUID().uuidString.lowercased())", waiter: 0)
-        let result = await groups.join(groupID: request.groupID, input)
+        // Waiting for the rebalance is not work this broker does for the client (KIP-124).
+        let result = await RequestTimer.parked { await groups.join(groupID: request.groupID, input) }
         return JoinGroupResponse(
             errorCode: result.errorCode, generationID: result.generationID, protocolType: result.protocolType,
             protocolName: result.protocolName, leader: result.leaderID, memberID: result.memberID,
@@ -85,7 +86,7 @@ extension RequestHandlers {
                                    protocolType: client.version >= 5 ? request.protocolType : nil,
                                    protocolName: client.version >= 5 ? request.protocolName : nil,
                                    assignments: assignments, waiter: 0)
-        let result = await groups.sync(groupID: request.groupID, input)
+        let result = await RequestTimer.parked { await groups.sync(groupID: request.groupID, input) }
         return SyncGroupResponse(errorCode: result.errorCode, protocolType: result.protocolType, protocolName: result.protocolName,
                                  assignment: result.assignment)
     }

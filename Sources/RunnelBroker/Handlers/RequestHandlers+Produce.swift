@@ -67,8 +67,9 @@ extension RequestHandlers {
 
     private func rejected(topic: String, index: Int32, error: any Error, context: RequestContext) -> ProduceResponse.PartitionResponse {
         let code = errorCode(for: error)
-        context.logger.info("produce rejected", metadata: ["topic": "\(topic)", "partition": "\(index)",
-                                                          "error": "\(code)", "reason": "\(error)"])
+        // Per client address and error: a client retrying a bad batch in a loop cannot flood the log.
+        logLimiter.log(context.logger, .info, key: "produce rejected \(context.clientHost) \(code)", "produce rejected",
+                       metadata: ["topic": "\(topic)", "partition": "\(index)", "error": "\(code)", "reason": "\(error)"])
         return .init(index: index, errorCode: code, baseOffset: -1, errorMessage: "\(error)")
     }
 }

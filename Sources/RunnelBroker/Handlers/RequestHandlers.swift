@@ -18,6 +18,8 @@ struct RequestHandlers: Sendable {
     let offsetsTopic: OffsetsTopicGate
     /// Bounds the log lines one client's rejected requests can cause (shared with the server).
     let logLimiter = LogRateLimiter()
+    /// Client quotas in force and each client's measured usage (KIP-13, KIP-55, KIP-124).
+    let quotas: ClientQuotaManager
 
     init(controller: Controller, groups: GroupCoordinator, config: BrokerConfig, advertised: Listener, nodeID: Int32,
          clusterID: String, logger: Logger) {
@@ -29,6 +31,7 @@ struct RequestHandlers: Sendable {
         self.clusterID = clusterID
         self.logger = logger
         self.offsetsTopic = OffsetsTopicGate(controller: controller, groups: groups, config: config, logger: logger)
+        self.quotas = ClientQuotaManager(config: config)
     }
 }
 

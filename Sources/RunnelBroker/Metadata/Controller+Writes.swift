@@ -107,6 +107,9 @@ extension Controller {
             logger.info("deleted topic", metadata: ["topic": "\(name)", "topic.id": "\(topic.topicID)"])
         }
         if brokerConfigChanged { config = Self.effectiveConfig(config, image: image, nodeID: nodeID) }
+        if records.contains(where: { if case .clientQuota = $0 { return true } else { return false } }) {
+            clientQuotasChanged?(image.clientQuotas)
+        }
         // New partitions assigned here.
         var openedOffsetsPartitions: [Int32] = []
         if hostsPartitions {

@@ -35,6 +35,8 @@ actor Controller {
     /// Called with the `__consumer_offsets` partitions newly opened here (cluster mode), so the group
     /// coordinator loads and serves their groups.
     var offsetsPartitionsOpened: (@Sendable ([Int32]) async -> Void)?
+    /// Told the quotas in force after a `ClientQuotaRecord` applies.
+    var clientQuotasChanged: (@Sendable (ClientQuotas) -> Void)?
     /// Requests to the active controller; nil for a standalone node.
     nonisolated let controllerChannel: ControllerChannel?
     /// This broker's registration epoch with the active controller, once registered.

@@ -44,6 +44,8 @@ public struct MetadataImage: Sendable, Equatable {
     /// Topics by name.
     public private(set) var topics: [String: TopicImage] = [:]
     private var namesByID: [UUIDBytes: String] = [:]
+    /// Client quotas (KIP-546), from `ClientQuotaRecord`s.
+    private(set) var clientQuotas = ClientQuotas()
     /// The first producer id not yet handed out (from the last `ProducerIdsRecord`), 0 if none.
     public private(set) var nextProducerID: Int64 = 0
 
@@ -99,6 +101,10 @@ public struct MetadataImage: Sendable, Equatable {
             if c.fenced == -1 { brokers[c.brokerID]?.fenced = false }
             if c.inControlledShutdown == 1 { brokers[c.brokerID]?.inControlledShutdown = true }
             if !c.logDirs.isEmpty { brokers[c.brokerID]?.logDirs = c.logDirs }
+        case .clientQuota(let components, let key, let value, let remove):
+            // Records only ever hold entities that passed validation; anything else is skipped.
+            guard let entity = try? ClientQuotaEntity(components: components) else { return }
+            clientQuotas.set(entity, key: key, value: remove ? nil : value)
         case .partitionChange(let c):
             guard let name = namesByID[c.topicID], var p = topics[name]?.partitions[c.partitionID] else { return }
             // Kafka's PartitionRegistration.merge: nil lists and leader -2 mean no change; any leader

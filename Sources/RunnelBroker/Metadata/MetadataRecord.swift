@@ -31,6 +31,9 @@ public enum MetadataRecord: Equatable, Sendable {
     case unfenceBroker(brokerID: Int32, brokerEpoch: Int64)
     /// `BrokerRegistrationChangeRecord` (api key 17, v0-2; see ``BrokerRegistrationChangeData``).
     case brokerRegistrationChange(BrokerRegistrationChangeData)
+    /// `ClientQuotaRecord` (api key 14, v0): sets (or with `remove`, removes) one quota key of a
+    /// client quota entity (KIP-546); the value is ignored when removing.
+    case clientQuota(entity: [ClientQuotaEntityComponent], key: String, value: Double, remove: Bool)
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
@@ -106,6 +109,12 @@ public enum MetadataRecord: Equatable, Sendable {
             w.writeUnsignedVarint(17); w.writeUnsignedVarint(UInt32(c.version))
             c.encode(to: &w)
             return w.buffer
+        case .clientQuota(let entity, let key, let value, let remove):
+            w.writeUnsignedVarint(14); w.writeUnsignedVarint(0)
+            w.writeArray(entity) { w, c in
+                w.writeString(c.entityType); w.writeNullableString(c.entityName); w.writeTaggedFields()
+            }
+            w.writeString(key); w.writeFloat64(value); w.writeBool(remove)
         }
         w.writeTaggedFields()
         return w.buffer
@@ -156,6 +165,13 @@ public enum MetadataRecord: Equatable, Sendable {
             record = .fenceBroker(brokerID: try r.readInt32("id"), brokerEpoch: try r.readInt64("epoch"))
         case 8:
             record = .unfenceBroker(brokerID: try r.readInt32("id"), brokerEpoch: try r.readInt64("epoch"))
+        case 14:
+            let entity = try r.readArray("entity") { r in
+                let c = ClientQuotaEntityComponent(entityType: try r.readString("entity type"), entityName: try r.readNullableString("entity name"))
+                _ = try r.readTaggedFields()
+                return c
+            }
+            record = .clientQuota(entity: entity, key: try r.readString("key"), value: try r.readFloat64("value"), remove: try r.readBool("remove"))
         case 17:
             guard version <= 2 else { throw ProtocolError.invalid("unsupported BrokerRegistrationChangeRecord version \(version)") }
             return .brokerRegistrationChange(try BrokerRegistrationChangeData.decode(from: &r, version: Int16(version)))

@@ -6,6 +6,12 @@ import NIOPosix
 /// structured task, one request at a time, so responses leave in request order (Kafka mutes a
 /// connection while a request is in flight in the same way).
 ///
+/// Reading is bounded (``RequestFlowHandler``): a connection has at most
+/// `runnel.max.in.flight.requests.per.connection` requests read ahead and unanswered, the broker at
+/// most `queued.max.requests` / `queued.max.request.bytes` (``RequestQueueBudget``), and a client
+/// that does not read its responses is not read from either. A quota throttle mutes the connection
+/// for the throttle time (KIP-219).
+///
 /// A connection that would pass `max.connections` or `max.connections.per.ip` is closed before
 /// any of its requests is handled (``ConnectionLimiter``); one that sends no request for
 /// `connections.max.idle.ms` is closed by the broker (``IdleConnectionWatcher``).
@@ -21,32 +27,66 @@ struct BrokerServer {
     var connectionLimiter = ConnectionLimiter()
     /// `connections.max.idle.ms`; nil never closes an idle connection.
     var connectionsMaxIdle: Duration? = nil
+    /// `queued.max.requests` and `queued.max.request.bytes`, shared by every connection.
+    var requestBudget = RequestQueueBudget()
+    /// `runnel.max.in.flight.requests.per.connection`.
+    var maxInFlightPerConnection = 5
+    /// `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`; nil keeps the OS default.
+    var socketSendBufferBytes: Int? = nil
+    var socketReceiveBufferBytes: Int? = nil
+
+    /// A `socket.*.buffer.bytes` value as a socket option: nil (the OS default) for -1, as Kafka.
+    static func socketBuffer(_ bytes: Int) -> Int? {
+        bytes < 0 ? nil : bytes
+    }
+
+    /// An accepted connection and the handle its task uses to report answered requests.
+    struct Connection: Sendable {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let flow: ConnectionFlow
+    }
+
+    /// The listening channel ``bind(group:)`` returns.
+    typealias ListeningChannel = NIOAsyncChannel<Connection, Never>
 
     /// Binds the listener (port 0 picks a free port; read it from the channel's local address).
-    func bind(group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    func bind(group: any EventLoopGroup) async throws -> ListeningChannel {
         try await bind(listener: listener, group: group)
     }
 
     /// Binds another listener served the same way (a cluster node's controller listener).
-    func bind(listener: Listener, group: any EventLoopGroup) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    func bind(listener: Listener, group: any EventLoopGroup) async throws -> ListeningChannel {
         let maxFrameBytes = self.maxFrameBytes
+        let maxInFlight = maxInFlightPerConnection
+        let budget = requestBudget
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
-        return try await ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+        if let socketSendBufferBytes {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(clamping: socketSendBufferBytes))
+        }
+        if let socketReceiveBufferBytes {
+            // Set on the listening socket too, so accepted ones start with it (window scaling).
+            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: socketReceiveBufferBytes))
+                .childChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: socketReceiveBufferBytes))
+        }
+        return try await bootstrap
             .bind(host: host, port: listener.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget)
+                    try channel.pipeline.syncOperations.addHandler(flow)
+                    return Connection(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
+                                      flow: ConnectionFlow(flow, eventLoop: channel.eventLoop))
                 }
             }
     }
 
     /// Serves connections until the server channel closes, then cancels the connection handlers
     /// (ending each connection after its in-flight request) and returns when all are closed.
-    func serve(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
+    func serve(_ server: ListeningChannel) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 // The caller stops this loop by closing the listener, not by cancelling: a
@@ -59,7 +99,9 @@ struct BrokerServer {
         }
     }
 
-    private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func handle(_ accepted: Connection) async {
+        let connection = accepted.channel
+        let flow = accepted.flow
         metrics?.connectionsAccepted.increment()
         metrics?.connectionsOpen.increment()
         defer { metrics?.connectionsOpen.decrement() }
@@ -68,7 +110,7 @@ struct BrokerServer {
         connectionLogger[metadataKey: "peer"] = "\(peer)"
         let ip = connection.channel.remoteAddress?.ipAddress ?? "unknown"
         if let refusal = connectionLimiter.admit(ip: ip) {
-            await refuse(connection, refusal, ip: ip, logger: connectionLogger)
+            await refuse(accepted, refusal, ip: ip, logger: connectionLogger)
             return
         }
         defer { connectionLimiter.release(ip: ip) }
@@ -90,16 +132,29 @@ struct BrokerServer {
                     for try await frame in inbound {
                         idle?.requestStarted()
                         defer { idle?.requestFinished() }
-                        switch await router.handle(frame: frame, context: context) {
+                        let outcome = await router.handle(frame: frame, context: context)
+                        // Answered (or dropped with the connection) from here on, whatever follows.
+                        // One hop per request: while the response waits for a client that does not
+                        // read, the request is parked out of queued.max.requests anyway.
+                        defer { flow.finished() }
+                        switch outcome {
                         case .respond(let bytes):
                             try await outbound.write(bytes)
+                        case .respondThrottled(let bytes, let throttle):
+                            metrics?.requestsThrottled.increment()
+                            metrics?.throttleMilliseconds.increment(by: Int(throttle.time / .milliseconds(1)))
+                            try await respond(bytes, throttle: throttle, outbound: outbound, flow: flow)
                         case .noResponse:
-                            continue
+                            break
                         case .close(let reason):
                             metrics?.connectionsClosedByBroker.increment()
                             logLimiter.log(connectionLogger, .warning, key: "close /\(ip)", "closing connection: \(reason)")
                             return
                         }
+                        // Requests read ahead are there without waiting, so this task would run
+                        // through them all before any other connection's task got a turn: yield
+                        // after each one (round-robin between connections, as Kafka's processors go).
+                        await Task.yield()
                     }
                 }
             }
@@ -109,14 +164,30 @@ struct BrokerServer {
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
             connectionLogger.debug("connection closed by peer")
         } catch {
-            connectionLogger.info("connection ended: \(error)")
+            // A reset by the peer is common and a client can cause it at will: rate-limited.
+            logLimiter.log(connectionLogger, .info, key: "ended /\(ip)", "connection ended: \(error)")
+        }
+    }
+
+    /// Sends a response of a client over its quota and holds the connection for the throttle time:
+    /// after the response when the client backs off by itself (KIP-219), before it for older
+    /// request versions, which expect the broker to delay the response.
+    private func respond(_ bytes: ByteBuffer, throttle: QuotaThrottle, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                         flow: ConnectionFlow) async throws {
+        flow.mute(for: throttle.time)
+        if throttle.clientBacksOff {
+            try await outbound.write(bytes)
+            try await Task.sleep(for: throttle.time)
+        } else {
+            try await Task.sleep(for: throttle.time)
+            try await outbound.write(bytes)
         }
     }
 
     /// Closes a connection over a connection limit without reading from it, with one
     /// rate-limited line naming the limit and the client (per address for the per-IP limit,
     /// once for the broker-wide one, so a crowd of clients cannot flood the log either).
-    private func refuse(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ refusal: ConnectionLimiter.Refusal,
+    private func refuse(_ connection: Connection, _ refusal: ConnectionLimiter.Refusal,
                         ip: String, logger: Logger) async {
         let key: String
         switch refusal {
@@ -125,6 +196,6 @@ struct BrokerServer {
         }
         logLimiter.log(logger, .warning, key: key, "closing connection from /\(ip): \(refusal)")
         // Nothing is read: the body returns at once and executeThenClose closes the channel.
-        try? await connection.executeThenClose { _, _ in }
+        try? await connection.channel.executeThenClose { _, _ in }
     }
 }

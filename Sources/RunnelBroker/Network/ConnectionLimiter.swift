@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Counts open client connections, in total and per client IP address, and refuses one that would
@@ -31,19 +32,60 @@ final class ConnectionLimiter: Sendable {
     let maxConnections: Int
     /// Most connections open at once from one IP address (`max.connections.per.ip`).
     let maxConnectionsPerIP: Int
+    /// Per-address exceptions to `maxConnectionsPerIP` (`max.connections.per.ip.overrides`), by
+    /// address in the form `SocketAddress.ipAddress` gives.
+    let perIPOverrides: [String: Int]
     private let counts = Mutex(Counts())
 
     /// - Parameters:
     ///   - maxConnections: `max.connections`; default Int32.max, as Kafka's.
     ///   - maxConnectionsPerIP: `max.connections.per.ip`; default Int32.max, as Kafka's.
-    init(maxConnections: Int = Int(Int32.max), maxConnectionsPerIP: Int = Int(Int32.max)) {
+    ///   - perIPOverrides: `max.connections.per.ip.overrides`, by IP address.
+    init(maxConnections: Int = Int(Int32.max), maxConnectionsPerIP: Int = Int(Int32.max), perIPOverrides: [String: Int] = [:]) {
         self.maxConnections = maxConnections
         self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.perIPOverrides = perIPOverrides
     }
 
-    /// The limits in `config` (`max.connections`, `max.connections.per.ip`).
-    convenience init(config: BrokerConfig) {
-        self.init(maxConnections: config.int("max.connections"), maxConnectionsPerIP: config.int("max.connections.per.ip"))
+    /// The limits in `config` (`max.connections`, `max.connections.per.ip`,
+    /// `max.connections.per.ip.overrides`, whose host names are resolved here, once).
+    /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for an override host that does not resolve.
+    convenience init(config: BrokerConfig) throws {
+        let raw = config.string("max.connections.per.ip.overrides") ?? ""
+        var overrides: [String: Int] = [:]
+        for (host, count) in Self.parseOverrides(raw) ?? [] {
+            do {
+                overrides[try Self.address(of: host)] = count
+            } catch {
+                throw ConfigError.invalidValue(key: "max.connections.per.ip.overrides", value: raw, reason: "cannot resolve host '\(host)': \(error)")
+            }
+        }
+        self.init(maxConnections: config.int("max.connections"), maxConnectionsPerIP: config.int("max.connections.per.ip"),
+                  perIPOverrides: overrides)
+    }
+
+    /// Splits `host:count,host:count` (the count after the last colon, so IPv6 addresses need no
+    /// brackets); nil when a pair is malformed or a count is negative. Empty input is no overrides.
+    static func parseOverrides(_ text: String) -> [(host: String, count: Int)]? {
+        var out: [(host: String, count: Int)] = []
+        for pair in text.split(separator: ",") {
+            let item = String(pair).trimmingWhitespace()
+            guard let colon = item.lastIndex(of: ":") else { return nil }
+            let host = String(item[..<colon]).trimmingWhitespace()
+            guard !host.isEmpty, let count = Int(String(item[item.index(after: colon)...]).trimmingWhitespace()), count >= 0 else { return nil }
+            out.append((host, count))
+        }
+        return out
+    }
+
+    /// The address `host` names, written as connections' remote addresses are: a literal as is
+    /// (normalised), a name resolved (blocking; start-up only).
+    static func address(of host: String) throws -> String {
+        if let literal = try? SocketAddress(ipAddress: host, port: 0), let ip = literal.ipAddress { return ip }
+        guard let ip = try SocketAddress.makeAddressResolvingHost(host, port: 0).ipAddress else {
+            throw ConfigError.invalidValue(key: "max.connections.per.ip.overrides", value: host, reason: "not an IP address")
+        }
+        return ip
     }
 
     /// Counts a new connection from `ip`, unless that would pass a limit.
@@ -53,7 +95,8 @@ final class ConnectionLimiter: Sendable {
             // The per-IP limit first, as Kafka checks it: a greedy client is named as such even
             // when it also fills the broker.
             let fromIP = counts.perIP[ip, default: 0]
-            guard fromIP < maxConnectionsPerIP else { return .maxConnectionsPerIP(maxConnectionsPerIP) }
+            let limit = perIPOverrides[ip] ?? maxConnectionsPerIP
+            guard fromIP < limit else { return .maxConnectionsPerIP(limit) }
             guard counts.total < maxConnections else { return .maxConnections(maxConnections) }
             counts.perIP[ip] = fromIP + 1
             counts.total += 1

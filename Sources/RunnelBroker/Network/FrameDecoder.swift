@@ -23,16 +23,21 @@ struct FrameDecoder: ByteToMessageDecoder {
     let maxFrameBytes: Int
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else {
-            return .needMoreData
-        }
-        guard size >= 0 else { throw FrameError.negativeSize(size) }
-        guard Int(size) <= maxFrameBytes else { throw FrameError.tooLarge(size: size, limit: maxFrameBytes) }
-        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        let frame = buffer.readSlice(length: Int(size))!
+        guard let frame = try Self.nextFrame(from: &buffer, maxFrameBytes: maxFrameBytes) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
+    }
+
+    /// Reads the next whole frame (without its size prefix) from `buffer`.
+    /// - Returns: nil, consuming nothing, while the frame is incomplete.
+    /// - Throws: ``FrameError`` for a negative size or one above `maxFrameBytes`, before allocating.
+    static func nextFrame(from buffer: inout ByteBuffer, maxFrameBytes: Int) throws -> ByteBuffer? {
+        guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else { return nil }
+        guard size >= 0 else { throw FrameError.negativeSize(size) }
+        guard Int(size) <= maxFrameBytes else { throw FrameError.tooLarge(size: size, limit: maxFrameBytes) }
+        guard buffer.readableBytes >= 4 + Int(size) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        return buffer.readSlice(length: Int(size))!
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {

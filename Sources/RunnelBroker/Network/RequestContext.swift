@@ -15,8 +15,20 @@ struct RequestContext: Sendable {
 enum RouterOutcome: Sendable {
     /// Send these bytes (size prefix, header and body included).
     case respond(ByteBuffer)
+    /// Send these bytes, and hold the connection for a quota's throttle time (KIP-13, KIP-219).
+    case respondThrottled(ByteBuffer, QuotaThrottle)
     /// Send nothing (Produce with acks=0).
     case noResponse
     /// Close the connection, logging `reason`.
     case close(reason: String)
+}
+
+/// How long a client over its quota is held, and whether it backs off by itself.
+struct QuotaThrottle: Sendable, Equatable {
+    /// The throttle time, also reported in the response's `throttle_time_ms`.
+    var time: Duration
+    /// True for request versions whose clients wait `throttle_time_ms` themselves before sending
+    /// again (KIP-219: Produce v6+, Fetch v8+): the response goes out at once and the broker mutes
+    /// the connection. False for older versions: the broker delays the response instead.
+    var clientBacksOff: Bool
 }

@@ -39,8 +39,12 @@ struct RequestRouter: Sendable {
         }
         let started = ContinuousClock.now
         defer { metrics?.recordRequest(api: header.apiKey, duration: ContinuousClock.now - started) }
+        let timer = RequestTimer()
         do {
-            return try await dispatch(header: header, body: body, context: context)
+            let outcome = try await RequestTimer.$current.withValue(timer) {
+                try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+            }
+            return throttledForRequestTime(outcome, header: header, timer: timer)
         } catch let error as ProtocolError {
             context.logger.debug("malformed request bytes", metadata: ["hex": "\(frame.hexDump(format: .plain(maxBytes: 256)))"])
             return .close(reason: "malformed \(header.apiKey) v\(header.apiVersion) request from client '\(header.clientID ?? "")': \(error)")
@@ -50,7 +54,7 @@ struct RequestRouter: Sendable {
         }
     }
 
-    private func dispatch(header: RequestHeader, body: ByteBuffer, context: RequestContext) async throws -> RouterOutcome {
+    private func dispatch(header: RequestHeader, body: ByteBuffer, frameBytes: Int, context: RequestContext) async throws -> RouterOutcome {
         let version = header.apiVersion
         switch header.apiKey {
         case .apiVersions:
@@ -60,19 +64,23 @@ struct RequestRouter: Sendable {
             return try await serve(MetadataRequest.self, body, header, handlers.metadata)
         case .produce:
             let request = try ProduceRequest.decode(body, apiKey: .produce, version: version)
-            let response = await handlers.produce(request, version: version, context: context)
+            var response = await handlers.produce(request, version: version, context: context)
+            let throttleMs = produceThrottleMs(header: header, frameBytes: frameBytes)
             if request.acks == 0 {
                 // acks=0 never gets a response; an error closes the connection instead (KafkaApis).
                 if let failed = response.responses.lazy.flatMap(\.partitionResponses).first(where: { $0.errorCode != .none }) {
                     return .close(reason: "acks=0 produce failed with \(failed.errorCode)")
                 }
-                return .noResponse
+                // Over its quota, the connection is muted with nothing to send (Kafka does the same).
+                return throttleMs > 0 ? .respondThrottled(ByteBuffer(), QuotaThrottle(time: .milliseconds(throttleMs), clientBacksOff: true))
+                                      : .noResponse
             }
-            return respond(response, header)
+            response.throttleTimeMs = Int32(clamping: throttleMs)
+            return throttled(respond(response, header), throttleMs: throttleMs, clientBacksOff: version >= 6)
         case .fetch:
             let request = try FetchRequest.decode(body, apiKey: .fetch, version: version)
             if QuorumWire.isQuorumFetch(request) { return respond(await handlers.quorumFetch(request, version: version), header) }
-            return respond(await handlers.fetch(request, version: version), header)
+            return fetchOutcome(request, response: await handlers.fetch(request, version: version), header: header)
         case .vote:
             return try await serve(VoteRequest.self, body, header, handlers.vote)
         case .beginQuorumEpoch:
@@ -89,6 +97,10 @@ struct RequestRouter: Sendable {
             return try await serve(AllocateProducerIdsRequest.self, body, header, handlers.allocateProducerIds)
         case .alterPartition:
             return try await serve(AlterPartitionRequest.self, body, header, handlers.controller.alterPartition)
+        case .describeClientQuotas:
+            return try await serve(DescribeClientQuotasRequest.self, body, header, handlers.describeClientQuotas)
+        case .alterClientQuotas:
+            return try await serve(AlterClientQuotasRequest.self, body, header, handlers.alterClientQuotas)
         case .listOffsets:
             return try await serve(ListOffsetsRequest.self, body, header, handlers.listOffsets)
         case .createTopics:
@@ -160,7 +172,7 @@ struct RequestRouter: Sendable {
         return respond(await handler(request, client), header)
     }
 
-    private func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {
+    func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {
         .respond(Self.frame(body, apiKey: header.apiKey, version: header.apiVersion, correlationID: header.correlationID))
     }
 

@@ -37,6 +37,8 @@ enum SupportedApis {
         .listGroups: 0...4,
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
+        .describeClientQuotas: 0...1,
+        .alterClientQuotas: 0...1,
     ]
 
     /// Requests between the nodes of a cluster (the metadata quorum and broker lifecycle). They are

@@ -55,6 +55,9 @@ public final class BrokerMetrics: Sendable {
     let connectionsClosedByBroker: CoreMetrics.Counter
     let recoveryPartitions: CoreMetrics.Counter
     let recoveryBytes: CoreMetrics.Counter
+    /// Responses held or muted for a client quota, and the time they were held (KIP-219).
+    let requestsThrottled: CoreMetrics.Counter
+    let throttleMilliseconds: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -72,6 +75,8 @@ public final class BrokerMetrics: Sendable {
         connectionsClosedByBroker = CoreMetrics.Counter(label: "runnel_connections_closed_by_broker_total", factory: factory)
         recoveryPartitions = CoreMetrics.Counter(label: "runnel_log_recovery_partitions_total", factory: factory)
         recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)
+        requestsThrottled = CoreMetrics.Counter(label: "runnel_requests_throttled_total", factory: factory)
+        throttleMilliseconds = CoreMetrics.Counter(label: "runnel_request_throttle_milliseconds_total", factory: factory)
     }
 
     /// The counters of `topic`, created on first use.
