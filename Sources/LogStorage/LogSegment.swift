@@ -228,10 +228,8 @@ final class LogSegment {
         let file = try file()
         let offsets = try offsetIndex()
         let times = try timeIndex()
-        try offsets.file.growForAppends(maxBytes: maxIndexBytes)
-        try times.file.growForAppends(maxBytes: maxIndexBytes)
-        offsets.file.truncateEntries(to: 0)
-        times.file.truncateEntries(to: 0)
+        try offsets.file.resetEmpty(maxBytes: maxIndexBytes)
+        try times.file.resetEmpty(maxBytes: maxIndexBytes)
         let fileSize = try file.size()
         sizeBytes = 0
         nextOffset = baseOffset

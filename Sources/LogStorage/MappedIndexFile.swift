@@ -124,6 +124,19 @@ final class MappedIndexFile {
         try map(bytes: bytes)
     }
 
+    /// Empties the index for a rebuild without touching its pages: the file is cut to nothing and
+    /// grown back to `maxBytes` as a sparse file of zeros. Zeroing a preallocated index through the
+    /// map instead would allocate every block of it (10 MB per index by default) on disk and in
+    /// memory, for every segment recovered.
+    func resetEmpty(maxBytes: Int) throws {
+        unmap()
+        entryCount = 0
+        try resize(to: 0)
+        let target = maxBytes - maxBytes % entrySize
+        try resize(to: target)
+        try map(bytes: target)
+    }
+
     /// Grows a trimmed file back to `maxBytes` so the segment can take appends again.
     func growForAppends(maxBytes: Int) throws {
         let target = maxBytes - maxBytes % entrySize
