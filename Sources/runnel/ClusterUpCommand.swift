@@ -13,7 +13,7 @@ struct ClusterUpCommand: ParsableCommand {
         abstract: "Start a local cluster of brokers (combined broker and controller roles), one process each.",
         discussion: """
         Node i (1...N) listens for clients on localhost:<base-port + 2(i-1)> and for the other \
-        controllers on the next port; its metrics are on localhost:<9644 + i - 1>. Each node's \
+        controllers on the next port; its metrics are on localhost:<metrics-base-port + i - 1>. Each node's \
         configuration is written to <dir>/node-<i>.properties (start one again by hand with \
         `runnel broker --config <dir>/node-<i>.properties`), its data goes to <dir>/node-<i>/ and \
         its log to <dir>/node-<i>.log. Prints the bootstrap servers once every node accepts \
@@ -40,6 +40,14 @@ struct ClusterUpCommand: ParsableCommand {
         guard (1...9).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 9 (got \(brokers)).") }
         guard (1...(65535 - 2 * brokers)).contains(basePort) else { throw ValidationError("--base-port \(basePort) leaves no room for \(brokers) nodes.") }
         for o in overrides where !o.contains("=") { throw ValidationError("--override '\(o)' is not key=value.") }
+        let managed: Set<String> = ["node.id", "process.roles", "listeners", "controller.listener.names", "controller.quorum.voters",
+                                    "log.dirs", "runnel.metrics.listener"]
+        for o in overrides {
+            let key = String(o.prefix { $0 != "=" }).trimmingCharacters(in: .whitespaces)
+            if managed.contains(key) {
+                throw ValidationError("--override \(key) is set by `cluster up` for each node; use --brokers, --base-port, --metrics-base-port or --dir instead.")
+            }
+        }
     }
 
     func run() throws {
@@ -48,6 +56,7 @@ struct ClusterUpCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
         let voters = (1...brokers).map { "\($0)@localhost:\(basePort + 2 * ($0 - 1) + 1)" }.joined(separator: ",")
         var processes: [(id: Int, process: Process)] = []
+        var logStarts: [Int: UInt64] = [:]
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         for id in 1...brokers {
             let clientPort = basePort + 2 * (id - 1)
@@ -67,9 +76,9 @@ struct ClusterUpCommand: ParsableCommand {
             let configPath = "\(directory)/node-\(id).properties"
             try (lines.joined(separator: "\n") + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
             let logPath = "\(directory)/node-\(id).log"
-            _ = fm.createFile(atPath: logPath, contents: nil)
+            if !fm.fileExists(atPath: logPath) { _ = fm.createFile(atPath: logPath, contents: nil) }
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            log.seekToEndOfFile()
+            logStarts[id] = log.seekToEndOfFile()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["broker", "--config", configPath]
@@ -82,29 +91,62 @@ struct ClusterUpCommand: ParsableCommand {
         let bootstrap = (1...brokers).map { "localhost:\(basePort + 2 * ($0 - 1))" }.joined(separator: ",")
         let deadline = Date().addingTimeInterval(60)
         for id in 1...brokers {
-            while !Self.accepts(port: basePort + 2 * (id - 1)) {
+            // Ready: this node's own log says it listens (another process may hold the port), and
+            // the port accepts connections.
+            while !(Self.logSays("broker listening", path: "\(directory)/node-\(id).log", from: logStarts[id] ?? 0)
+                    && Self.accepts(port: basePort + 2 * (id - 1))) {
                 if let dead = processes.first(where: { !$0.process.isRunning }) {
                     Self.stop(processes)
-                    throw ValidationError("node \(dead.id) exited with status \(dead.process.terminationStatus) during start-up; see \(directory)/node-\(dead.id).log")
+                    Self.fail("node \(dead.id) exited with status \(dead.process.terminationStatus) during start-up:\n"
+                              + Self.lastLines(of: "\(directory)/node-\(dead.id).log", count: 3))
                 }
                 guard Date() < deadline else {
                     Self.stop(processes)
-                    throw ValidationError("node \(id) did not accept connections within 60 s; see \(directory)/node-\(id).log")
+                    Self.fail("node \(id) did not start listening within 60 s; see \(directory)/node-\(id).log")
                 }
                 usleep(50_000)
             }
         }
         Self.say("bootstrap servers: \(bootstrap)")
-        // Wait for Ctrl-C or SIGTERM, then stop every node gracefully.
+        // Wait for Ctrl-C or SIGTERM, reporting any node that exits meanwhile; then stop the rest.
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        Self.say("stopping \(brokers) nodes")
+        var reported: Set<Int> = []
+        var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        while sigtimedwait(&signals, nil, &timeout) < 0 {
+            for (id, p) in processes where !p.isRunning && !reported.contains(id) {
+                reported.insert(id)
+                let how = p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)"
+                                                                 : "exited with status \(p.terminationStatus)"
+                Self.say("node \(id) \(how); see \(directory)/node-\(id).log")
+            }
+        }
+        let running = processes.filter { $0.process.isRunning }.count
+        Self.say("stopping \(running) running node\(running == 1 ? "" : "s")")
         Self.stop(processes)
+    }
+
+    /// Prints `message` to standard error and exits with status 1 (a run-time failure, not a usage error).
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("runnel cluster up: \(message)\n".utf8))
+        Glibc.exit(1)
+    }
+
+    /// Whether the log at `path` holds `text` after byte `offset`.
+    static func logSays(_ text: String, path: String, from offset: UInt64) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        handle.seek(toFileOffset: offset)
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).contains(text)
+    }
+
+    /// The last `count` lines of a log, indented, for an error message.
+    static func lastLines(of path: String, count: Int) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(count).map { "  \($0)" }.joined(separator: "\n")
     }
 
     /// Sends SIGTERM to every running node and waits for them (SIGKILL after 30 s).
