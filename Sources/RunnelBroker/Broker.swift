@@ -119,6 +119,7 @@ public struct Broker: Service {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 if let quorum = controller.quorum {
+                    let quorumListener = controllerChannel
                     group.addTask {
                         await withGracefulShutdownHandler {
                             await quorum.run { await controller.applyCommitted($0) }
@@ -130,18 +131,15 @@ public struct Broker: Service {
                                 await quorum.shutdownGracefully()
                             }
                         }
+                        // The controller listener stays open until the quorum has stopped, so the
+                        // other voters hear the resignation and this node's last answers.
+                        try? await quorumListener?.channel.close()
                     }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runBrokerLifecycle(listeners: advertised) } }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runControllerDuties() } }
                 }
                 if let controllerChannel {
-                    group.addTask {
-                        try await withGracefulShutdownHandler {
-                            try await server.serve(controllerChannel)
-                        } onGracefulShutdown: {
-                            controllerChannel.channel.close(promise: nil)
-                        }
-                    }
+                    group.addTask { try await server.serve(controllerChannel) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }

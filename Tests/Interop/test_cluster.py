@@ -406,3 +406,29 @@ def test_metadata_and_producer_ids_survive_a_full_restart(cluster):
     assert total == 200
     ids += [init_producer_id(cluster.port(n)) for n in (3, 2, 1)]
     assert len(set(ids)) == len(ids), ids
+
+
+def test_sigterm_of_the_active_controller_hands_over_at_once(tmp_path):
+    """SIGTERM on the active controller is a controlled shutdown: it fences its own broker
+    (its partitions report no leader at once) and resigns with EndQuorumEpoch, so another voter
+    leads long before the 5 s fetch timeout set here would have noticed."""
+    c = Cluster(tmp_path / "cluster", extra=["controller.quorum.fetch.timeout.ms=5000"]).start()
+    try:
+        controller, _ = _until(lambda: _all_agree(c), 20, "a formed cluster")
+        create_topic(c.bootstrap(controller), "handover", 3)
+        placement = _until(lambda: _all_agree(c, "handover"), 10, "placement")[1]
+        survivor = next(n for n in (1, 2, 3) if n != controller)
+        os.kill(c.pids[controller], signal.SIGTERM)
+        started = time.monotonic()
+        md = _until(lambda: (lambda m: m if m["controllerid"] not in (controller, -1) else None)(metadata(c.bootstrap(survivor))),
+                    10, "a new controller")
+        took = time.monotonic() - started
+        assert took < 2.5, f"new controller after {took:.2f}s: no handover"
+        assert controller not in [b["id"] for b in md["brokers"]]
+        led = [p for p, b in placement.items() if b == controller]
+        assert all(leaders(md, "handover")[p] == -1 for p in led)
+        _wait_gone(c.pids[controller], timeout=15)
+        log = c.log(controller)
+        assert "resigned metadata quorum leadership" in log and "controlled shutdown of the active controller's broker" in log
+    finally:
+        c.stop()

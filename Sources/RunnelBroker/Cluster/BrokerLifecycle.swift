@@ -69,6 +69,14 @@ extension Controller {
     func requestControlledShutdown(timeout: Duration) async {
         guard let channel = controllerChannel, cluster?.isBroker == true, brokerEpoch >= 0, let quorum else { return }
         let applied = await quorum.appliedOffset
+        if await isActiveController {
+            // This node is the active controller: fence itself directly (its listeners are
+            // closing, so a request to itself could not be answered).
+            let response = await brokerHeartbeat(BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch,
+                                                                        currentMetadataOffset: applied, wantFence: false, wantShutDown: true))
+            logger.info("controlled shutdown of the active controller's broker", metadata: ["error": "\(response.errorCode)"])
+            return
+        }
         do {
             let response = try await channel.send(
                 BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,

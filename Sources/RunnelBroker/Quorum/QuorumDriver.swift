@@ -127,7 +127,7 @@ actor QuorumDriver {
     /// keeps ticking briefly so the resignation goes out, then ends ``run(apply:)``.
     func shutdownGracefully() {
         resignIfLeader()
-        stopAt = ContinuousClock.now + .milliseconds(200)
+        stopAt = ContinuousClock.now + .milliseconds(500)
     }
 
     private func stop() {
