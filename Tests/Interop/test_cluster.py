@@ -268,6 +268,26 @@ def test_three_brokers_agree_and_spread_partitions(cluster):
     assert all(scrapes[n][("runnel_cluster_brokers", (("state", "unfenced"),))] == 3 for n in (1, 2, 3))
     assert all(scrapes[n][("runnel_quorum_applied_offset", ())] > 0 for n in (1, 2, 3))
 
+    # A second process with node.id 2 (its own ports and log.dirs) is refused registration with a
+    # message naming the problem; the cluster keeps its three brokers.
+    props = (cluster.dir / "node-2.properties").read_text()
+    ports = _free_base_port(2)
+    props = re.sub(r"listeners=.*", f"listeners=PLAINTEXT://localhost:{ports},CONTROLLER://localhost:{ports + 1}", props)
+    props = re.sub(r"log.dirs=.*", f"log.dirs={cluster.dir}/impostor", props)
+    props = re.sub(r"runnel.metrics.listener=.*", "runnel.metrics.listener=", props)
+    (cluster.dir / "impostor.properties").write_text(props)
+    log = open(cluster.dir / "impostor.log", "wb")
+    impostor = subprocess.Popen([runnel_bin(), "broker", "--config", str(cluster.dir / "impostor.properties")],
+                                stdout=log, stderr=log, preexec_fn=_die_with_parent)
+    try:
+        _until(lambda: "another running broker has node.id 2" in (cluster.dir / "impostor.log").read_text(), 20,
+               "the duplicate node.id refused")
+        time.sleep(1)
+        assert _all_agree(cluster, "spread") == (controller, placement)
+    finally:
+        impostor.kill()
+        impostor.wait(timeout=10)
+
 
 def test_consumer_group_across_brokers(cluster):
     """A confluent-kafka group consumer finds its coordinator (the leader of the group's

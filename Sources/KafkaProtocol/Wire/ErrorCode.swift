@@ -78,6 +78,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidUpdateVersion = ErrorCode(95)
     public static let newLeaderElected = ErrorCode(106)
     public static let ineligibleReplica = ErrorCode(107)
+    public static let duplicateBrokerRegistration = ErrorCode(101)
     public static let brokerIDNotRegistered = ErrorCode(102)
     public static let inconsistentTopicID = ErrorCode(103)
 
@@ -121,7 +122,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 77: "STALE_BROKER_EPOCH", 78: "OFFSET_NOT_AVAILABLE",
             79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
-            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 95: "INVALID_UPDATE_VERSION", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 102: "BROKER_ID_NOT_REGISTERED", 103: "INCONSISTENT_TOPIC_ID", 104: "INCONSISTENT_CLUSTER_ID", 106: "NEW_LEADER_ELECTED", 107: "INELIGIBLE_REPLICA",
+            86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 95: "INVALID_UPDATE_VERSION", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 101: "DUPLICATE_BROKER_REGISTRATION", 102: "BROKER_ID_NOT_REGISTERED", 103: "INCONSISTENT_TOPIC_ID", 104: "INCONSISTENT_CLUSTER_ID", 106: "NEW_LEADER_ELECTED", 107: "INELIGIBLE_REPLICA",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"
     }

@@ -19,17 +19,27 @@ extension Controller {
         // that this broker applied its own registration.
         var fenced = true
         var strayCheckDone = false
+        var refusals = 0
         while !Task.isCancelled {
             do {
                 if !registered {
                     let response = try await channel.send(registration, version: 2)
                     guard response.errorCode == .none else {
-                        logger.warning("broker registration refused", metadata: ["error": "\(response.errorCode)"])
+                        refusals += 1
+                        if refusals == 1 || refusals % 50 == 0 {
+                            if response.errorCode == .duplicateBrokerRegistration {
+                                logger.error("broker registration refused: another running broker has node.id \(nodeID), or this broker restarted within broker.session.timeout.ms of a crash; give each broker its own node.id (retrying)",
+                                             metadata: ["error": "\(response.errorCode)", "attempts": "\(refusals)"])
+                            } else {
+                                logger.warning("broker registration refused", metadata: ["error": "\(response.errorCode)", "attempts": "\(refusals)"])
+                            }
+                        }
                         try await Task.sleep(for: interval)
                         continue
                     }
                     brokerEpoch = response.brokerEpoch
                     registered = true
+                    refusals = 0
                     logger.info("registered with the active controller", metadata: ["broker.epoch": "\(response.brokerEpoch)"])
                 }
                 let applied = await quorum.appliedOffset

@@ -14,6 +14,15 @@ extension Controller {
         }
         return try await serialized {
             guard let quorum else { throw ControllerWriteError(code: .notController, message: "a standalone node has no brokers to register") }
+            // Another live process holds this id (Kafka's DUPLICATE_BROKER_REGISTRATION): a different
+            // incarnation, unfenced and heartbeating within the session timeout. A broker that
+            // restarted after a kill waits for its old session to expire.
+            if let existing = image.brokers[request.brokerID], existing.incarnationID != request.incarnationID, !existing.fenced,
+               let last = lastHeartbeat[request.brokerID],
+               ContinuousClock.now - last < .milliseconds(config.int("broker.session.timeout.ms")) {
+                throw ControllerWriteError(code: .duplicateBrokerRegistration,
+                                           message: "broker \(request.brokerID) is already registered by another running process")
+            }
             let epoch = await quorum.logEndOffset
             let endpoints = request.listeners.map {
                 MetadataRecord.BrokerEndpoint(name: $0.name, host: $0.host, port: $0.port, securityProtocol: $0.securityProtocol)
