@@ -20,7 +20,7 @@ import Testing
 
     @Test func leaderChangeIsAControlBatchWithKRaftsLayout() throws {
         let entry = LogEntry<MetadataBatch>(offset: 7, epoch: 4, record: .leaderChange(Self.change))
-        let batch = MetadataEntryCodec.encode(entry, timestampMs: 1_700_000_000_000)
+        let batch = MetadataEntryCodec.encode(entry)
         let header = try #require(RecordBatchHeader.peek(batch, at: batch.readerIndex))
         #expect(header.baseOffset == 7)
         #expect(header.partitionLeaderEpoch == 4)
@@ -52,14 +52,14 @@ import Testing
                        Self.dataEntry(2, epoch: 3, [.removeTopic(topicID: Self.topicID)])]
         var bytes = ByteBuffer()
         for e in entries {
-            var b = MetadataEntryCodec.encode(e, timestampMs: 0)
+            var b = MetadataEntryCodec.encode(e)
             bytes.writeBuffer(&b)
         }
         #expect(try MetadataEntryCodec.decodeAll(bytes) == entries)
     }
 
     @Test func aFlippedByteFailsTheCRC() throws {
-        var batch = MetadataEntryCodec.encode(Self.dataEntry(0, epoch: 1, [.fenceBroker(brokerID: 1, brokerEpoch: 1)]), timestampMs: 0)
+        var batch = MetadataEntryCodec.encode(Self.dataEntry(0, epoch: 1, [.fenceBroker(brokerID: 1, brokerEpoch: 1)]))
         let last = batch.writerIndex - 1
         batch.setInteger(batch.getInteger(at: last, as: UInt8.self)! ^ 0x40, at: last)
         #expect(throws: ProtocolError.self) { try MetadataEntryCodec.decodeAll(batch) }
@@ -172,5 +172,7 @@ import Testing
         refused([("process.roles", "broker"), ("controller.quorum.voters", "1@localhost")], "controller.quorum.voters", "id@host:port")
         refused([("process.roles", "broker"), ("controller.quorum.voters", "1@a:1,1@b:2")], "controller.quorum.voters", "listed twice")
         refused([("listeners", "SECRET://localhost:9092")], "listeners", "not in listener.security.protocol.map")
+        refused([("process.roles", "broker,controller"), ("listeners", "PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093"),
+                 ("controller.quorum.voters", "1@localhost:9099")], "controller.quorum.voters", "names port 9099")
     }
 }

@@ -46,7 +46,7 @@ import Testing
                                                      .snapshot(SnapshotID(offset: 100, epoch: 3))]
         for result in results {
             let response = Raft.FetchResponse(epoch: 3, leaderID: 1, highWatermark: 2, requestID: 4, fetchOffset: 1, result: result)
-            let kafka = try Self.wire(QuorumWire.kafka(response, nowMs: 0), .fetch, QuorumWire.fetchVersion)
+            let kafka = try Self.wire(QuorumWire.kafka(response), .fetch, QuorumWire.fetchVersion)
             let back = try #require(try QuorumWire.raft(kafka, request: request))
             #expect(back.epoch == 3 && back.leaderID == 1 && back.highWatermark == 2 && back.requestID == 4 && back.fetchOffset == 1)
             switch (back.result, result) {
@@ -58,7 +58,7 @@ import Testing
         }
         let fenced = Raft.FetchResponse<MetadataBatch>(error: .fencedLeaderEpoch, epoch: 4, leaderID: nil, highWatermark: nil,
                                                        requestID: 4, fetchOffset: 1, result: .entries([]))
-        let back = try #require(try QuorumWire.raft(try Self.wire(QuorumWire.kafka(fenced, nowMs: 0), .fetch, 12), request: request))
+        let back = try #require(try QuorumWire.raft(try Self.wire(QuorumWire.kafka(fenced), .fetch, 12), request: request))
         #expect(back.error == .fencedLeaderEpoch && back.leaderID == nil && back.highWatermark == nil)
     }
 

@@ -51,7 +51,7 @@ extension RequestHandlers {
         guard case .fetchResponse(let answer)? = await quorum.handleInbound(.fetch(raft), from: from) else {
             return KafkaProtocol.FetchResponse(throttleTimeMs: 0, errorCode: .requestTimedOut, sessionID: 0, responses: [])
         }
-        return QuorumWire.kafka(answer, nowMs: Controller.nowMs())
+        return QuorumWire.kafka(answer)
     }
 
     func fetchSnapshot(_ request: KafkaProtocol.FetchSnapshotRequest, version: Int16) async -> KafkaProtocol.FetchSnapshotResponse {

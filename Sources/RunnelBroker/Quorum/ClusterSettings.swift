@@ -74,9 +74,13 @@ public struct ClusterSettings: Sendable, Equatable {
             }
             let names = config.controllerListenerNames
             controllerListener = try config.listeners.first { names.contains($0.name) }
-            guard controllerListener != nil else {
+            guard let controllerListener else {
                 throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "",
                                                reason: "a controller needs a listener named in controller.listener.names (\(names.joined(separator: ","))), e.g. CONTROLLER://localhost:9093")
+            }
+            if let me = voters.first(where: { $0.id == nodeID }), controllerListener.port != 0, me.port != controllerListener.port {
+                throw ConfigError.invalidValue(key: "controller.quorum.voters", value: votersText,
+                                               reason: "this node's entry \(me.id)@\(me.host):\(me.port) names port \(me.port), but its controller listener is \(controllerListener); the other voters could not reach it")
             }
         }
         if roles.contains(.broker) {

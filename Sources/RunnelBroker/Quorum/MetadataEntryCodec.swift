@@ -6,8 +6,14 @@ import Raft
 /// "atomic batch").
 public struct MetadataBatch: Sendable, Equatable {
     public var records: [MetadataRecord]
+    /// When the active controller proposed it (ms since the epoch): the batch's timestamp on every
+    /// replica, so the replicated log is byte-identical across nodes.
+    public var timestampMs: Int64
 
-    public init(_ records: [MetadataRecord]) { self.records = records }
+    public init(_ records: [MetadataRecord], timestampMs: Int64 = 0) {
+        self.records = records
+        self.timestampMs = timestampMs
+    }
 }
 
 /// A metadata-quorum log entry as a Kafka record batch (v2), the form it takes on disk
@@ -23,9 +29,10 @@ public struct MetadataBatch: Sendable, Equatable {
 enum MetadataEntryCodec {
     static let leaderChangeControlType: Int16 = 2
 
-    /// Encodes `entry` as one record batch.
-    static func encode(_ entry: LogEntry<MetadataBatch>, timestampMs: Int64) -> ByteBuffer {
-        var builder = RecordBatchBuilder(baseTimestamp: timestampMs)
+    /// Encodes `entry` as one record batch. A data entry carries its proposal time; the
+    /// leader-change record, which has none, gets timestamp 0. Every replica writes the same bytes.
+    static func encode(_ entry: LogEntry<MetadataBatch>) -> ByteBuffer {
+        var builder = RecordBatchBuilder(baseTimestamp: entry.payload?.timestampMs ?? 0)
         builder.baseOffset = entry.offset.rawValue
         builder.partitionLeaderEpoch = entry.epoch.rawValue
         switch entry.record {
@@ -90,7 +97,7 @@ enum MetadataEntryCodec {
             }
             if let decoded = try MetadataRecord.decode(bytes) { records.append(decoded) }
         }
-        return LogEntry(offset: offset, epoch: epoch, record: .data(MetadataBatch(records)))
+        return LogEntry(offset: offset, epoch: epoch, record: .data(MetadataBatch(records, timestampMs: header.baseTimestamp)))
     }
 
     /// Decodes every whole batch in `bytes` (a Fetch response's records, or a file's contents).

@@ -193,6 +193,8 @@ actor QuorumDriver {
     /// - Throws: ``QuorumWriteError``.
     func propose(_ batch: MetadataBatch) async throws {
         guard !stopped else { throw QuorumWriteError.leadershipLost }
+        var batch = batch
+        if batch.timestampMs == 0 { batch.timestampMs = Int64(Date().timeIntervalSince1970 * 1000) }
         let offset: Offset
         switch node.propose(batch) {
         case .success(let o): offset = o

@@ -90,10 +90,9 @@ final class QuorumStore {
                 let text = "\(record.leaderEpoch.rawValue) \(record.leaderID?.rawValue ?? -1) \(record.votedID?.rawValue ?? -1)\n"
                 try writeFileAtomically(directory.appending("quorum-state"), contents: text)
             case .appendEntries(let entries):
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
                 for entry in entries {
                     positions.append(logFile.size)
-                    try logFile.append(MetadataEntryCodec.encode(entry, timestampMs: now))
+                    try logFile.append(MetadataEntryCodec.encode(entry))
                 }
                 logDirty = true
             case .truncateLog(let from):
@@ -120,12 +119,11 @@ final class QuorumStore {
     /// Rewrites the log file from the mirror (after a prefix deletion or a reset), start offset first.
     private func rewriteLog() throws {
         try writeFileAtomically(directory.appending("log-start-offset"), contents: "\(mirror.log.startOffset.rawValue)\n")
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
         try logFile.truncate(to: 0)
         positions.removeAll()
         for entry in mirror.log.entries {
             positions.append(logFile.size)
-            try logFile.append(MetadataEntryCodec.encode(entry, timestampMs: now))
+            try logFile.append(MetadataEntryCodec.encode(entry))
         }
         try logFile.sync()
     }

@@ -146,7 +146,7 @@ enum QuorumWire {
                                   lastFetchedEpoch: LeaderEpoch(p.lastFetchedEpoch), highWatermark: hw, requestID: requestID))
     }
 
-    static func kafka(_ response: Raft.FetchResponse<MetadataBatch>, nowMs: Int64) -> KafkaProtocol.FetchResponse {
+    static func kafka(_ response: Raft.FetchResponse<MetadataBatch>) -> KafkaProtocol.FetchResponse {
         var p = KafkaProtocol.FetchResponse.PartitionData(partitionIndex: 0, errorCode: errorCode(response.error),
                                                           highWatermark: response.highWatermark?.rawValue ?? -1)
         p.currentLeader = .init(leaderID: response.leaderID?.rawValue ?? -1, leaderEpoch: response.epoch.rawValue)
@@ -154,7 +154,7 @@ enum QuorumWire {
         case .entries(let entries):
             var records = ByteBuffer()
             for entry in entries {
-                var batch = MetadataEntryCodec.encode(entry, timestampMs: nowMs)
+                var batch = MetadataEntryCodec.encode(entry)
                 records.writeBuffer(&batch)
             }
             p.records = records
