@@ -158,9 +158,12 @@ public struct Broker: Service {
                 // The accept loop is not cancelled: closing the listener ends it after every
                 // connection already accepted has been handed to a handler (each must be closed
                 // through executeThenClose), then the handlers are cancelled.
+                // A cluster broker holds client requests until it has caught up (ReadinessGate).
+                let gate = controller.cluster?.isBroker == true ? controller.clientGate : nil
                 try await withGracefulShutdownHandler {
-                    try await server.serve(channel)
+                    try await server.serve(channel, gate: gate)
                 } onGracefulShutdown: {
+                    controller.clientGate.open()
                     // Stop accepting first and give connections already being set up on other
                     // event loops time to reach the accept loop: a child channel that arrives after
                     // the listener closed would be dropped without being closed (a NIO precondition).

@@ -53,6 +53,10 @@ extension Controller {
                         if !response.isFenced, !strayCheckDone {
                             strayCheckDone = true
                             removeStrayPartitions()
+                            if !clientGate.isOpen {
+                                clientGate.open()
+                                logger.info("serving clients: caught up with the metadata log", metadata: ["applied.offset": "\(applied)"])
+                            }
                         }
                     }
                     fenced = response.isFenced

@@ -37,6 +37,8 @@ actor Controller {
     var offsetsPartitionsOpened: (@Sendable ([Int32]) async -> Void)?
     /// Told the quotas in force after a `ClientQuotaRecord` applies.
     var clientQuotasChanged: (@Sendable (ClientQuotas) -> Void)?
+    /// Opens when a cluster broker may serve clients (the active controller unfenced it).
+    nonisolated let clientGate = ReadinessGate()
     /// Requests to the active controller; nil for a standalone node.
     nonisolated let controllerChannel: ControllerChannel?
     /// This broker's registration epoch with the active controller, once registered.

@@ -86,20 +86,22 @@ struct BrokerServer {
 
     /// Serves connections until the server channel closes, then cancels the connection handlers
     /// (ending each connection after its in-flight request) and returns when all are closed.
-    func serve(_ server: ListeningChannel) async throws {
+    /// - Parameter gate: when set, each connection's requests are read only once it opens (a
+    ///   cluster broker that has not caught up with the metadata log yet).
+    func serve(_ server: ListeningChannel, gate: ReadinessGate? = nil) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 // The caller stops this loop by closing the listener, not by cancelling: a
                 // cancelled iteration would drop connections already accepted, unclosed.
                 for try await connection in inbound {
-                    group.addTask { await handle(connection) }
+                    group.addTask { await handle(connection, gate: gate) }
                 }
             }
             group.cancelAll()
         }
     }
 
-    private func handle(_ accepted: Connection) async {
+    private func handle(_ accepted: Connection, gate: ReadinessGate?) async {
         let connection = accepted.channel
         let flow = accepted.flow
         metrics?.connectionsAccepted.increment()
@@ -129,6 +131,7 @@ struct BrokerServer {
                             }
                         }
                     }
+                    if let gate, !gate.isOpen { await gate.wait() }
                     for try await frame in inbound {
                         idle?.requestStarted()
                         defer { idle?.requestFinished() }
