@@ -157,11 +157,15 @@ extension Controller {
     }
 
     /// The broker Metadata and DescribeCluster name as controller: the active controller when it is
-    /// a live broker, else the live broker with the lowest id, so every broker names the same one
-    /// (clients cannot reach controller-only nodes, as in KRaft).
+    /// a live broker (then every broker names the same one), else a broker that forwards admin
+    /// requests to it: this one, or the live broker with the lowest id on a controller-only node.
+    /// Clients cannot reach controller-only nodes, as in KRaft. While the quorum has no leader this
+    /// broker is named, so admin clients get this broker's answer rather than waiting on a node
+    /// that may be down.
     func advertisedControllerID() async -> Int32 {
         guard cluster != nil else { return nodeID }
         if let active = await activeControllerID, isLive(active) { return active }
+        if hostsPartitions, isLive(nodeID) { return nodeID }
         return image.brokers.values.filter { !$0.fenced }.map(\.brokerID).min() ?? -1
     }
 }

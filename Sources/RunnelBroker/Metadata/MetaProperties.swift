@@ -30,7 +30,7 @@ public struct MetaProperties: Sendable, Equatable {
             }
             if let wanted, wanted != cluster {
                 throw ConfigError.invalidValue(key: "runnel.cluster.id", value: wanted,
-                                               reason: "\(path) belongs to cluster \(cluster); use another log.dirs for a node of cluster \(wanted)")
+                                               reason: "\(path) belongs to cluster \(cluster); use another log.dirs for a node of cluster \(wanted). Unless runnel.cluster.id is set, a cluster's id comes from controller.quorum.voters, so a changed voter list (or another --brokers count for `runnel cluster up`) makes a different cluster: start it in a fresh directory")
             }
             return MetaProperties(clusterID: cluster, nodeID: node)
         }
