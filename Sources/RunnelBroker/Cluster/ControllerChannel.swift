@@ -9,6 +9,15 @@ import NIOCore
 /// A send follows leadership: while no leader is known, or its connection fails, it waits and
 /// tries again until its deadline.
 actor ControllerChannel {
+    /// The client id prefix of requests one node sends another (`runnel-broker-<node.id>`).
+    static let clientIDPrefix = "runnel-broker-"
+
+    /// Whether the request being handled came from another node: such a request reached this node
+    /// because its sender took it for the active controller, so it is answered here (NOT_CONTROLLER
+    /// if this node is not) and never forwarded again, which could bounce it between nodes whose
+    /// views of the leader differ.
+    @TaskLocal static var requestFromBroker = false
+
     private let quorum: QuorumDriver
     private let settings: ClusterSettings
     private let nodeID: Int32
@@ -38,7 +47,7 @@ actor ControllerChannel {
                         conn = cached.connection
                     } else {
                         connection?.connection.close()
-                        conn = try await NodeConnection.connect(host: voter.host, port: voter.port, clientID: "runnel-broker-\(nodeID)",
+                        conn = try await NodeConnection.connect(host: voter.host, port: voter.port, clientID: "\(Self.clientIDPrefix)\(nodeID)",
                                                                 timeout: .seconds(2))
                         connection = (leader, conn)
                     }

@@ -13,6 +13,7 @@ extension RequestHandlers {
     /// otherwise the controller's response, or the error to answer with when none came.
     func forwardIfNeeded<R: KafkaRequest>(_ request: R, version: Int16) async -> Result<R.Response, ForwardingFailure>? {
         guard controller.cluster != nil, await !controller.isActiveController else { return nil }
+        if ControllerChannel.requestFromBroker { return .failure(ForwardingFailure(code: .notController)) }
         return await forwardToController(request, version: version)
     }
 

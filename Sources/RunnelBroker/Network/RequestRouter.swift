@@ -41,8 +41,11 @@ struct RequestRouter: Sendable {
         defer { metrics?.recordRequest(api: header.apiKey, duration: ContinuousClock.now - started) }
         let timer = RequestTimer()
         do {
+            let fromBroker = header.clientID?.hasPrefix(ControllerChannel.clientIDPrefix) == true
             let outcome = try await RequestTimer.$current.withValue(timer) {
-                try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                try await ControllerChannel.$requestFromBroker.withValue(fromBroker) {
+                    try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                }
             }
             return throttledForRequestTime(outcome, header: header, timer: timer)
         } catch let error as ProtocolError {
