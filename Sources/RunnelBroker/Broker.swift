@@ -103,6 +103,7 @@ public struct Broker: Service {
                 metricsServer = server
             } catch {
                 try? await channel.channel.close()
+                try? await controllerChannel?.channel.close()
                 await controller.shutdown()
                 throw BrokerStartupError.metricsBindFailed(endpoint: "\(metricsEndpoint)", reason: "\(error)")
             }
