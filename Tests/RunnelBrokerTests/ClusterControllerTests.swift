@@ -167,4 +167,25 @@ import Testing
             #expect(await partition.checkLeaderEpoch(1) == .fencedLeaderEpoch)
         }
     }
+
+    @Test func aSecondLiveProcessWithTheSameIDIsRefused() async throws {
+        try await Self.withActiveController { controller in
+            func registration(_ incarnation: UUIDBytes) -> BrokerRegistrationRequest {
+                BrokerRegistrationRequest(brokerID: 7, clusterID: controller.clusterID, incarnationID: incarnation,
+                                          listeners: [.init(name: "PLAINTEXT", host: "localhost", port: 9999)], features: [])
+            }
+            let first = UUIDBytes.random()
+            let epoch = try await controller.registerBroker(registration(first))
+            let applied = await controller.quorum!.appliedOffset
+            let heartbeat = await controller.brokerHeartbeat(BrokerHeartbeatRequest(brokerID: 7, brokerEpoch: epoch,
+                                                                                    currentMetadataOffset: applied,
+                                                                                    wantFence: false, wantShutDown: false))
+            #expect(heartbeat.errorCode == .none && !heartbeat.isFenced)
+            await #expect {
+                _ = try await controller.registerBroker(registration(UUIDBytes.random()))
+            } throws: { ($0 as? ControllerWriteError)?.code == .duplicateBrokerRegistration }
+            // The same incarnation may register again (a retried request).
+            _ = try await controller.registerBroker(registration(first))
+        }
+    }
 }

@@ -154,11 +154,11 @@ import Testing
                                             configs: [], validateOnly: false)
             #expect(a.errorCode == ErrorCode.none && b.errorCode == ErrorCode.none)
             let image = await first.image
-            let clusterID = await first.clusterID
+            let clusterID = first.clusterID
             await first.shutdown()
 
             let second = try Self.makeController(dir)
-            #expect(await second.clusterID == clusterID)
+            #expect(second.clusterID == clusterID)
             let reloaded = await second.image
             #expect(reloaded == image)
             #expect(reloaded.topics["a"]?.topicID == a.topicID)

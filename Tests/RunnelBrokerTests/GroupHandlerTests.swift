@@ -26,7 +26,7 @@ struct GroupHandlerTests {
         if let existing { await groups.load(partitions: existing.partitions.keys.sorted()) }
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config,
                                        advertised: try config.advertisedListeners[0], nodeID: 1,
-                                       clusterID: await controller.clusterID, logger: quietLogger)
+                                       clusterID: controller.clusterID, logger: quietLogger)
         return Node(controller: controller, groups: groups, handlers: handlers)
     }
 

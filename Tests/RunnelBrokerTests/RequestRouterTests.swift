@@ -17,7 +17,7 @@ struct RequestRouterTests {
         let groups = GroupCoordinator(partitionCount: 1, store: ConsumerOffsetsStore(controller: controller), limits: GroupLimits(),
                                       logger: logger)
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: try config.advertisedListeners[0],
-                                       nodeID: 1, clusterID: await controller.clusterID, logger: logger)
+                                       nodeID: 1, clusterID: controller.clusterID, logger: logger)
         try await body(RequestRouter(handlers: handlers))
         await controller.shutdown()
     }

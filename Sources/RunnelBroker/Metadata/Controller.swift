@@ -13,7 +13,7 @@ actor Controller {
     /// metadata image layered over it (``BrokerConfig/applyingDynamic(clusterDefaults:broker:)``).
     var config: BrokerConfig
     let nodeID: Int32
-    let clusterID: String
+    nonisolated let clusterID: String
     let logDirectory: FilePath
     /// The standalone node's metadata log; nil in a cluster, where ``quorum`` replicates it.
     let metadataLog: MetadataLog?

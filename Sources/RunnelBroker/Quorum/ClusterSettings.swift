@@ -66,6 +66,10 @@ public struct ClusterSettings: Sendable, Equatable {
                                            reason: "a cluster needs its voters, e.g. 1@localhost:9093")
         }
         let nodeID = Int32(config.int("node.id"))
+        if !roles.contains(.controller), voters.contains(where: { $0.id == nodeID }) {
+            throw ConfigError.invalidValue(key: "node.id", value: "\(nodeID)",
+                                           reason: "a node with process.roles=broker must not have a voter's id (\(votersText)); give it an id of its own")
+        }
         var controllerListener: Listener?
         if roles.contains(.controller) {
             guard voters.contains(where: { $0.id == nodeID }) else {
