@@ -110,7 +110,8 @@ extension Controller {
     /// which may create internal topics. Without authentication (the security issue) this is a
     /// convention, not a proof.
     func isBrokerClientID(_ clientID: String) -> Bool {
-        guard cluster != nil, clientID.hasPrefix("runnel-broker-"), let id = Int32(clientID.dropFirst("runnel-broker-".count)) else { return false }
+        let prefix = ControllerChannel.clientIDPrefix
+        guard cluster != nil, clientID.hasPrefix(prefix), let id = Int32(clientID.dropFirst(prefix.count)) else { return false }
         return image.brokers[id] != nil
     }
 
