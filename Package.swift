@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -102,6 +102,11 @@ public final class GroupCoordinator: Sendable {
         for p in partitions where p >= 0 && p < partitionCount { await shards[Int(p)].beginLoading() }
     }
 
+    /// Stops coordinating the groups of `partitions`: this broker no longer leads them.
+    public func unload(partitions: [Int32]) async {
+        for p in partitions where p >= 0 && p < partitionCount { await shards[Int(p)].unload() }
+    }
+
     /// Serves every partition of an offsets topic that was just created (nothing to load).
     public func activateNewTopic() async {
         for shard in shards { await shard.activateEmpty() }

@@ -281,4 +281,26 @@ actor GroupShard {
         readyJoins = [:]
         readySyncs = [:]
     }
+
+    /// Gives up the partition (another broker leads it now, Kafka's `GroupMetadataManager.removeGroupsForPartition`):
+    /// its groups and offsets are dropped, held JoinGroup/SyncGroup requests are answered
+    /// NOT_COORDINATOR, and later requests get NOT_COORDINATOR until the partition is loaded again.
+    func unload() {
+        for (w, c) in joinContinuations {
+            abandoned.insert(w)
+            c.resume(returning: .error(.notCoordinator, memberID: ""))
+        }
+        for (w, c) in syncContinuations {
+            abandoned.insert(w)
+            c.resume(returning: .error(.notCoordinator))
+        }
+        joinContinuations = [:]
+        syncContinuations = [:]
+        readyJoins = [:]
+        readySyncs = [:]
+        groups = [:]
+        offsets = [:]
+        commitsInFlight = [:]
+        loadState = .notOwned
+    }
 }

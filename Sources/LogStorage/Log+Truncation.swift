@@ -41,8 +41,13 @@ extension Log {
         return logEndOffset
     }
 
-    /// Deletes every segment and starts an empty one at `offset`.
-    private func truncateFully(startingAt offset: Int64) throws -> Int64 {
+    /// Deletes every segment and starts an empty one at `offset`, which becomes the log start
+    /// offset: what a follower does when the leader no longer has the records it needs
+    /// (Kafka `truncateFullyAndStartAt`).
+    /// - Returns: the log end offset afterwards (`offset`).
+    /// - Throws: ``StorageError`` on I/O failure.
+    @discardableResult
+    public func truncateFully(startingAt offset: Int64) throws -> Int64 {
         let removed = segments
         let bytes = removed.reduce(0) { $0 + $1.sizeBytes }
         for segment in removed {

@@ -231,6 +231,39 @@ public final class Log {
         return baseOffset
     }
 
+    /// Appends one batch copied from the partition leader, keeping the leader's base offset and
+    /// partition leader epoch (Kafka `UnifiedLog.appendAsFollower`). The epoch history gains the
+    /// batch's epoch when it is newer than the latest, starting at the batch's base offset
+    /// (KIP-101), and the producer state follows the batch, so deduplication survives a leader change.
+    /// - Parameters:
+    ///   - batch: one whole batch as the leader stored it (its CRC already checked by the caller).
+    ///   - header: its header; `baseOffset` must be at or past the log end offset (a compacted
+    ///     leader log has gaps, so it may be past it).
+    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` when the
+    ///   batch starts below the log end offset; ``StorageError`` on I/O failure or a batch larger
+    ///   than `segment.bytes`.
+    public func appendAsFollower(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
+        guard header.baseOffset >= logEndOffset else {
+            throw StorageError.offsetOutOfRange(requested: header.baseOffset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+        }
+        guard header.totalSize <= config.segmentBytes else {
+            throw StorageError.batchLargerThanSegment(size: header.totalSize, segmentBytes: config.segmentBytes)
+        }
+        let span = Int32(clamping: header.nextOffset - 1 - logEndOffset)
+        try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: span, maxTimestamp: header.maxTimestamp)
+        if header.partitionLeaderEpoch >= 0, leaderEpochCache.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset) {
+            try leaderEpochCache.write(to: directory)
+        }
+        try activeSegment.append(batch, header: header)
+        if header.producerID >= 0 {
+            producerState.update(header, baseOffset: header.baseOffset, appendTimeMs: clock())
+        }
+        if config.flushOnAppend {
+            try activeSegment.flush()
+            recoveryPoint = logEndOffset
+        }
+    }
+
     /// Rolls when the active segment is full by size, old by `segment.ms`, has a full index, or
     /// the next batch's offsets would not fit a relative int32.
     private func maybeRoll(incomingBytes: Int, lastOffsetDelta: Int32, maxTimestamp: Int64) throws {

@@ -8,6 +8,8 @@ public enum OffsetCheckpointFile {
     public static let recoveryPoint = "recovery-point-offset-checkpoint"
     public static let logStartOffset = "log-start-offset-checkpoint"
     public static let cleanerOffset = "cleaner-offset-checkpoint"
+    /// The high watermark of each partition (Kafka's name).
+    public static let replicationOffset = "replication-offset-checkpoint"
 
     /// A partition's directory name, `<topic>-<partition>`, and its offset.
     public struct Entry: Hashable, Sendable {

@@ -64,6 +64,9 @@ public struct Broker: Service {
                 await groups.beginLoading(partitions: partitions)
                 await groups.load(partitions: partitions)
             }
+            await controller.onOffsetsPartitionsLost { partitions in
+                await groups.unload(partitions: partitions)
+            }
         }
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
@@ -138,6 +141,10 @@ public struct Broker: Service {
                     }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runBrokerLifecycle(listeners: advertised) } }
                     group.addTask { await cancelWhenGracefulShutdown { await controller.runControllerDuties() } }
+                    group.addTask {
+                        await controller.startReplication()
+                        await cancelWhenGracefulShutdown { await controller.runISRMaintenance() }
+                    }
                 }
                 if let controllerChannel {
                     group.addTask { try await server.serve(controllerChannel) }

@@ -101,12 +101,22 @@ extension Controller {
         }
     }
 
-    /// The active controller's periodic duties until cancelled: fence brokers whose session expired.
+    /// The active controller's periodic duties until cancelled: fence brokers whose session expired,
+    /// and every `leader.imbalance.check.interval.seconds` give leadership back to preferred
+    /// replicas (`auto.leader.rebalance.enable`).
     func runControllerDuties() async {
         guard cluster?.isController == true else { return }
+        let rebalanceEvery = Duration.seconds(max(1, config.int("leader.imbalance.check.interval.seconds")))
+        let rebalance = config.bool("auto.leader.rebalance.enable")
+        let clock = ContinuousClock()
+        var nextRebalance = clock.now + rebalanceEvery
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(250))
             await fenceExpiredBrokers()
+            if rebalance, clock.now >= nextRebalance {
+                await rebalanceLeaders()
+                nextRebalance = clock.now + rebalanceEvery
+            }
         }
     }
 }

@@ -260,6 +260,13 @@ public struct BrokerConfig: Sendable {
                          deleteRetentionMs: long("delete.retention.ms", 86_400_000))
     }
 
+    /// The replication settings of a topic with `overrides`: `min.insync.replicas` (topic override
+    /// or broker default) and the broker's `replica.lag.time.max.ms`.
+    func replicationSettings(topicOverrides overrides: [String: String]) -> ReplicationSettings {
+        let minISR = Int(overrides["min.insync.replicas"] ?? "") ?? Int(topicDefaults["min.insync.replicas"] ?? "") ?? 1
+        return ReplicationSettings(minInsyncReplicas: minISR, replicaLagTimeMaxMs: Int64(int("replica.lag.time.max.ms")))
+    }
+
     /// What a topic with `overrides` does to each produced batch before it is stored: timestamp
     /// type and bounds, and the codec it is kept in.
     public func appendPolicy(topicOverrides overrides: [String: String]) -> AppendPolicy {

@@ -7,6 +7,8 @@ import NIOCore
 /// batches to its partition and reads them back at start-up.
 struct ConsumerOffsetsStore: OffsetsTopicStore {
     let controller: Controller
+    /// How long an append waits for the ISR (Kafka's `offsets.commit.timeout.ms` default).
+    static let commitTimeout = Duration.seconds(5)
 
     private func partition(_ index: Int32) async throws -> Partition {
         guard let partition = await controller.partition(TopicPartition(TopicName.consumerOffsets, index)) else {
@@ -21,7 +23,16 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         for record in records { builder.append(key: record.key, value: record.value) }
         let partition = try await partition(index)
         do {
-            return try await partition.append(builder.build(), nowMs: timestampMs, origin: .coordinator).baseOffset
+            // As Kafka's coordinator: acks=all, so a commit survives the loss of the leader.
+            let appended = try await partition.append(builder.build(), nowMs: timestampMs, origin: .coordinator, requiredAcks: -1)
+            let code = await partition.awaitCommit(lastOffset: appended.lastOffset, timeout: Self.commitTimeout)
+            guard code == .none else {
+                throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: code),
+                                             description: "\(TopicName.consumerOffsets)-\(index) did not replicate the append: \(code)")
+            }
+            return appended.baseOffset
+        } catch let error as OffsetsTopicStoreError {
+            throw error
         } catch {
             throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: errorCode(for: error)),
                                          description: "append to \(TopicName.consumerOffsets)-\(index) failed: \(error)")
@@ -43,7 +54,7 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         -> (records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)], nextOffset: Int64, logEndOffset: Int64) {
         let partition = try await partition(index)
         let start = max(offset, await partition.logStartOffset)
-        let result = try await partition.read(from: start, maxBytes: maxBytes, isReplica: true)
+        let result = try await partition.read(from: start, maxBytes: maxBytes, isReplica: true, requireLeader: false)
         let logEnd = await partition.logEndOffset
         var records: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?)] = []
         var next = start

@@ -37,10 +37,6 @@ actor OffsetsTopicGate {
         // Present at start-up: the broker's load of it decides when its groups are served.
         if await controller.image.topics[TopicName.consumerOffsets] != nil { return nil }
         let replicationFactor = config.int("offsets.topic.replication.factor")
-        guard replicationFactor <= 1 else {
-            return (.coordinatorNotAvailable,
-                    "The coordinator is not available: offsets.topic.replication.factor is \(replicationFactor) but partitions have one replica until replication lands; set it to 1.")
-        }
         if controller.cluster != nil, await !controller.isActiveController {
             return await createThroughController(replicationFactor: Int16(replicationFactor))
         }
@@ -50,7 +46,9 @@ actor OffsetsTopicGate {
             validateOnly: false, allowInternal: true)
         guard result.errorCode == .none else {
             logger.error("creating __consumer_offsets failed", metadata: ["error": "\(result.errorCode)", "message": "\(result.errorMessage ?? "")"])
-            return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")")
+            let hint = result.errorCode == .invalidReplicationFactor
+                ? " (offsets.topic.replication.factor is \(replicationFactor); lower it or start more brokers)" : ""
+            return (.coordinatorNotAvailable, "The coordinator is not available: \(result.errorMessage ?? "\(result.errorCode)")\(hint)")
         }
         // In a cluster each broker's shards start serving as its partitions of the topic open
         // (Controller.publish); a standalone node serves them all now.

@@ -24,7 +24,7 @@ extension RequestHandlers {
             for topic in request.topics {
                 for p in topic.partitions {
                     if let partition = await controller.partition(TopicPartition(topic.topic, p.partition)) {
-                        await partition.register(signal, ifNoDataAfter: p.fetchOffset)
+                        await partition.register(signal, ifNoDataAfter: p.fetchOffset, isReplica: isReplica)
                         registered.append(partition)
                     }
                 }
@@ -47,7 +47,7 @@ extension RequestHandlers {
             var partitions: [FetchResponse.PartitionData] = []
             for p in topic.partitions {
                 let data = await readOne(topic: topic.topic, p, version: version, budget: remaining,
-                                         firstData: total == 0, isReplica: isReplica)
+                                         firstData: total == 0, isReplica: isReplica, replicaID: request.replicaID)
                 if data.errorCode != .none { hadError = true }
                 total += data.records.readableBytes
                 remaining = max(0, remaining - data.records.readableBytes)
@@ -59,13 +59,26 @@ extension RequestHandlers {
     }
 
     private func readOne(topic: String, _ p: FetchRequest.Partition, version: Int16, budget: Int,
-                         firstData: Bool, isReplica: Bool) async -> FetchResponse.PartitionData {
+                         firstData: Bool, isReplica: Bool, replicaID: Int32) async -> FetchResponse.PartitionData {
         guard let partition = await controller.partition(TopicPartition(topic, p.partition)) else {
             return .init(partitionIndex: p.partition, errorCode: await controller.missingPartitionError(TopicPartition(topic, p.partition)),
                          highWatermark: -1,
                          lastStableOffset: -1, logStartOffset: -1)
         }
-        let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
+        var epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
+        if isReplica, epochError == .none {
+            // A follower's fetch offset is its log end offset: the leader's view of it moves the
+            // high watermark and the ISR (Kafka's `updateFollowerFetchState`).
+            switch await partition.recordFollowerFetch(replicaID: replicaID, fetchOffset: p.fetchOffset,
+                                                        currentLeaderEpoch: p.currentLeaderEpoch) {
+            case .refused(let code): epochError = code
+            case .recorded(let expansion?):
+                if let topicID = await controller.image.topics[topic]?.topicID {
+                    controller.proposeISR(expansion, for: TopicPartition(topic, p.partition), topicID: topicID, partition: partition, shrink: false)
+                }
+            case .recorded(nil): break
+            }
+        }
         let limit = min(Int(max(p.partitionMaxBytes, 0)), budget)
         do {
             if epochError != .none { throw EpochFenced(code: epochError) }

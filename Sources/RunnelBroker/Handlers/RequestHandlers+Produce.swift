@@ -3,8 +3,11 @@ import KafkaProtocol
 import NIOCore
 
 extension RequestHandlers {
-    /// Produce v0-9. acks must be -1, 0 or 1. With one replica, acks=all is satisfied once the batch
-    /// is in the log (the high watermark moves with the log end offset). Versions 0-2 may carry a
+    /// Produce v0-9. acks must be -1, 0 or 1. acks=1 is answered once the leader appended; acks=all
+    /// once the high watermark passed every appended batch (the produce purgatory), or with
+    /// REQUEST_TIMED_OUT after the request's `timeout_ms`, NOT_ENOUGH_REPLICAS(_AFTER_APPEND) when
+    /// the ISR is below `min.insync.replicas`, NOT_LEADER_OR_FOLLOWER when leadership moved
+    /// meanwhile. Every partition is appended before any is waited for. Versions 0-2 may carry a
     /// legacy message set (magic 0 or 1), which is up-converted into one magic-2 batch first
     /// (``legacyRecordsAsBatch(_:partition:)``); everything after that is the v3+ append path.
     func produce(_ request: ProduceRequest, version: Int16, context: RequestContext) async -> ProduceResponse {
@@ -20,48 +23,66 @@ extension RequestHandlers {
         }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var responses: [ProduceResponse.TopicResponse] = []
+        var pending: [(topic: Int, partition: Int, replica: Partition, lastOffset: Int64)] = []
         for topic in request.topicData {
             var partitions: [ProduceResponse.PartitionResponse] = []
             for data in topic.partitionData {
-                partitions.append(await appendOne(topic: topic.name, data: data, version: version, nowMs: nowMs, context: context))
+                let (response, appended) = await appendOne(topic: topic.name, data: data, version: version, nowMs: nowMs,
+                                                           acks: request.acks, context: context)
+                if let appended, request.acks == -1 {
+                    pending.append((responses.count, partitions.count, appended.partition, appended.lastOffset))
+                }
+                partitions.append(response)
             }
             responses.append(.init(name: topic.name, partitionResponses: partitions))
+        }
+        if !pending.isEmpty {
+            let timeout = Duration.milliseconds(Int64(max(0, request.timeoutMs)))
+            for item in pending {
+                let code = await item.replica.awaitCommit(lastOffset: item.lastOffset, timeout: timeout)
+                if code != .none {
+                    responses[item.topic].partitionResponses[item.partition].errorCode = code
+                    responses[item.topic].partitionResponses[item.partition].baseOffset = -1
+                }
+            }
         }
         return ProduceResponse(responses: responses)
     }
 
-    private func appendOne(topic: String, data: ProduceRequest.PartitionData, version: Int16, nowMs: Int64,
-                           context: RequestContext) async -> ProduceResponse.PartitionResponse {
+    /// Appends one partition's batch; returns the answer and, when appended, the partition and the
+    /// batch's last offset (for acks=all).
+    private func appendOne(topic: String, data: ProduceRequest.PartitionData, version: Int16, nowMs: Int64, acks: Int16,
+                           context: RequestContext) async -> (ProduceResponse.PartitionResponse, (partition: Partition, lastOffset: Int64)?) {
         if TopicName.isInternal(topic) {
             // Only the group coordinator writes its topic (Kafka's ReplicaManager, internalTopicsAllowed).
-            return .init(index: data.index, errorCode: .invalidTopicException, baseOffset: -1,
-                         errorMessage: "Cannot append to internal topic \(topic)")
+            return (.init(index: data.index, errorCode: .invalidTopicException, baseOffset: -1,
+                          errorMessage: "Cannot append to internal topic \(topic)"), nil)
         }
         guard let partition = await controller.partition(TopicPartition(topic, data.index)) else {
-            return .init(index: data.index, errorCode: await controller.missingPartitionError(TopicPartition(topic, data.index)), baseOffset: -1)
+            return (.init(index: data.index, errorCode: await controller.missingPartitionError(TopicPartition(topic, data.index)), baseOffset: -1), nil)
         }
         guard var records = data.records else {
-            return .init(index: data.index, errorCode: .invalidRecord, baseOffset: -1, errorMessage: "records are null")
+            return (.init(index: data.index, errorCode: .invalidRecord, baseOffset: -1, errorMessage: "records are null"), nil)
         }
         if version < 3, LegacyFormat.isLegacyMessageSet(records) {
             do {
                 records = try await legacyRecordsAsBatch(records, partition: partition)
             } catch {
-                return rejected(topic: topic, index: data.index, error: error, context: context)
+                return (rejected(topic: topic, index: data.index, error: error, context: context), nil)
             }
         }
         if version < 7, records.readableBytes > RecordBatchHeader.Field.attributes + 2,
            let attributes = records.getInteger(at: records.readerIndex + RecordBatchHeader.Field.attributes, endianness: .big, as: Int16.self),
            attributes & 0x7 == CompressionCodec.zstd.rawValue {
-            return .init(index: data.index, errorCode: .unsupportedCompressionType, baseOffset: -1,
-                         errorMessage: "zstd needs Produce v7 or later (KIP-110)")
+            return (.init(index: data.index, errorCode: .unsupportedCompressionType, baseOffset: -1,
+                          errorMessage: "zstd needs Produce v7 or later (KIP-110)"), nil)
         }
         do {
-            let result = try await partition.append(records, nowMs: nowMs)
-            return .init(index: data.index, baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs,
-                         logStartOffset: result.logStartOffset)
+            let result = try await partition.append(records, nowMs: nowMs, requiredAcks: acks)
+            return (.init(index: data.index, baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs,
+                          logStartOffset: result.logStartOffset), (partition, result.lastOffset))
         } catch {
-            return rejected(topic: topic, index: data.index, error: error, context: context)
+            return (rejected(topic: topic, index: data.index, error: error, context: context), nil)
         }
     }
 

@@ -29,7 +29,7 @@ extension RequestHandlers {
                 topics.append(.init(name: t.name, errorCode: .invalidRequest, errorMessage: "Create topics request from client contains a duplicate topic name: \(t.name)", configs: nil))
                 continue
             }
-            var leaders: [Int32]?
+            var assignment: [[Int32]]?
             var numPartitions = t.numPartitions
             var replicationFactor = t.replicationFactor
             if !t.assignments.isEmpty {
@@ -40,21 +40,23 @@ extension RequestHandlers {
                 }
                 let sorted = t.assignments.sorted { $0.partitionIndex < $1.partitionIndex }
                 let live = Set(await controller.placementBrokers)
+                let factor = sorted.first?.brokerIDs.count ?? 0
                 let valid = sorted.enumerated().allSatisfy {
-                    $0.offset == Int($0.element.partitionIndex) && $0.element.brokerIDs.count == 1 && live.contains($0.element.brokerIDs[0])
+                    $0.offset == Int($0.element.partitionIndex) && $0.element.brokerIDs.count == factor && factor > 0
+                        && Set($0.element.brokerIDs).count == factor && $0.element.brokerIDs.allSatisfy(live.contains)
                 }
                 guard valid else {
                     topics.append(.init(name: t.name, errorCode: .invalidReplicaAssignment,
-                                        errorMessage: "Replica assignments must cover partitions 0..n-1, each with one live broker (\(live.sorted())).", configs: nil))
+                                        errorMessage: "Replica assignments must cover partitions 0..n-1, each with the same number of distinct live brokers (\(live.sorted())).", configs: nil))
                     continue
                 }
                 numPartitions = Int32(sorted.count)
-                replicationFactor = 1
-                leaders = sorted.map { $0.brokerIDs[0] }
+                replicationFactor = Int16(factor)
+                assignment = sorted.map(\.brokerIDs)
             }
             let result = await controller.createTopic(name: t.name, numPartitions: numPartitions, replicationFactor: replicationFactor,
                                                       configs: t.configs.map { ($0.name, $0.value) }, validateOnly: request.validateOnly,
-                                                      allowInternal: fromBroker, leaders: leaders)
+                                                      allowInternal: fromBroker, assignment: assignment)
             if result.errorCode != .none {
                 topics.append(.init(name: t.name, errorCode: result.errorCode, errorMessage: result.errorMessage, configs: nil))
             } else {

@@ -48,7 +48,8 @@ extension Controller {
 
     /// BrokerHeartbeat: keeps the broker's session alive; unfences it once it has applied the
     /// metadata log up to its own registration; fences it when it asks to shut down (controlled
-    /// shutdown: with one replica per partition there is no leadership to move first).
+    /// shutdown), which moves the leadership of its partitions to other in-sync replicas in the same
+    /// metadata batch.
     func brokerHeartbeat(_ request: BrokerHeartbeatRequest) async -> BrokerHeartbeatResponse {
         guard await isActiveController else { return BrokerHeartbeatResponse(errorCode: .notController) }
         guard let broker = image.brokers[request.brokerID] else { return BrokerHeartbeatResponse(errorCode: .brokerIDNotRegistered) }
@@ -109,31 +110,14 @@ extension Controller {
         }
     }
 
-    /// Fencing `broker`, with the leader changes it causes: every partition it leads loses its
-    /// leader (-1, a new leader epoch) while its only in-sync replica is away (KRaft's
-    /// `ReplicationControlManager.handleBrokerFenced`; with one replica there is no one else to
-    /// elect, and no unclean election).
+    /// Fencing `broker`, with the leader and ISR changes it causes (``leavingBrokerChanges(_:)``).
     func fencingRecords(_ broker: MetadataImage.BrokerImage) -> [MetadataRecord] {
-        var records: [MetadataRecord] = [.fenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)]
-        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
-            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) where p.leader == broker.brokerID {
-                records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: -1)))
-            }
-        }
-        return records
+        [.fenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)] + leavingBrokerChanges(broker.brokerID)
     }
 
-    /// Unfencing `broker`, with the partitions it can lead again: those without a leader whose ISR
-    /// holds it (a new leader epoch each).
+    /// Unfencing `broker`, with the partitions it can lead again (``returningBrokerChanges(_:)``).
     func unfencingRecords(_ broker: MetadataImage.BrokerImage) -> [MetadataRecord] {
-        var records: [MetadataRecord] = [.unfenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)]
-        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
-            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID })
-            where p.leader == -1 && p.isr.contains(broker.brokerID) {
-                records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: broker.brokerID)))
-            }
-        }
-        return records
+        [.unfenceBroker(brokerID: broker.brokerID, brokerEpoch: broker.epoch)] + returningBrokerChanges(broker.brokerID)
     }
 
     /// Whether `brokerID` is registered and unfenced (its partitions have a leader).

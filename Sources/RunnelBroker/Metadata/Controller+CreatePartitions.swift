@@ -4,7 +4,8 @@ extension Controller {
     /// Raises a topic's partition count (CreatePartitions, KIP-195). Partition counts never shrink.
     /// - Parameters:
     ///   - count: the new total number of partitions.
-    ///   - assignments: replicas of each new partition; on one broker each must be exactly this broker.
+    ///   - assignments: replicas of each new partition, as many as the topic's replication factor,
+    ///     distinct, registered and unfenced; nil places them.
     ///   - validateOnly: check everything, change nothing.
     /// - Returns: NONE, or the error and message (UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS,
     ///   INVALID_REPLICA_ASSIGNMENT, INVALID_REQUEST for internal topics, KAFKA_STORAGE_ERROR).
@@ -21,6 +22,7 @@ extension Controller {
             return (.invalidRequest, "The partition count of internal topic \(name) cannot be changed.")
         }
         let current = Int32(topic.partitions.count)
+        let replicationFactor = max(1, topic.partitions[0]?.replicas.count ?? 1)
         guard count > current else {
             let message = count == current ? "Topic already has \(current) partitions."
                 : "Topic currently has \(current) partitions, which is higher than the requested \(count)."
@@ -33,23 +35,26 @@ extension Controller {
             }
             let live = Set(placementBrokers)
             for assignment in assignments {
-                guard assignment.count == 1 else {
-                    return (.invalidReplicaAssignment, "Each new partition must have exactly one replica until replication lands; got \(assignment).")
+                guard assignment.count == replicationFactor, Set(assignment).count == assignment.count else {
+                    return (.invalidReplicaAssignment, "Each new partition needs \(replicationFactor) distinct replicas, as the topic's other partitions have; got \(assignment).")
                 }
-                guard live.contains(assignment[0]) else {
-                    return (.invalidReplicaAssignment, "Broker \(assignment[0]) is not a registered, unfenced broker.")
+                if let absent = assignment.first(where: { !live.contains($0) }) {
+                    return (.invalidReplicaAssignment, "Broker \(absent) is not a registered, unfenced broker.")
                 }
             }
         }
+        guard replicationFactor <= placementBrokers.count else {
+            return (.invalidReplicationFactor, "The topic's replication factor \(replicationFactor) is larger than the \(placementBrokers.count) live brokers.")
+        }
         if validateOnly { return (.none, nil) }
-        let leaders = assignments?.map { $0[0] } ?? placeLeaders(count: Int(count - current), brokers: placementBrokers)
-        guard leaders.count == Int(count - current) else {
+        let lists = assignments ?? placeReplicas(count: Int(count - current), replicationFactor: replicationFactor, brokers: placementBrokers)
+        guard lists.count == Int(count - current) else {
             return (.invalidReplicationFactor, "No broker is registered and unfenced to place the new partitions on.")
         }
         let records = (current..<count).map { p -> MetadataRecord in
-            let leader = leaders[Int(p - current)]
-            return MetadataRecord.partition(.init(partitionID: p, topicID: topic.topicID, replicas: [leader], isr: [leader],
-                                                  leader: leader, leaderEpoch: 0, partitionEpoch: 0))
+            let replicas = lists[Int(p - current)]
+            return MetadataRecord.partition(.init(partitionID: p, topicID: topic.topicID, replicas: replicas, isr: replicas,
+                                                  leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0))
         }
         do {
             try await commit(records)

@@ -19,24 +19,26 @@ extension Controller {
     /// Creates a topic (CreateTopics, auto-creation).
     /// - Parameters:
     ///   - numPartitions: -1 means `num.partitions` (KIP-464).
-    ///   - replicationFactor: -1 means `default.replication.factor`; only 1 is possible on one broker.
+    ///   - replicationFactor: -1 means `default.replication.factor`; at most the number of live
+    ///     brokers (INVALID_REPLICATION_FACTOR beyond).
     ///   - configs: topic key → value overrides; null values are ignored as in Kafka.
     ///   - validateOnly: check everything but change nothing.
     ///   - allowInternal: only the broker itself creates internal topics (`__consumer_offsets`);
     ///     clients asking for one get INVALID_REQUEST, as in Kafka.
     func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
                      configs: [(name: String, value: String?)], validateOnly: Bool, allowInternal: Bool = false,
-                     leaders: [Int32]? = nil) async -> CreateTopicResult {
+                     assignment: [[Int32]]? = nil) async -> CreateTopicResult {
         await serialized {
             await createTopicNow(name: name, numPartitions: numPartitions, replicationFactor: replicationFactor, configs: configs,
-                                 validateOnly: validateOnly, allowInternal: allowInternal, leaders: leaders)
+                                 validateOnly: validateOnly, allowInternal: allowInternal, assignment: assignment)
         }
     }
 
-    /// - Parameter leaders: the broker of each partition, from a manual assignment; nil places them.
+    /// - Parameter assignment: the replicas of each partition (the first is the preferred leader),
+    ///   from a manual assignment; nil places them.
     private func createTopicNow(name: String, numPartitions: Int32, replicationFactor: Int16,
                                 configs: [(name: String, value: String?)], validateOnly: Bool, allowInternal: Bool,
-                                leaders manual: [Int32]?) async -> CreateTopicResult {
+                                assignment manual: [[Int32]]?) async -> CreateTopicResult {
         let partitionCount = numPartitions == -1 ? Int32(config.int("num.partitions")) : numPartitions
         let rf = replicationFactor == -1 ? Int16(config.int("default.replication.factor")) : replicationFactor
         var result = CreateTopicResult(errorCode: .none, errorMessage: nil, numPartitions: partitionCount,
@@ -66,9 +68,6 @@ extension Controller {
         guard Int(rf) <= brokers.count else {
             return fail(.invalidReplicationFactor, "Replication factor: \(rf) larger than available brokers: \(brokers.count).")
         }
-        guard rf <= 1 else {
-            return fail(.invalidReplicationFactor, "Replication factor \(rf) is not supported yet: partitions have one replica until replication lands.")
-        }
         var overrides: [String: String] = [:]
         for (key, value) in configs {
             guard let def = ConfigDefinitions.topicKey(key) else {
@@ -89,11 +88,11 @@ extension Controller {
         for (k, v) in overrides.sorted(by: { $0.key < $1.key }) {
             records.append(.config(resourceType: MetadataRecord.topicResourceType, resourceName: name, name: k, value: v))
         }
-        let leaders = manual ?? placeLeaders(count: Int(partitionCount), brokers: brokers)
+        let replicaLists = manual ?? placeReplicas(count: Int(partitionCount), replicationFactor: Int(rf), brokers: brokers)
         for p in 0..<partitionCount {
-            let leader = leaders[Int(p)]
-            records.append(.partition(.init(partitionID: p, topicID: topicID, replicas: [leader], isr: [leader],
-                                            leader: leader, leaderEpoch: 0, partitionEpoch: 0)))
+            let replicas = replicaLists[Int(p)]
+            records.append(.partition(.init(partitionID: p, topicID: topicID, replicas: replicas, isr: replicas,
+                                            leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0)))
         }
         do {
             try await commit(records)

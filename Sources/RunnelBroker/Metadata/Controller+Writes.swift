@@ -112,6 +112,7 @@ extension Controller {
         }
         // New partitions assigned here.
         var openedOffsetsPartitions: [Int32] = []
+        var followersChanged = false
         if hostsPartitions {
             for topic in image.topics.values {
                 for p in topic.partitions.values where p.replicas.contains(nodeID) {
@@ -119,25 +120,46 @@ extension Controller {
                     guard partitions[tp] == nil else { continue }
                     do {
                         partitions[tp] = try Self.openPartition(tp, topic: topic, partition: p, directory: logDirectory, config: config,
-                                                                state: startState, logger: logger, metrics: metrics)
-                        if topic.name == TopicName.consumerOffsets { openedOffsetsPartitions.append(p.partitionID) }
+                                                                state: startState, nodeID: nodeID, logger: logger, metrics: metrics)
+                        if topic.name == TopicName.consumerOffsets, p.leader == nodeID { openedOffsetsPartitions.append(p.partitionID) }
+                        if p.leader != nodeID { followersChanged = true }
                     } catch {
                         logger.error("cannot open a partition log", metadata: ["partition": "\(tp)", "error": "\(error)"])
                     }
                 }
             }
         }
-        // Leader epochs that moved (a fenced leader's partitions, and their return): the hosted
-        // replica takes the new epoch.
+        // Leadership and ISR changes of hosted partitions: each replica takes its new role
+        // (leading in a new epoch, following another broker, or a committed ISR change).
+        var lostOffsetsPartitions: [Int32] = []
         for record in records {
             guard case .partitionChange(let change) = record, let name = image.topic(id: change.topicID)?.name,
-                  let p = image.topics[name]?.partitions[change.partitionID], p.leader == nodeID,
+                  let p = image.topics[name]?.partitions[change.partitionID],
                   let partition = partitions[TopicPartition(name, change.partitionID)] else { continue }
             do {
-                try await partition.becomeLeader(epoch: p.leaderEpoch)
+                let roleChange = try await partition.apply(p)
+                switch roleChange {
+                case .unchanged: break
+                case .becameLeader:
+                    metrics?.leaderElected()
+                    if name == TopicName.consumerOffsets { openedOffsetsPartitions.append(p.partitionID) }
+                    followersChanged = true
+                    logger.info("leading partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader.epoch": "\(p.leaderEpoch)",
+                                                            "isr": "\(p.isr)"])
+                case .becameFollower(let leader):
+                    if name == TopicName.consumerOffsets { lostOffsetsPartitions.append(p.partitionID) }
+                    followersChanged = true
+                    logger.info("following partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader": "\(leader)",
+                                                              "leader.epoch": "\(p.leaderEpoch)"])
+                }
             } catch {
-                logger.error("cannot record a new leader epoch", metadata: ["partition": "\(name)-\(change.partitionID)", "error": "\(error)"])
+                logger.error("cannot take the partition's new role", metadata: ["partition": "\(name)-\(change.partitionID)", "error": "\(error)"])
             }
+        }
+        if followersChanged { replicaManager?.partitionsChanged() }
+        if !lostOffsetsPartitions.isEmpty, let hook = offsetsPartitionsLost {
+            let lost = lostOffsetsPartitions.sorted()
+            Task { await hook(lost) }
         }
         if cluster != nil, !openedOffsetsPartitions.isEmpty, let hook = offsetsPartitionsOpened {
             let opened = openedOffsetsPartitions.sorted()

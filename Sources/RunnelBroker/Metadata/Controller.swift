@@ -35,6 +35,11 @@ actor Controller {
     /// Called with the `__consumer_offsets` partitions newly opened here (cluster mode), so the group
     /// coordinator loads and serves their groups.
     var offsetsPartitionsOpened: (@Sendable ([Int32]) async -> Void)?
+    /// Called with the `__consumer_offsets` partitions this broker stopped leading, so the group
+    /// coordinator stops serving their groups (NOT_COORDINATOR sends clients to the new leader).
+    var offsetsPartitionsLost: (@Sendable ([Int32]) async -> Void)?
+    /// The replica fetchers of a cluster broker; nil on a standalone node and a controller-only one.
+    let replicaManager: ReplicaManager?
     /// Told the quotas in force after a `ClientQuotaRecord` applies.
     var clientQuotasChanged: (@Sendable (ClientQuotas) -> Void)?
     /// Opens when a cluster broker may serve clients (the active controller unfenced it).
@@ -68,6 +73,8 @@ actor Controller {
         self.clusterID = meta.clusterID
         self.cluster = cluster
         self.hostsPartitions = cluster?.isBroker ?? true
+        self.replicaManager = cluster?.isBroker == true
+            ? ReplicaManager(nodeID: config.nodeID, settings: ReplicaFetcherSettings(config: config), logger: logger) : nil
         let image: MetadataImage
         if let cluster {
             let metadataDirectory = directory.appending(MetadataLog.directoryName)
@@ -106,7 +113,7 @@ actor Controller {
             for p in topic.partitions.values {
                 let tp = TopicPartition(topic.name, p.partitionID)
                 let partition = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
-                                                       state: state, logger: logger, metrics: metrics)
+                                                       state: state, nodeID: config.nodeID, logger: logger, metrics: metrics)
                 opened[tp] = partition
                 progress.loaded(tp, scannedBytes: partition.recoveredBytesAtLoad)
             }
@@ -129,7 +136,7 @@ actor Controller {
 
     /// Opens (recovering if needed) the log of one partition hosted here.
     static func openPartition(_ tp: TopicPartition, topic: MetadataImage.TopicImage, partition p: MetadataImage.PartitionImage,
-                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, logger: Logger,
+                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, nodeID: Int32, logger: Logger,
                               metrics: BrokerMetrics?) throws -> Partition {
         let options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
                                       logStartOffset: state.logStartOffsets[tp.directoryName],
@@ -137,9 +144,13 @@ actor Controller {
         return try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
                              logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
                              appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
-                             loadOptions: options, logger: logger, metrics: metrics)
+                             loadOptions: options, logger: logger, metrics: metrics, brokerID: nodeID, assignment: p,
+                             highWatermark: state.highWatermarks[tp.directoryName],
+                             replication: config.replicationSettings(topicOverrides: topic.configs))
     }
 
+    /// The replica of `tp` hosted here, leader or follower; requests that need the leader find out
+    /// from the partition (``NotLeaderError``).
     func partition(_ tp: TopicPartition) -> Partition? { partitions[tp] }
 
     /// Sets the hook that tells the group coordinator about offsets partitions opened here.
@@ -151,6 +162,7 @@ actor Controller {
     /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
     /// marker, so the next start skips recovery.
     func shutdown() async {
+        await replicaManager?.shutdown()
         await withDiscardingTaskGroup { group in
             for p in partitions.values { group.addTask { await p.close() } }
         }
@@ -169,12 +181,15 @@ actor Controller {
     func writeCheckpoints() async throws {
         var recovery: [OffsetCheckpointFile.Entry] = []
         var starts: [OffsetCheckpointFile.Entry] = []
+        var highWatermarks: [OffsetCheckpointFile.Entry] = []
         for (tp, partition) in partitions {
             recovery.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.recoveryPoint))
             starts.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.logStartOffset))
+            highWatermarks.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.highWatermark))
         }
         try OffsetCheckpointFile.write(recovery, directory: logDirectory, name: OffsetCheckpointFile.recoveryPoint)
         try OffsetCheckpointFile.write(starts, directory: logDirectory, name: OffsetCheckpointFile.logStartOffset)
+        try OffsetCheckpointFile.write(highWatermarks, directory: logDirectory, name: OffsetCheckpointFile.replicationOffset)
     }
 
     // MARK: Log cleaner

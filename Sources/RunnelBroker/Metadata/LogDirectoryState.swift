@@ -14,13 +14,16 @@ struct LogDirectoryState {
     /// By partition directory name, `<topic>-<partition>`.
     var recoveryPoints: [String: Int64]
     var logStartOffsets: [String: Int64]
+    /// High watermarks from `replication-offset-checkpoint`.
+    var highWatermarks: [String: Int64] = [:]
 
     static func load(directory: FilePath) throws -> LogDirectoryState {
         let marker = access(directory.appending(cleanShutdownFile).string, F_OK) == 0
         // A corrupt checkpoint is not trusted: everything is recovered instead.
         let recovery = (try? OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.recoveryPoint)) ?? [:]
         let starts = (try? OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.logStartOffset)) ?? [:]
-        return LogDirectoryState(cleanShutdown: marker, recoveryPoints: recovery, logStartOffsets: starts)
+        let highWatermarks = (try? OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.replicationOffset)) ?? [:]
+        return LogDirectoryState(cleanShutdown: marker, recoveryPoints: recovery, logStartOffsets: starts, highWatermarks: highWatermarks)
     }
 
     static func writeCleanShutdownMarker(directory: FilePath) throws {

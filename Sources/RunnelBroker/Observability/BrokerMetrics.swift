@@ -58,6 +58,11 @@ public final class BrokerMetrics: Sendable {
     /// Responses held or muted for a client quota, and the time they were held (KIP-219).
     let requestsThrottled: CoreMetrics.Counter
     let throttleMilliseconds: CoreMetrics.Counter
+    /// ISR changes this broker's partitions committed, as Kafka's `IsrShrinksPerSec` / `IsrExpandsPerSec`.
+    let isrShrinks: CoreMetrics.Counter
+    let isrExpands: CoreMetrics.Counter
+    /// Partitions this broker started leading (a new leader epoch), as Kafka's `LeaderElectionRateAndTimeMs` count.
+    let leaderElections: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -77,7 +82,16 @@ public final class BrokerMetrics: Sendable {
         recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)
         requestsThrottled = CoreMetrics.Counter(label: "runnel_requests_throttled_total", factory: factory)
         throttleMilliseconds = CoreMetrics.Counter(label: "runnel_request_throttle_milliseconds_total", factory: factory)
+        isrShrinks = CoreMetrics.Counter(label: "runnel_isr_shrinks_total", factory: factory)
+        isrExpands = CoreMetrics.Counter(label: "runnel_isr_expands_total", factory: factory)
+        leaderElections = CoreMetrics.Counter(label: "runnel_leader_elections_total", factory: factory)
     }
+
+    /// Counts an ISR change the controller committed for a partition this broker leads.
+    func isrChanged(shrink: Bool) { (shrink ? isrShrinks : isrExpands).increment() }
+
+    /// Counts a partition this broker started leading.
+    func leaderElected() { leaderElections.increment() }
 
     /// The counters of `topic`, created on first use.
     public func counters(_ topic: String) -> TopicCounters {

@@ -12,6 +12,7 @@ extension Controller {
     func stateGauges(groups: GroupCoordinator) async -> [StateGauge] {
         var out: [StateGauge] = []
         var waiting = 0
+        var produces = 0
         for (tp, partition) in partitions.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
             let labels = [("topic", tp.topic), ("partition", String(tp.partition))]
             out.append(("runnel_partition_log_size_bytes", labels, Double(await partition.sizeBytes)))
@@ -19,9 +20,16 @@ extension Controller {
             out.append(("runnel_partition_log_start_offset", labels, Double(await partition.logStartOffset)))
             out.append(("runnel_partition_log_end_offset", labels, Double(await partition.logEndOffset)))
             out.append(("runnel_partition_high_watermark", labels, Double(await partition.highWatermark)))
+            if let replication = await partition.replicationSnapshot {
+                for (follower, lag) in replication.followerLag.sorted(by: { $0.key < $1.key }) {
+                    out.append(("runnel_partition_replica_lag_records", labels + [("replica", String(follower))], Double(lag)))
+                }
+                produces += await partition.waitingProduces
+            }
             waiting += await partition.waitingFetches
         }
         out.append(("runnel_fetch_purgatory_size", [], Double(waiting)))
+        out.append(("runnel_produce_purgatory_size", [], Double(produces)))
         let allPartitions = image.topics.values.flatMap { $0.partitions.values }
         out.append(("runnel_topics", [], Double(image.topics.count)))
         out.append(("runnel_partitions", [], Double(allPartitions.count)))

@@ -5,6 +5,7 @@ import KafkaProtocol
 import LogStorage
 import Logging
 import NIOCore
+import Replication
 import SystemPackage
 
 /// Names a partition: topic and index.
@@ -20,38 +21,76 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     public var description: String { directoryName }
 }
 
-/// The one owner of a partition's mutable state on this broker: its log, leader epoch and the
-/// fetches waiting for new data. With a single broker this replica is always the leader and the
-/// ISR is itself, so the high watermark equals the log end offset after every append.
+/// The one owner of a partition's mutable state on this broker: its log, its part in replication
+/// (leader with follower progress, ISR and high watermark, or follower of another broker), the
+/// fetches waiting for new data and the acks=all produces waiting for the high watermark.
+///
+/// A standalone broker's partitions have one replica, which leads with itself as the ISR, so the
+/// high watermark moves with the log end offset after every append.
 actor Partition {
     let topicPartition: TopicPartition
     let topicID: UUIDBytes
-    private let log: Log
-    private(set) var leaderEpoch: Int32
+    /// This broker's id (`node.id`).
+    let brokerID: Int32
+    let log: Log
+    /// The leader epoch the metadata gives this partition: stamped into appended batches when
+    /// leading, and checked against the `current_leader_epoch` of requests (KIP-320).
+    var leaderEpoch: Int32
+    /// Whether this replica leads or follows, with the leader's replication state.
+    var role: ReplicaRole
+    /// What a follower learned of the leader's high watermark (bounded by its own log end offset);
+    /// the high watermark it starts from if it becomes leader.
+    var followerHighWatermark: Int64
+    /// min.insync.replicas and replica.lag.time.max.ms for this partition.
+    var replication: ReplicationSettings
     /// Timestamp rules, storage codec and LogAppendTime of this partition's topic.
     private(set) var appendPolicy: AppendPolicy
-    private var waiters: [AppendSignal] = []
+    var waiters: [AppendSignal] = []
+    /// acks=all produces waiting for the high watermark to pass their batch (the produce purgatory).
+    var commitWaiters: [CommitWaiter] = []
+    var nextCommitWaiterID: UInt64 = 0
     /// This topic's byte and record counters, looked up once; nil in tests that do not look.
     private let counters: BrokerMetrics.TopicCounters?
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     private var closed = false
 
-    /// Opens or creates the partition directory under `logDirectory`, recovering its log,
-    /// writing `partition.metadata` and recording `leaderEpoch` in the epoch history.
+    /// Opens or creates the partition directory under `logDirectory`, recovering its log and
+    /// writing `partition.metadata`, then takes the role `assignment` gives this broker.
+    /// - Parameters:
+    ///   - assignment: the partition's replicas, ISR, leader and epochs from the metadata; nil for
+    ///     a single replica led by this broker in `leaderEpoch`.
+    ///   - highWatermark: the checkpointed high watermark (`replication-offset-checkpoint`), if any.
     init(topicPartition: TopicPartition, topicID: UUIDBytes, leaderEpoch: Int32, logDirectory: FilePath,
          config: LogConfig, appendPolicy: AppendPolicy, loadOptions: Log.LoadOptions = Log.LoadOptions(), logger: Logger,
-         metrics: BrokerMetrics? = nil) throws {
+         metrics: BrokerMetrics? = nil, brokerID: Int32 = 0, assignment: MetadataImage.PartitionImage? = nil,
+         highWatermark: Int64? = nil, replication: ReplicationSettings = ReplicationSettings()) throws {
         self.topicPartition = topicPartition
         self.topicID = topicID
-        self.leaderEpoch = leaderEpoch
+        self.brokerID = brokerID
         self.appendPolicy = appendPolicy
+        self.replication = replication
         self.counters = metrics?.counters(topicPartition.topic)
         let directory = logDirectory.appending(topicPartition.directoryName)
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
-        try log.assignLeaderEpoch(leaderEpoch)
         self.log = log
         self.recoveredBytesAtLoad = log.recoveredBytes
+        let assigned = assignment ?? MetadataImage.PartitionImage(partitionID: topicPartition.partition, replicas: [brokerID], isr: [brokerID],
+                                                                  leader: brokerID, leaderEpoch: leaderEpoch, partitionEpoch: 0)
+        let startHighWatermark = min(highWatermark ?? (assignment == nil ? log.logEndOffset : 0), log.logEndOffset)
+        self.followerHighWatermark = startHighWatermark
+        self.leaderEpoch = assigned.leaderEpoch
+        if assigned.leader == brokerID {
+            try log.assignLeaderEpoch(assigned.leaderEpoch)
+            var state = PartitionLeader(brokerID: brokerID, leaderEpoch: assigned.leaderEpoch, partitionEpoch: assigned.partitionEpoch,
+                                        replicas: assigned.replicas, isr: Set(assigned.isr), logEndOffset: log.logEndOffset,
+                                        highWatermark: startHighWatermark, nowMs: Self.monotonicMs(),
+                                        replicaLagTimeMaxMs: replication.replicaLagTimeMaxMs, minISR: replication.minInsyncReplicas)
+            state.leaderAppended(logEndOffset: log.logEndOffset)
+            self.role = .leader(state)
+        } else {
+            self.role = .follower(leader: assigned.leader, needsTruncation: true)
+        }
     }
 
     var logEndOffset: Int64 { log.logEndOffset }
@@ -64,14 +103,25 @@ actor Partition {
     /// Fetches waiting for an append (the fetch purgatory of this partition).
     var waitingFetches: Int { waiters.count }
     var logStartOffset: Int64 { log.logStartOffset }
-    /// Single replica: everything appended is committed.
-    var highWatermark: Int64 { log.logEndOffset }
+    /// The offset below which every record is on the ISR (the leader's), or what the follower last
+    /// heard from its leader. Consumers read below it only.
+    var highWatermark: Int64 {
+        if case .leader(let state) = role { return state.highWatermark }
+        return followerHighWatermark
+    }
     /// No transactions yet: the last stable offset is the high watermark.
     var lastStableOffset: Int64 { highWatermark }
+    /// Whether this replica leads the partition.
+    var isLeader: Bool {
+        if case .leader = role { return true }
+        return false
+    }
 
     /// The outcome of a successful append.
     struct AppendResult: Sendable {
         var baseOffset: Int64
+        /// The offset of the batch's last record (acks=all waits for the high watermark to pass it).
+        var lastOffset: Int64
         /// Broker time stamped into the batch for LogAppendTime topics, else -1.
         var logAppendTimeMs: Int64
         var logStartOffset: Int64
@@ -80,9 +130,14 @@ actor Partition {
     /// Validates and appends one produced record set, applying the topic's ``AppendPolicy``
     /// (timestamp bounds, `compression.type`, LogAppendTime). An idempotent producer's exact retry
     /// of one of its last 5 batches is answered with the original offsets and not appended (KIP-98).
-    /// - Throws: ``RecordValidationError``, ``ProducerStateError`` (INVALID_PRODUCER_EPOCH,
-    ///   OUT_OF_ORDER_SEQUENCE_NUMBER), ``CompressionError`` or ``StorageError``.
-    func append(_ records: ByteBuffer, nowMs: Int64, origin: AppendOrigin = .client) throws -> AppendResult {
+    /// - Parameter requiredAcks: the produce's acks; -1 (all) is refused before the append when the
+    ///   committed ISR is smaller than `min.insync.replicas`.
+    /// - Throws: ``NotLeaderError`` when this replica does not lead, ``ReplicationError``
+    ///   (NOT_ENOUGH_REPLICAS), ``RecordValidationError``, ``ProducerStateError``
+    ///   (INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER), ``CompressionError`` or ``StorageError``.
+    func append(_ records: ByteBuffer, nowMs: Int64, origin: AppendOrigin = .client, requiredAcks: Int16 = 1) throws -> AppendResult {
+        guard case .leader(let state) = role else { throw NotLeaderError(topicPartition: topicPartition) }
+        if requiredAcks == -1 { try state.checkEnoughReplicas() }
         var header = try RecordBatchValidator.validateProduced(records, maxBatchBytes: config.maxMessageBytes)
         if header.isControl, origin == .client {
             // Kafka's LogValidator: only the broker writes transaction markers.
@@ -93,7 +148,7 @@ actor Partition {
             throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
         }
         if let duplicate = try log.checkProducer(header) {
-            return AppendResult(baseOffset: duplicate.firstOffset, logAppendTimeMs: appendPolicy.logAppendTime ? duplicate.maxTimestamp : -1,
+            return AppendResult(baseOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, logAppendTimeMs: appendPolicy.logAppendTime ? duplicate.maxTimestamp : -1,
                                 logStartOffset: log.logStartOffset)
         }
         var bytes = records
@@ -102,10 +157,9 @@ actor Partition {
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
-        let signals = waiters
-        waiters.removeAll()
-        for s in signals { s.fire() }
-        return AppendResult(baseOffset: base, logAppendTimeMs: appendTime, logStartOffset: log.logStartOffset)
+        leaderLogAdvanced()
+        return AppendResult(baseOffset: base, lastOffset: base + Int64(header.lastOffsetDelta), logAppendTimeMs: appendTime,
+                            logStartOffset: log.logStartOffset)
     }
 
     /// What a fetch of one partition returns.
@@ -123,9 +177,14 @@ actor Partition {
     ///   - oversizedFirstBatch: whether a first batch larger than `maxBytes` is still returned
     ///     (KIP-74: only for the first partition of a fetch that returns data); otherwise such a
     ///     read returns no records.
-    /// - Throws: ``StorageError`` (OFFSET_OUT_OF_RANGE when outside the log).
+    ///   - requireLeader: whether only a leader may answer (client and follower fetches); the
+    ///     group coordinator reading its own partition passes false.
+    /// - Throws: ``NotLeaderError`` when `requireLeader` and this replica follows; ``StorageError``
+    ///   (OFFSET_OUT_OF_RANGE when outside the log).
     /// Consumer reads count the records returned in the topic's bytes-out and records-out metrics.
-    func read(from offset: Int64, maxBytes: Int, isReplica: Bool, oversizedFirstBatch: Bool = true) throws -> ReadResult {
+    func read(from offset: Int64, maxBytes: Int, isReplica: Bool, oversizedFirstBatch: Bool = true,
+              requireLeader: Bool = true) throws -> ReadResult {
+        if requireLeader, !isLeader { throw NotLeaderError(topicPartition: topicPartition) }
         let bound = isReplica ? log.logEndOffset : highWatermark
         var records = ByteBuffer()
         if maxBytes > 0 {
@@ -146,9 +205,10 @@ actor Partition {
         log.removeExpiredProducers(nowMs: nowMs, expirationMs: expirationMs)
     }
 
-    /// Registers a fetch waiting for the next append; fired at once if data is already past `offset`.
-    func register(_ signal: AppendSignal, ifNoDataAfter offset: Int64) {
-        if highWatermark > offset { signal.fire(); return }
+    /// Registers a fetch waiting for the next append or high watermark move; fired at once if
+    /// data is already past `offset` (the log end for a follower's fetch, else the high watermark).
+    func register(_ signal: AppendSignal, ifNoDataAfter offset: Int64, isReplica: Bool = false) {
+        if (isReplica ? log.logEndOffset : highWatermark) > offset { signal.fire(); return }
         waiters.append(signal)
     }
 
@@ -156,8 +216,10 @@ actor Partition {
         waiters.removeAll { $0 === signal }
     }
 
-    /// KIP-320/KIP-101 fencing of a client's `current_leader_epoch`: -1 skips the check.
+    /// KIP-320/KIP-101 fencing of a client's `current_leader_epoch`: -1 skips the check. A replica
+    /// that does not lead answers NOT_LEADER_OR_FOLLOWER whatever the epoch.
     func checkLeaderEpoch(_ requested: Int32) -> ErrorCode {
+        guard isLeader else { return .notLeaderOrFollower }
         if requested == -1 || requested == leaderEpoch { return .none }
         return requested < leaderEpoch ? .fencedLeaderEpoch : .unknownLeaderEpoch
     }
@@ -181,6 +243,7 @@ actor Partition {
     /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` when `offset`
     ///   is below -1 or above the high watermark; otherwise what the log throws.
     func deleteRecords(beforeOffset offset: Int64) throws -> Int64 {
+        guard isLeader else { throw NotLeaderError(topicPartition: topicPartition) }
         guard config.deleteEnabled else {
             // Kafka: records of a topic whose cleanup.policy lacks `delete` cannot be deleted.
             throw RecordValidationError(.policyViolation, "Records of topic \(topicPartition.topic) with cleanup.policy=compact cannot be deleted")
@@ -204,19 +267,17 @@ actor Partition {
 
     /// Applies changed topic or broker configs (AlterConfigs, IncrementalAlterConfigs): later
     /// appends, rolls, retention and cleaning use them.
-    /// Takes the leader epoch the metadata gives this replica (a new epoch after the leader
-    /// changed or returned): later batches carry it, the epoch history records where it starts,
-    /// and requests naming an older epoch get FENCED_LEADER_EPOCH (KIP-101, KIP-320).
-    /// - Throws: ``StorageError`` when `leader-epoch-checkpoint` cannot be written.
-    func becomeLeader(epoch: Int32) throws {
-        guard epoch > leaderEpoch else { return }
-        leaderEpoch = epoch
-        try log.assignLeaderEpoch(epoch)
-    }
-
-    func reconfigure(_ config: LogConfig, appendPolicy: AppendPolicy) {
+    func reconfigure(_ config: LogConfig, appendPolicy: AppendPolicy, replication: ReplicationSettings? = nil) {
         log.updateConfig(config)
         self.appendPolicy = appendPolicy
+        if let replication {
+            self.replication = replication
+            if case .leader(var state) = role {
+                state.minISR = replication.minInsyncReplicas
+                state.replicaLagTimeMaxMs = replication.replicaLagTimeMaxMs
+                role = .leader(state)
+            }
+        }
     }
 
     /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
@@ -252,6 +313,7 @@ actor Partition {
         closed = true
         for s in waiters { s.fire() }
         waiters.removeAll()
+        failCommitWaiters(.notLeaderOrFollower)
         try? log.flush()
         log.close()
     }
