@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "RunnelBrokerTests",
             dependencies: [
-                "RunnelBroker", "KafkaProtocol", "LogStorage", "Raft",
+                "RunnelBroker", "KafkaProtocol", "LogStorage", "Raft", "Replication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

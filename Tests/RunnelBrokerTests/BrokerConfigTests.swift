@@ -148,6 +148,7 @@ import Testing
             "message.timestamp.type": "CreateTime", "segment.ms": "604800000", "segment.index.bytes": "10485760",
             "retention.ms": "604800000", "retention.bytes": "-1", "file.delete.delay.ms": "60000",
             "cleanup.policy": "delete", "min.cleanable.dirty.ratio": "0.5", "min.compaction.lag.ms": "0",
+            "min.insync.replicas": "1", "unclean.leader.election.enable": "false",
             "delete.retention.ms": "86400000", "compression.type": "producer",
             "message.timestamp.before.max.ms": "9223372036854775807", "message.timestamp.after.max.ms": "3600000",
         ])

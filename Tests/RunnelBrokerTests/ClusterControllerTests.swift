@@ -39,8 +39,54 @@ import Testing
             // A cluster node that is not the active controller refuses to write.
             let result = await controller.createTopic(name: "x", numPartitions: 1, replicationFactor: 1, configs: [], validateOnly: false)
             #expect(result.errorCode == .notController)
-            let rf2 = await controller.createTopic(name: "y", numPartitions: 1, replicationFactor: 2, configs: [], validateOnly: false)
-            #expect(rf2.errorCode == .invalidReplicationFactor)
+            // Up to the number of live brokers (3); beyond it INVALID_REPLICATION_FACTOR, checked before the write.
+            let rf4 = await controller.createTopic(name: "y", numPartitions: 1, replicationFactor: 4, configs: [], validateOnly: false)
+            #expect(rf4.errorCode == .invalidReplicationFactor)
+            #expect(await controller.placeReplicas(count: 3, replicationFactor: 3, brokers: [1, 2, 3]).map(\.first) == [2, 3, 2])
+            for replicas in await controller.placeReplicas(count: 6, replicationFactor: 2, brokers: [1, 2, 3]) {
+                #expect(replicas.count == 2 && Set(replicas).count == 2)
+            }
+            await controller.shutdown()
+        }
+    }
+
+    @Test func electionsComeFromTheISRAndPreferTheReplicaOrder() async throws {
+        try await withTemporaryDirectory { dir async throws in
+            let controller = try ClusterControllerTests.clusterController(dir, nodeID: 3)
+            let t = UUIDBytes.random()
+            let u = UUIDBytes.random()
+            await controller.publish([ClusterControllerTests.register(1), ClusterControllerTests.register(2), ClusterControllerTests.register(3), .topic(name: "t", topicID: t),
+                                      .partition(.init(partitionID: 0, topicID: t, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1,
+                                                       leaderEpoch: 0, partitionEpoch: 0)),
+                                      .partition(.init(partitionID: 1, topicID: t, replicas: [2, 3, 1], isr: [2, 1], leader: 2,
+                                                       leaderEpoch: 0, partitionEpoch: 0)),
+                                      .topic(name: "u", topicID: u),
+                                      .partition(.init(partitionID: 0, topicID: u, replicas: [1, 3], isr: [1], leader: 1,
+                                                       leaderEpoch: 0, partitionEpoch: 0))])
+            // Broker 1 leaves: t-0 goes to 2 (next in replica order and in the ISR), t-1 keeps its
+            // leader and drops 1 from the ISR, u-0 has no in-sync replica left: no leader, ISR kept.
+            await controller.publish(await controller.fencingRecords(try #require(await controller.image.brokers[1])))
+            var t0 = try #require(await controller.image.topics["t"]?.partitions[0])
+            let t1 = try #require(await controller.image.topics["t"]?.partitions[1])
+            var u0 = try #require(await controller.image.topics["u"]?.partitions[0])
+            #expect(t0.leader == 2 && t0.isr == [2, 3] && t0.leaderEpoch == 1)
+            #expect(t1.leader == 2 && t1.isr == [2] && t1.leaderEpoch == 0)
+            #expect(u0.leader == -1 && u0.isr == [1])
+            // Broker 3 is a replica of u-0 but not in sync: never elected without unclean election.
+            #expect(await controller.returningBrokerChanges(3).isEmpty)
+            await controller.publish([.config(resourceType: MetadataRecord.topicResourceType, resourceName: "u",
+                                              name: "unclean.leader.election.enable", value: "true")])
+            #expect(await controller.returningBrokerChanges(3).count == 1)
+            // Broker 1 returns: it leads u-0 again; t-0 stays with 2 until 1 is back in its ISR, then
+            // the preferred-leader election moves it back.
+            await controller.publish([.unfenceBroker(brokerID: 1, brokerEpoch: 1)] + (await controller.returningBrokerChanges(1)))
+            u0 = try #require(await controller.image.topics["u"]?.partitions[0])
+            #expect(u0.leader == 1 && u0.leaderEpoch == 2)
+            #expect(await controller.preferredLeaderChanges().isEmpty)
+            await controller.publish([.partitionChange(.init(partitionID: 0, topicID: t, isr: [1, 2, 3]))])
+            await controller.publish(await controller.preferredLeaderChanges())
+            t0 = try #require(await controller.image.topics["t"]?.partitions[0])
+            #expect(t0.leader == 1 && t0.leaderEpoch == 2)
             await controller.shutdown()
         }
     }
