@@ -196,12 +196,15 @@ public struct Broker: Service {
 
 extension Broker {
     /// The background duties of the log manager until cancelled: retention every
-    /// `log.retention.check.interval.ms`, checkpoints every `log.flush.offset.checkpoint.interval.ms`
-    /// and `log.flush.start.offset.checkpoint.interval.ms`.
+    /// `log.retention.check.interval.ms`, checkpoints (recovery points, log start offsets and high
+    /// watermarks) every `log.flush.offset.checkpoint.interval.ms`,
+    /// `log.flush.start.offset.checkpoint.interval.ms` or `replica.high.watermark.checkpoint.interval.ms`,
+    /// whichever is shortest.
     func runMaintenance(_ controller: Controller) async {
         let retentionEvery = Int64(config.int("log.retention.check.interval.ms"))
         let checkpointEvery = Int64(min(config.int("log.flush.offset.checkpoint.interval.ms"),
-                                        config.int("log.flush.start.offset.checkpoint.interval.ms")))
+                                        config.int("log.flush.start.offset.checkpoint.interval.ms"),
+                                        config.int("replica.high.watermark.checkpoint.interval.ms")))
         let producerExpiryEvery = Int64(config.int("producer.id.expiration.check.interval.ms"))
         let producerExpirationMs = Int64(config.int("producer.id.expiration.ms"))
         let tick = max(50, min(retentionEvery, checkpointEvery > 0 ? checkpointEvery : retentionEvery, producerExpiryEvery))

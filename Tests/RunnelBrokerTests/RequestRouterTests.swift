@@ -73,7 +73,8 @@ struct RequestRouterTests {
             #expect(table[44] == 0...1)
             #expect(table[48] == 0...1)  // DescribeClientQuotas (KIP-546)
             #expect(table[49] == 0...1)  // AlterClientQuotas
-            #expect(table.count == 29)
+            #expect(table[43] == 0...2)  // ElectLeaders (KIP-183, KIP-460)
+            #expect(table.count == 30)
         }
     }
 

@@ -25,6 +25,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let alterConfigs = ApiKey(rawValue: 33)
     public static let describeLogDirs = ApiKey(rawValue: 35)
     public static let incrementalAlterConfigs = ApiKey(rawValue: 44)
+    public static let electLeaders = ApiKey(rawValue: 43)
     public static let createPartitions = ApiKey(rawValue: 37)
     public static let describeCluster = ApiKey(rawValue: 60)
     public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
@@ -69,6 +70,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 32: return 4         // DescribeConfigs
         case 33: return 2         // AlterConfigs
         case 35: return 2         // DescribeLogDirs
+        case 43: return 2         // ElectLeaders
         case 44: return 1         // IncrementalAlterConfigs
         case 37: return 2         // CreatePartitions
         case 42: return 2         // DeleteGroups
@@ -131,6 +133,7 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 35: return "DescribeLogDirs"
         case 44: return "IncrementalAlterConfigs"
         case 37: return "CreatePartitions"
+        case 43: return "ElectLeaders"
         case 60: return "DescribeCluster"
         case 23: return "OffsetForLeaderEpoch"
         case 42: return "DeleteGroups"

@@ -65,8 +65,11 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unsupportedCompressionType = ErrorCode(76)
     public static let offsetNotAvailable = ErrorCode(78)
     public static let memberIDRequired = ErrorCode(79)
+    public static let preferredLeaderNotAvailable = ErrorCode(80)
     public static let groupMaxSizeReached = ErrorCode(81)
     public static let fencedInstanceID = ErrorCode(82)
+    public static let eligibleLeadersNotAvailable = ErrorCode(83)
+    public static let electionNotNeeded = ErrorCode(84)
     public static let groupSubscribedToTopic = ErrorCode(86)
     public static let invalidRecord = ErrorCode(87)
     public static let unstableOffsetCommit = ErrorCode(88)
@@ -121,7 +124,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             47: "INVALID_PRODUCER_EPOCH", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 59: "UNKNOWN_PRODUCER_ID", 56: "KAFKA_STORAGE_ERROR", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND",
             70: "FETCH_SESSION_ID_NOT_FOUND", 71: "INVALID_FETCH_SESSION_EPOCH", 74: "FENCED_LEADER_EPOCH",
             75: "UNKNOWN_LEADER_EPOCH", 76: "UNSUPPORTED_COMPRESSION_TYPE", 77: "STALE_BROKER_EPOCH", 78: "OFFSET_NOT_AVAILABLE",
-            79: "MEMBER_ID_REQUIRED", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
+            79: "MEMBER_ID_REQUIRED", 80: "PREFERRED_LEADER_NOT_AVAILABLE", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
+            83: "ELIGIBLE_LEADERS_NOT_AVAILABLE", 84: "ELECTION_NOT_NEEDED",
             86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 95: "INVALID_UPDATE_VERSION", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 101: "DUPLICATE_BROKER_REGISTRATION", 102: "BROKER_ID_NOT_REGISTERED", 103: "INCONSISTENT_TOPIC_ID", 104: "INCONSISTENT_CLUSTER_ID", 106: "NEW_LEADER_ELECTED", 107: "INELIGIBLE_REPLICA",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"

@@ -69,11 +69,13 @@ extension RequestHandlers {
     private func describe(_ topic: MetadataImage.TopicImage, _ image: MetadataImage) -> MetadataResponse.Topic {
         let isCluster = controller.cluster != nil
         let partitions = topic.partitions.values.sorted { $0.partitionID < $1.partitionID }.map { p in
-            // A partition whose only replica is on a fenced broker has no leader until it returns.
+            // A partition whose leader is on a fenced broker (the controller is electing another,
+            // or none of its in-sync replicas is live) has no leader until one returns.
             let leaderLive = !isCluster || image.brokers[p.leader].map { !$0.fenced } == true
+            let offline = isCluster ? p.replicas.filter { image.brokers[$0].map(\.fenced) ?? true } : []
             return MetadataResponse.Partition(errorCode: leaderLive ? .none : .leaderNotAvailable, partitionIndex: p.partitionID,
                                               leaderID: leaderLive ? p.leader : -1, leaderEpoch: p.leaderEpoch,
-                                              replicaNodes: p.replicas, isrNodes: leaderLive ? p.isr : [])
+                                              replicaNodes: p.replicas, isrNodes: p.isr, offlineReplicas: offline)
         }
         return MetadataResponse.Topic(name: topic.name, topicID: topic.topicID, isInternal: TopicName.isInternal(topic.name),
                                       partitions: partitions)

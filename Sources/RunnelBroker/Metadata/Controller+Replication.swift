@@ -214,3 +214,67 @@ extension Controller {
         }
     }
 }
+
+extension Controller {
+    /// ElectLeaders on the active controller: for each partition (every partition when nil), a
+    /// preferred election (type 0) gives leadership to the first replica if it is live and in the
+    /// ISR; an unclean one (type 1) elects a live replica only for a partition with no leader, from
+    /// the ISR first. All changes commit as one metadata batch.
+    /// - Returns: per partition NONE, or ELECTION_NOT_NEEDED (already led by the preferred replica,
+    ///   or has a leader for unclean), PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    ///   UNKNOWN_TOPIC_OR_PARTITION, INVALID_REQUEST (unknown type), or the commit's error.
+    func electLeaders(type: Int8, partitions requested: [TopicPartition]?) async -> [(TopicPartition, (code: ErrorCode, message: String?))] {
+        await serialized {
+            var targets: [TopicPartition] = requested ?? image.topics.values.flatMap { t in t.partitions.keys.map { TopicPartition(t.name, $0) } }
+            targets.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            var outcomes: [(TopicPartition, (code: ErrorCode, message: String?))] = []
+            var records: [MetadataRecord] = []
+            var changed: [Int] = []
+            for tp in targets {
+                guard let topic = image.topics[tp.topic], let p = topic.partitions[tp.partition] else {
+                    outcomes.append((tp, (.unknownTopicOrPartition, "This server does not host this topic-partition.")))
+                    continue
+                }
+                switch type {
+                case ElectLeadersRequest.preferred:
+                    guard let preferred = p.replicas.first else { outcomes.append((tp, (.preferredLeaderNotAvailable, nil))); continue }
+                    if preferred == p.leader {
+                        outcomes.append((tp, (.electionNotNeeded, "Leader election not needed for topic partition.")))
+                    } else if p.isr.contains(preferred), isEligibleReplica(preferred) {
+                        changed.append(outcomes.count)
+                        outcomes.append((tp, (.none, nil)))
+                        records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: preferred)))
+                    } else {
+                        outcomes.append((tp, (.preferredLeaderNotAvailable,
+                                              "Failed to elect leader for partition \(tp) under strategy PreferredReplicaPartitionLeaderElectionStrategy")))
+                    }
+                case ElectLeadersRequest.unclean:
+                    if p.leader >= 0, isEligibleReplica(p.leader) {
+                        outcomes.append((tp, (.electionNotNeeded, "Leader election not needed for topic partition.")))
+                    } else if let next = p.replicas.first(where: { p.isr.contains($0) && isEligibleReplica($0) }) {
+                        changed.append(outcomes.count)
+                        outcomes.append((tp, (.none, nil)))
+                        records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: next)))
+                    } else if let any = p.replicas.first(where: isEligibleReplica) {
+                        logger.warning("unclean leader election requested: a replica outside the ISR leads",
+                                       metadata: ["partition": "\(tp)", "leader": "\(any)", "isr": "\(p.isr)"])
+                        changed.append(outcomes.count)
+                        outcomes.append((tp, (.none, nil)))
+                        records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, isr: [any], leader: any)))
+                    } else {
+                        outcomes.append((tp, (.eligibleLeadersNotAvailable, "No live replica of \(tp) can lead.")))
+                    }
+                default:
+                    outcomes.append((tp, (.invalidRequest, "Unknown election type \(type).")))
+                }
+            }
+            do {
+                try await commit(records)
+            } catch {
+                let code = (error as? ControllerWriteError)?.code ?? .unknownServerError
+                for i in changed { outcomes[i].1 = (code, "\(error)") }
+            }
+            return outcomes
+        }
+    }
+}

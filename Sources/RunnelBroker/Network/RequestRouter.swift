@@ -124,6 +124,8 @@ struct RequestRouter: Sendable {
             return try await serve(DescribeLogDirsRequest.self, body, header, handlers.describeLogDirs)
         case .createPartitions:
             return try await serve(CreatePartitionsRequest.self, body, header, handlers.createPartitions)
+        case .electLeaders:
+            return try await serve(ElectLeadersRequest.self, body, header, handlers.electLeaders)
         case .describeCluster:
             return try await serve(DescribeClusterRequest.self, body, header, handlers.describeCluster)
         case .initProducerID:

@@ -19,6 +19,7 @@ enum SupportedApis {
         // From 0: librdkafka < 2.11 enables idempotence only when InitProducerId v0 is in range.
         .initProducerID: 0...4,
         .createPartitions: 0...3,
+        .electLeaders: 0...2,
         .describeConfigs: 1...4,
         .alterConfigs: 0...2,
         .incrementalAlterConfigs: 0...1,
