@@ -69,7 +69,10 @@ struct ClusterUpCommand: ParsableCommand {
                 "controller.quorum.voters=\(voters)",
                 "log.dirs=\(directory)/node-\(id)",
                 "runnel.metrics.listener=" + (metricsBasePort == 0 ? "" : "http://localhost:\(metricsBasePort + id - 1)/metrics"),
-                "offsets.topic.replication.factor=1",
+                // Replicated by default: three copies (or one per node when fewer). Topics that need
+                // acks=all to survive a failure set min.insync.replicas=2 (docs/operations.md).
+                "default.replication.factor=\(min(3, brokers))",
+                "offsets.topic.replication.factor=\(min(3, brokers))",
                 "group.initial.rebalance.delay.ms=0",
             ]
             lines += overrides

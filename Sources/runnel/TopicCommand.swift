@@ -56,24 +56,43 @@ struct TopicCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, replicas and non-default configs.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Topic names (default: every topic).") var names: [String] = []
+        @Flag(name: .customLong("under-replicated-partitions"),
+              help: "Only partitions whose ISR is smaller than their replica list (kafka-topics.sh's flag).")
+        var underReplicated = false
+        @Flag(name: .customLong("unavailable-partitions"), help: "Only partitions without a live leader.")
+        var unavailable = false
 
         func run() async throws {
             try await runClient {
                 let admin = Admin(configuration: try client.clientConfiguration())
                 let topics = names.isEmpty ? try await admin.listTopics() : names
+                let filtered = underReplicated || unavailable
                 for topic in try await admin.describeTopics(topics) {
+                    if filtered {
+                        // As kafka-topics.sh: only the matching partitions, without the topic line.
+                        for p in topic.partitions where (underReplicated && p.inSyncReplicas.count < p.replicas.count)
+                            || (unavailable && p.leader < 0) {
+                            print(Self.partitionLine(topic: topic.name, p))
+                        }
+                        continue
+                    }
                     let configs = try await admin.describeConfigs(.topic(topic.name))
                         .filter { !$0.isDefault && $0.source == "DYNAMIC_TOPIC_CONFIG" }
                         .map { "\($0.name)=\($0.value ?? "")" }.joined(separator: ",")
                     let replication = topic.partitions.first?.replicas.count ?? 0
                     print("Topic: \(topic.name)\tPartitions: \(topic.partitionCount)\tReplicationFactor: \(replication)\tConfigs: \(configs)")
-                    for p in topic.partitions {
-                        let list = { (ids: [Int32]) in ids.map(String.init).joined(separator: ",") }
-                        print("\tPartition: \(p.partition)\tLeader: \(p.leader)\tReplicas: \(list(p.replicas))\tIsr: \(list(p.inSyncReplicas))")
-                    }
+                    for p in topic.partitions { print(Self.partitionLine(topic: nil, p)) }
                 }
                 await admin.close()
             }
+        }
+
+        /// One partition as kafka-topics.sh prints it; replicas on fenced brokers follow as `Offline:`.
+        static func partitionLine(topic: String?, _ p: PartitionMetadata) -> String {
+            let list = { (ids: [Int32]) in ids.map(String.init).joined(separator: ",") }
+            var line = "\t\(topic.map { "Topic: \($0)\t" } ?? "")Partition: \(p.partition)\tLeader: \(p.leader)\tReplicas: \(list(p.replicas))\tIsr: \(list(p.inSyncReplicas))"
+            if !p.offlineReplicas.isEmpty { line += "\tOffline: \(list(p.offlineReplicas))" }
+            return line
         }
     }
 
