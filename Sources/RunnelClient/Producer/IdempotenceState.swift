@@ -63,9 +63,7 @@ struct IdempotenceState: Sendable {
         batch.producerID = identity.producerID
         batch.producerEpoch = identity.epoch
         batch.baseSequence = sequence
-        // Sequences wrap from Int32.max to 0 (Kafka `DefaultRecordBatch.incrementSequence`).
-        let next = Int64(sequence) + Int64(batch.count)
-        nextSequence[batch.topicPartition] = Int32(truncatingIfNeeded: next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
+        nextSequence[batch.topicPartition] = ProducerBatch.sequence(sequence, plus: batch.count)
     }
 
     /// The broker refused `batch`'s sequence or producer id (OUT_OF_ORDER_SEQUENCE_NUMBER,

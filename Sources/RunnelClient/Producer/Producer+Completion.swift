@@ -27,13 +27,22 @@ extension Producer {
     private func handleFailure(_ batch: ProducerBatch, error: any Error) {
         let code: ErrorCode? = if case ClientError.broker(let code, _, _) = error { code } else { nil }
         var retriable = (error as? ClientError)?.isRetriable ?? false
+        if code == .messageTooLarge, batch.count > 1 {
+            // The topic's max.message.bytes is below batch.size: send the records in smaller
+            // batches that keep the sequence range, in order (the Java client's split).
+            let parts = batch.split()
+            logger.debug("splitting a batch the broker found too large",
+                         metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.count)"])
+            for part in parts { accumulator.reenqueue(part) }
+            return
+        }
         if let code {
             if code.invalidatesMetadata { refreshMetadata(topic: batch.topicPartition.topic) }
             switch code {
             case .outOfOrderSequenceNumber, .unknownProducerID, .invalidProducerEpoch:
                 // Responses are applied in send order, so an earlier batch of the partition that
                 // failed is back in the queue by now.
-                let earlierPending = accumulator.queues[batch.topicPartition]?.contains { $0.id < batch.id } ?? false
+                let earlierPending = accumulator.queues[batch.topicPartition]?.contains { $0.precedes(batch) } ?? false
                 idempotence.sequenceRejected(batch, earlierBatchPending: earlierPending)
                 retriable = true
             default:
