@@ -45,7 +45,7 @@ fi
 
 # ---------------------------------------------------------------------------- deps
 APT_PACKAGES=(kcat zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev libxxhash-dev pkg-config golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
-PY_IMPORTS="import kafka, confluent_kafka, aiokafka, pytest, snappy, lz4, zstandard, crc32c, cramjam, prometheus_client, pytest_rerunfailures"
+PY_IMPORTS="import kafka, confluent_kafka, aiokafka, pytest, snappy, lz4, zstandard, crc32c, cramjam, prometheus_client"
 
 APT_UPDATED=0
 apt_install() {

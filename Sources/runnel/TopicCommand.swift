@@ -1,12 +1,13 @@
 import ArgumentParser
 import RunnelClient
 
-/// `runnel topic create|list|describe|alter|delete`, like `kafka-topics.sh`.
+/// `runnel topic create|list|describe|alter|delete`, like `kafka-topics.sh`, and
+/// `runnel topic delete-records`, like `kafka-delete-records.sh`.
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, list, describe, alter and delete topics.",
-        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self]
+        abstract: "Create, list, describe, alter and delete topics, and delete records from them.",
+        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self, DeleteRecords.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -140,6 +141,42 @@ struct TopicCommand: AsyncParsableCommand {
                 try await admin.deleteTopics(names)
                 for name in names { print("Deleted topic \(name).") }
                 await admin.close()
+            }
+        }
+    }
+
+    struct DeleteRecords: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-records",
+            abstract: "Delete the records before an offset (move the log start offset forward).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic name.") var name: String
+        @Option(name: .long, help: "Only this partition; repeatable (default: every partition).") var partition: [Int32] = []
+        @Option(name: .long, help: "Delete every record before this offset.") var before: Int64?
+        @Flag(name: .long, help: "Delete every record up to the high watermark.") var all = false
+
+        func validate() throws {
+            guard (before != nil) != all else { throw ValidationError("give exactly one of --before, --all") }
+            if let before, before < 0 { throw ValidationError("--before must be an offset of 0 or more") }
+        }
+
+        func run() async throws {
+            try await runClient {
+                let admin = Admin(configuration: try client.clientConfiguration())
+                let partitions = partition.isEmpty
+                    ? try await admin.partitions(of: name)
+                    : partition.map { TopicPartition(topic: name, partition: $0) }
+                let target: Admin.RecordsToDelete = before.map { .before($0) } ?? .all
+                let result: [TopicPartition: Int64]
+                do {
+                    result = try await admin.deleteRecords(Dictionary(uniqueKeysWithValues: partitions.map { ($0, target) }))
+                } catch ClientError.broker(code: .offsetOutOfRange, _, let context) {
+                    throw CLIError("\(context): the offset is past the partition's high watermark (the offset after its last record)")
+                }
+                await admin.close()
+                for tp in result.keys.sorted(by: { $0.partition < $1.partition }) {
+                    print("Partition \(tp.topic)-\(tp.partition): log start offset \(result[tp]!).")
+                }
             }
         }
     }

@@ -152,3 +152,97 @@ def _wait_stable_partitions(bootstrap: str, group: str, partitions: int, timeout
             return
         time.sleep(0.3)
     raise AssertionError(f"group {group} never had {partitions} partitions assigned")
+
+
+def test_cooperative_sticky_rebalances_incrementally(broker_factory, topic, tmp_path: Path):
+    """KIP-429 with a Swift member and a confluent-kafka member, both cooperative-sticky: when the
+    confluent-kafka member joins, the Swift member keeps three of its six partitions (never
+    revoked) and gives up only the three that move, which the next rebalance assigns; every
+    record is read once across both members."""
+    import os
+    import re
+
+    broker = broker_factory({"group.initial.rebalance.delay.ms": 0})
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, topic, PARTITIONS)
+    group = f"coop-{time.monotonic_ns() % 100000}"
+    producer = Producer({**CK_COMMON, "bootstrap.servers": bootstrap})
+
+    def produce(round_: int) -> None:
+        for p in range(PARTITIONS):
+            for i in range(PER_PARTITION):
+                producer.produce(topic, value=f"{round_}-{p}-{i}".encode(), partition=p)
+        assert producer.flush(30) == 0
+
+    produce(0)
+    out = tmp_path / "swift.jsonl"
+    err = tmp_path / "swift.err"
+    swift = subprocess.Popen(
+        [runnel_bin(), "consume", topic, "--group", group, "--from-beginning", "--output", "json",
+         "--bootstrap-server", bootstrap, *FAST, "-X", "partition.assignment.strategy=cooperative-sticky",
+         "-X", "heartbeat.interval.ms=300", "-X", "session.timeout.ms=10000", "-X", "auto.commit.interval.ms=200"],
+        stdout=out.open("wb"), stderr=err.open("wb"), env={**os.environ, "RUNNEL_LOG_LEVEL": "info"})
+
+    def swift_records() -> list[tuple[int, int]]:
+        lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+        return [(r["partition"], r["offset"]) for r in lines]
+
+    ck = None
+    confluent_records: list[tuple[int, int]] = []
+    stop = threading.Event()
+    thread = None
+    try:
+        _wait_stable(bootstrap, group, 1)
+        deadline = time.monotonic() + 30
+        while len(swift_records()) < PARTITIONS * PER_PARTITION and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(swift_records()) == PARTITIONS * PER_PARTITION
+
+        ck = Consumer({**CK_COMMON, "bootstrap.servers": bootstrap, "group.id": group,
+                       "auto.offset.reset": "earliest", "partition.assignment.strategy": "cooperative-sticky",
+                       "session.timeout.ms": 10000, "heartbeat.interval.ms": 300})
+        ck.subscribe([topic])
+
+        def poll_loop():
+            while not stop.is_set():
+                m = ck.poll(0.2)
+                if m is not None and m.error() is None:
+                    confluent_records.append((m.partition(), m.offset()))
+
+        thread = threading.Thread(target=poll_loop, daemon=True)
+        thread.start()
+        members = _wait_stable(bootstrap, group, 2)
+        by_member = {m.member_id: sorted(tp.partition for tp in m.assignment.topic_partitions) for m in members}
+        assert sorted(len(parts) for parts in by_member.values()) == [3, 3], by_member
+
+        produce(1)
+        deadline = time.monotonic() + 60
+        while (len(swift_records()) + len(confluent_records) < 2 * PARTITIONS * PER_PARTITION
+               and time.monotonic() < deadline):
+            time.sleep(0.3)
+    finally:
+        swift.send_signal(signal.SIGTERM)
+        try:
+            swift.wait(30)
+        finally:
+            if swift.poll() is None:
+                swift.kill()
+            stop.set()
+            if thread is not None:
+                thread.join(5)
+            if ck is not None:
+                ck.close()
+
+    assert swift.returncode == 0, err.read_text()[-2000:]
+    joins = [line for line in err.read_text().splitlines() if "joined group" in line]
+    revoked = [m.group(1) for line in joins for m in [re.search(r"revoked=(\S*)", line)] if m]
+    assert len(revoked) == len(joins) >= 2, joins
+    moved = {int(tp.rsplit("-", 1)[1]) for r in revoked for tp in r.split(",") if tp}
+    confluent_partitions = {p for p, _ in confluent_records}
+    # Only the partitions that moved were ever revoked from the Swift member, and they moved to
+    # confluent-kafka; the Swift member kept reading the other three.
+    assert moved == confluent_partitions and len(moved) == 3, (joins, confluent_partitions)
+    swift_round1 = {p for p, o in swift_records() if o >= PER_PARTITION}
+    assert swift_round1 == set(range(PARTITIONS)) - moved
+    every = sorted(swift_records() + confluent_records)
+    assert every == sorted((p, o) for p in range(PARTITIONS) for o in range(2 * PER_PARTITION))

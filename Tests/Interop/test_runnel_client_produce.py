@@ -80,3 +80,24 @@ def test_acks_0_and_1_without_idempotence(module_broker, topic, acks):
     msgs = ck_consume(bootstrap, topic, 0, 500)
     assert [m.value() for m in msgs] == [f"a{i}".encode() for i in range(500)]
     assert all(m.headers() is None for m in msgs)
+
+
+def test_batch_too_large_for_topic_is_split(module_broker, topic):
+    """The topic's max.message.bytes (1500) is far below batch.size (64 KiB): the broker refuses
+    the full batches with MESSAGE_TOO_LARGE and the idempotent producer splits them until they fit,
+    keeping sequence order, so every record is stored once, in order."""
+    import subprocess
+
+    from harness import runnel_bin
+    from runnel_cli import FAST
+
+    bootstrap = module_broker.bootstrap
+    create_topic(bootstrap, topic, 1, "max.message.bytes=1500")
+    values = [f"record-{i:05d}-" + "y" * 80 for i in range(2000)]
+    cp = subprocess.run([runnel_bin(), "produce", topic, "--bootstrap-server", bootstrap, *FAST,
+                         "-X", "batch.size=65536", "--linger-ms", "50"],
+                        input="".join(v + "\n" for v in values).encode(), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=120)
+    assert cp.returncode == 0, cp.stderr.decode()[-2000:]
+    out = kcat(bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%s\n").stdout.decode()
+    assert out.splitlines() == values

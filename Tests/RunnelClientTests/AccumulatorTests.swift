@@ -144,3 +144,54 @@ struct ReadinessScanTests {
         #expect(acc.takeHead(a) != nil && acc.takeHead(a) == nil && acc.queues[a] == nil)
     }
 }
+
+@Suite("Splitting a batch the broker refused as too large")
+struct BatchSplitTests {
+    let tp = TopicPartition(topic: "t", partition: 0)
+    let start = ContinuousClock.now
+
+    @Test("a batch the broker found too large splits into two ordered halves that keep records, handlers, memory and the sequence range")
+    func splitTooLargeBatch() throws {
+        var acc = RecordAccumulator(batchSizeBytes: 100_000, linger: .seconds(10), deliveryTimeout: .seconds(60))
+        for i in 0..<5 {
+            let value = ByteBuffer(string: "value-\(i)")
+            let headers = i == 2 ? [RecordHeader(key: "h", value: ByteBuffer(string: "x"))] : []
+            let size = ProducerBatch.estimatedSize(key: nil, value: value, headers: headers)
+            _ = acc.append(to: tp, key: i == 1 ? nil : ByteBuffer(string: "k\(i)"), value: value, headers: headers,
+                           timestamp: 1000 + Int64(i), memoryBytes: size, now: start, handler: .single { _ in })
+        }
+        let later = ProducerBatch(id: 99, topicPartition: tp, now: start, deliveryTimeout: .seconds(60))
+        let taken = acc.takeHead(tp)
+        let batch = try #require(taken)
+        batch.producerID = 4
+        batch.producerEpoch = 1
+        batch.baseSequence = 10
+        let parts = batch.split()
+        #expect(parts.map { $0.count } == [3, 2])
+        #expect(parts.map { $0.baseSequence } == [10, 13])
+        #expect(parts.allSatisfy { $0.producerID == 4 && $0.producerEpoch == 1 && $0.deadline == batch.deadline })
+        #expect(parts[0].memoryBytes + parts[1].memoryBytes == batch.memoryBytes)
+        #expect(parts[0].timestamps + parts[1].timestamps == batch.timestamps)
+        // Both halves carry the records, re-based, byte for byte as one batch would.
+        func decode(_ part: ProducerBatch) throws -> [Record] {
+            var reader = KafkaReader(part.records, flexible: false)
+            var out: [Record] = []
+            while reader.remaining > 0 { out.append(try Record.decode(from: &reader)) }
+            return out
+        }
+        let original = try decode(batch)
+        let halves = try decode(parts[0]) + decode(parts[1])
+        #expect(halves.map { $0.key } == original.map { $0.key })
+        #expect(halves.map { $0.value } == original.map { $0.value })
+        #expect(halves.map { $0.headers } == original.map { $0.headers })
+        #expect(try decode(parts[1]).map { $0.offsetDelta } == [0, 1])
+        #expect(parts[1].baseTimestamp == 1003)
+        // Queue order: the halves come back in order, ahead of later batches, and a second split nests.
+        acc.reenqueue(later)
+        for part in parts.reversed() { acc.reenqueue(part) }
+        #expect(acc.queues[tp]?.map { $0.count } == [3, 2, 0])
+        let quarters = parts[0].split()
+        #expect(quarters[0].precedes(quarters[1]) && quarters[1].precedes(parts[1]) && !parts[1].precedes(quarters[1]))
+        #expect(quarters.map { $0.baseSequence } == [10, 12])
+    }
+}

@@ -78,6 +78,24 @@ struct ConnectionTests {
         #expect(throws: ClientError.connectionClosed(address: "test:1")) { try other.futureResult.wait() }
     }
 
+    @Test("a request written after the connection closed and its pipeline was torn down still fails its response promise")
+    func writeAfterTeardown() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(RequestHandler(clientID: "c", address: "test:1"))
+        try channel.close().wait()
+        channel.embeddedEventLoop.run()  // handlers are removed on a later tick, as on a real loop
+        let response = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        BrokerConnection.submit(OutboundRequest(apiKey: .produce, apiVersion: 9, body: ByteBuffer(), promise: response,
+                                                timeout: .seconds(3600)),
+                                on: channel, address: "test:1", written: written)
+        channel.embeddedEventLoop.run()
+        // The write never reached RequestHandler (NIO fails only the write promise) ...
+        #expect(throws: ChannelError.ioOnClosedChannel) { try written.futureResult.wait() }
+        // ... and the response promise fails too instead of waiting forever.
+        #expect(throws: ClientError.connectionClosed(address: "test:1")) { try response.futureResult.wait() }
+    }
+
     @Test("reconnect backoff doubles from the base to the cap, with ±20 % jitter")
     func backoff() {
         for (failures, expected) in [(1, 50.0), (2, 100.0), (3, 200.0), (6, 1000.0), (40, 1000.0)] {

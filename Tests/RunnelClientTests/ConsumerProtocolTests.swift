@@ -98,4 +98,28 @@ struct AssignorTests {
         #expect(third["a"] == [tp("t", 0), tp("t", 1), tp("t", 2)])
         #expect(third["b"] == [tp("t", 3), tp("t", 4), tp("t", 5)])
     }
+
+    @Test("cooperative-sticky: quotas differ by at most one; a partition two members claim goes to the less loaded claimer")
+    func cooperativeStickyQuotas() {
+        // 7 partitions, 3 members: quotas 3, 2, 2. "a" owns 4, "b" owns 3, "c" is new.
+        let members = [Assignors.Member(memberID: "a", topics: ["t"], ownedPartitions: (0..<4).map { tp("t", $0) }),
+                       Assignors.Member(memberID: "b", topics: ["t"], ownedPartitions: (4..<7).map { tp("t", $0) }),
+                       Assignors.Member(memberID: "c", topics: ["t"])]
+        let first = Assignors.cooperativeSticky(members: members, partitionCounts: ["t": 7])
+        #expect(first["a"] == [tp("t", 0), tp("t", 1), tp("t", 2)])
+        #expect(first["b"] == [tp("t", 4), tp("t", 5)])
+        #expect(first["c"] == [])  // t-3 and t-6 are revoked first
+        let next = [Assignors.Member(memberID: "a", topics: ["t"], ownedPartitions: first["a"]!),
+                    Assignors.Member(memberID: "b", topics: ["t"], ownedPartitions: first["b"]!),
+                    Assignors.Member(memberID: "c", topics: ["t"])]
+        let second = Assignors.cooperativeSticky(members: next, partitionCounts: ["t": 7])
+        #expect(second["a"] == first["a"] && second["b"] == first["b"])
+        #expect(second["c"] == [tp("t", 3), tp("t", 6)])
+
+        // Stale claims: both say they own t-0; ownership does not decide, load does.
+        let stale = [Assignors.Member(memberID: "a", topics: ["t"], ownedPartitions: [tp("t", 0)]),
+                     Assignors.Member(memberID: "b", topics: ["t"], ownedPartitions: [tp("t", 0), tp("t", 1)])]
+        let plan = Assignors.cooperativeSticky(members: stale, partitionCounts: ["t": 2])
+        #expect(plan["a"] == [tp("t", 0)] && plan["b"] == [tp("t", 1)])
+    }
 }

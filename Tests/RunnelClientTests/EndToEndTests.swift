@@ -179,4 +179,23 @@ struct EndToEndTests {
         await consumer.close()
         await admin.close()
     }
+
+    @Test("deleteRecords moves the log start offset to an offset or to the high watermark; past it is OFFSET_OUT_OF_RANGE")
+    func deleteRecords() async throws {
+        let broker = try await InProcessBroker.start()
+        defer { Task { await broker.stop() } }
+        let admin = Admin(configuration: try ClientConfiguration(properties: ["bootstrap.servers": broker.bootstrap]))
+        try await admin.createTopics([NewTopic(name: "trim", partitions: 2)])
+        let producer = Producer(configuration: try ProducerConfiguration(properties: ["bootstrap.servers": broker.bootstrap]))
+        for i in 0..<6 { _ = try await producer.send(ProducerRecord(topic: "trim", partition: Int32(i % 2), value: "v\(i)")) }
+        await producer.close()
+        let (p0, p1) = (TopicPartition(topic: "trim", partition: 0), TopicPartition(topic: "trim", partition: 1))
+        let result = try await admin.deleteRecords([p0: .before(2), p1: .all])
+        #expect(result == [p0: 2, p1: 3])
+        #expect(try await admin.listOffsets([p0, p1], spec: .earliest) == [p0: 2, p1: 3])
+        await #expect(throws: ClientError.broker(code: .offsetOutOfRange, message: nil, context: "DeleteRecords for trim-0")) {
+            _ = try await admin.deleteRecords([p0: .before(100)])
+        }
+        await admin.close()
+    }
 }

@@ -43,10 +43,14 @@ public enum AssignorKind: String, Sendable, Equatable, CaseIterable {
     /// Per topic, partitions split into contiguous ranges over members sorted by member id
     /// (Kafka `RangeAssignor`).
     case range = "range"
-    /// Balanced and sticky: members keep what they own where balance allows, and the eager
-    /// JoinGroup/SyncGroup protocol moves the rest (Kafka `CooperativeStickyAssignor`, KIP-429
-    /// name and subscription encoding v1 with owned partitions).
+    /// Balanced and sticky, rebalanced incrementally (Kafka `CooperativeStickyAssignor`, KIP-429):
+    /// members keep the partitions they own where balance allows and keep reading them during a
+    /// rebalance; a partition that moves is first revoked from its owner, and a second rebalance
+    /// assigns it to the new one. Members send what they own in subscription v1.
     case cooperativeSticky = "cooperative-sticky"
     /// Partitions of all topics dealt round robin over members (Kafka `RoundRobinAssignor`).
     case roundRobin = "roundrobin"
+
+    /// Whether the assignor supports the cooperative rebalance protocol (KIP-429).
+    public var isCooperative: Bool { self == .cooperativeSticky }
 }

@@ -68,7 +68,7 @@ final class BrokerConnection: Sendable {
         for version: Int16 in [3, 0] {
             let request = ApiVersionsRequest(clientSoftwareName: "runnel-swift", clientSoftwareVersion: "1.0")
             let body = request.encoded(apiKey: .apiVersions, version: version)
-            let raw = try await roundTrip(channel: channel, apiKey: .apiVersions, version: version, body: body, timeout: timeout)
+            let raw = try await roundTrip(channel: channel, address: address.description, apiKey: .apiVersions, version: version, body: body, timeout: timeout)
             // A broker that rejects the version answers in v0 (KIP-511).
             let response: ApiVersionsResponse
             if let decoded = try? ApiVersionsResponse.decode(raw, apiKey: .apiVersions, version: version) {
@@ -85,12 +85,27 @@ final class BrokerConnection: Sendable {
         throw ClientError.unsupportedVersion(api: "ApiVersions", address: address.description)
     }
 
-    private static func roundTrip(channel: any Channel, apiKey: ApiKey, version: Int16, body: ByteBuffer,
+    private static func roundTrip(channel: any Channel, address: String, apiKey: ApiKey, version: Int16, body: ByteBuffer,
                                   timeout: Duration) async throws -> ByteBuffer {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        channel.writeAndFlush(OutboundRequest(apiKey: apiKey, apiVersion: version, body: body,
-                                              promise: promise, timeout: timeout), promise: nil)
+        submit(OutboundRequest(apiKey: apiKey, apiVersion: version, body: body, promise: promise, timeout: timeout),
+               on: channel, address: address)
         return try await promise.futureResult.get()
+    }
+
+    /// Writes `request` and makes sure its response promise completes even when the write never
+    /// reaches ``RequestHandler``: a write issued off the event loop just as the connection closes
+    /// arrives after the pipeline was torn down, and NIO then fails only the write promise. Without
+    /// this the response promise would never complete and its caller would wait forever (a
+    /// producer batch stuck "in flight" blocked its partition and every epoch bump).
+    /// Failing a promise the handler already completed does nothing.
+    static func submit(_ request: OutboundRequest, on channel: any Channel, address: String,
+                       written: EventLoopPromise<Void>? = nil) {
+        let writePromise = written ?? channel.eventLoop.makePromise(of: Void.self)
+        if let response = request.promise {
+            writePromise.futureResult.whenFailure { _ in response.fail(ClientError.connectionClosed(address: address)) }
+        }
+        channel.writeAndFlush(request, promise: writePromise)
     }
 
     /// The version to use for `apiKey`: the highest both sides support.
@@ -106,7 +121,7 @@ final class BrokerConnection: Sendable {
     /// - Throws: ``ClientError`` for a timeout, a closed connection or an undecodable response.
     func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, timeout: Duration? = nil) async throws -> R.Response {
         let version = try version ?? self.version(for: R.apiKey)
-        let raw = try await Self.roundTrip(channel: channel, apiKey: R.apiKey, version: version,
+        let raw = try await Self.roundTrip(channel: channel, address: address.description, apiKey: R.apiKey, version: version,
                                            body: request.encoded(apiKey: R.apiKey, version: version),
                                            timeout: timeout ?? requestTimeout)
         do {
@@ -124,9 +139,10 @@ final class BrokerConnection: Sendable {
     func write<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<R.Response> {
         let version = try self.version(for: R.apiKey)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
-                                              body: request.encoded(apiKey: R.apiKey, version: version),
-                                              promise: promise, timeout: requestTimeout), promise: nil)
+        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                    body: request.encoded(apiKey: R.apiKey, version: version),
+                                    promise: promise, timeout: requestTimeout),
+                    on: channel, address: address.description)
         return promise.futureResult.flatMapThrowing { raw in
             do {
                 return try R.Response.decode(raw, apiKey: R.apiKey, version: version)
@@ -141,9 +157,10 @@ final class BrokerConnection: Sendable {
     func writeWithoutResponse<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<Void> {
         let version = try self.version(for: R.apiKey)
         let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
-                                              body: request.encoded(apiKey: R.apiKey, version: version),
-                                              promise: nil, timeout: requestTimeout), promise: written)
+        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                    body: request.encoded(apiKey: R.apiKey, version: version),
+                                    promise: nil, timeout: requestTimeout),
+                    on: channel, address: address.description, written: written)
         let address = self.address.description
         return written.futureResult.flatMapErrorThrowing { _ in throw ClientError.connectionClosed(address: address) }
     }
@@ -151,9 +168,10 @@ final class BrokerConnection: Sendable {
     /// Sends a request the broker does not answer (Produce with acks=0); returns once it is written.
     func sendWithoutResponse<R: KafkaRequest>(_ request: R, version: Int16) async throws {
         let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
-                                              body: request.encoded(apiKey: R.apiKey, version: version),
-                                              promise: nil, timeout: requestTimeout), promise: written)
+        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
+                                    body: request.encoded(apiKey: R.apiKey, version: version),
+                                    promise: nil, timeout: requestTimeout),
+                    on: channel, address: address.description, written: written)
         do { try await written.futureResult.get() } catch {
             throw ClientError.connectionClosed(address: address.description)
         }

@@ -61,11 +61,14 @@ enum Assignors {
         return result
     }
 
-    /// Balanced and sticky, with the cooperative rule (KIP-429): members keep the partitions they
-    /// own while they stay within a fair share; the rest go to the least-loaded subscribed member.
-    /// A partition that would move from one owner to another is left out of this generation: its
-    /// owner sees it revoked and rejoins, and the next rebalance hands it over, so two members never
-    /// fetch it at once.
+    /// Balanced and sticky, with the cooperative rule (KIP-429, Kafka `CooperativeStickyAssignor`).
+    ///
+    /// Each member's quota is `partitions / members`, and `partitions % members` of them (those
+    /// owning the most) may hold one more. Members keep the partitions they own and are subscribed
+    /// to, up to their quota; the rest go, in partition order, to the least-loaded subscribed
+    /// member. A partition that some other member claims to own is left out of this generation:
+    /// its owner sees it revoked and rejoins, and the next rebalance hands it over, so two members
+    /// never fetch it at once.
     static func cooperativeSticky(members: [Member], partitionCounts: [String: Int]) -> [String: [TopicPartition]] {
         var result = Dictionary(uniqueKeysWithValues: members.map { ($0.memberID, [TopicPartition]()) })
         guard !members.isEmpty else { return result }
@@ -73,24 +76,33 @@ enum Assignors {
             (0..<(partitionCounts[topic] ?? 0)).map { TopicPartition(topic: topic, partition: Int32($0)) }
         }
         let valid = Set(all)
-        var owner: [TopicPartition: String] = [:]
-        var claimedTwice: Set<TopicPartition> = []
+        var claimers: [TopicPartition: Set<String>] = [:]
         for member in members {
-            for tp in member.ownedPartitions where valid.contains(tp) && member.topics.contains(tp.topic) {
-                if owner[tp] != nil { claimedTwice.insert(tp) } else { owner[tp] = member.memberID }
+            for tp in member.ownedPartitions where valid.contains(tp) {
+                claimers[tp, default: []].insert(member.memberID)
             }
         }
-        for tp in claimedTwice { owner[tp] = nil }
-        let maxShare = (all.count + members.count - 1) / members.count
-        var unassigned: [TopicPartition] = []
-        for tp in all {
-            if let current = owner[tp], result[current]!.count < maxShare {
-                result[current]!.append(tp)
-            } else {
-                unassigned.append(tp)
-            }
+        // Kept: owned by exactly one member that is still subscribed to its topic.
+        var kept: [String: [TopicPartition]] = [:]
+        for member in members {
+            kept[member.memberID] = member.ownedPartitions.filter {
+                valid.contains($0) && member.topics.contains($0.topic) && claimers[$0]?.count == 1
+            }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         }
-        for tp in unassigned {
+        let minQuota = all.count / members.count
+        var extraSlots = all.count % members.count
+        var placed: Set<TopicPartition> = []
+        for member in members.sorted(by: { (kept[$0.memberID]!.count, $1.memberID) > (kept[$1.memberID]!.count, $0.memberID) }) {
+            let owned = kept[member.memberID]!
+            var quota = minQuota
+            if owned.count > minQuota, extraSlots > 0 {
+                quota += 1
+                extraSlots -= 1
+            }
+            result[member.memberID] = Array(owned.prefix(quota))
+            placed.formUnion(owned.prefix(quota))
+        }
+        for tp in all where !placed.contains(tp) {
             let candidates = members.filter { $0.topics.contains(tp.topic) }
             guard let target = candidates.min(by: {
                 (result[$0.memberID]!.count, $0.memberID) < (result[$1.memberID]!.count, $1.memberID)
@@ -99,7 +111,10 @@ enum Assignors {
         }
         // Cooperative rule: never hand a partition straight from one owner to another.
         for (member, partitions) in result {
-            result[member] = partitions.filter { tp in owner[tp] == nil || owner[tp] == member }
+            result[member] = partitions.filter { tp in
+                guard let owners = claimers[tp] else { return true }
+                return owners.contains(member)
+            }
         }
         return result
     }

@@ -2,33 +2,55 @@ import KafkaProtocol
 import NIOCore
 
 extension Consumer {
-    /// Runs a rebalance (eager): commit and revoke everything, JoinGroup, assign as leader,
-    /// SyncGroup, then take the new assignment. Retries until the group is stable.
+    /// Whether this member rebalances incrementally (KIP-429): only when every assignor it offers
+    /// is cooperative, as in the Java client, since the group may pick any of them.
+    var isCooperative: Bool { configuration.assignors.allSatisfy(\.isCooperative) }
+
+    /// Runs a rebalance: JoinGroup, assign as leader, SyncGroup, then take the new assignment.
+    /// Retries until the group is stable.
+    ///
+    /// Eager protocol: commit and revoke everything before joining. Cooperative protocol (KIP-429):
+    /// keep fetching what is owned, send it as owned partitions in JoinGroup, and after SyncGroup
+    /// revoke only the partitions that are no longer ours; when some were revoked, rejoin at once so
+    /// the next rebalance can hand them to their new owner.
     func rejoin() async throws {
         guard let groupID = configuration.groupID else { return }
         joining = true
         defer { joining = false }
-        if !assigned.isEmpty {
-            if configuration.enableAutoCommit { try? await commit() }
-            let revoked = assigned
-            setAssignment([])
-            await rebalanceHandler?(.revoked(revoked))
+        let cooperative = isCooperative
+        if !assigned.isEmpty, !cooperative {
+            await revoke(assigned)
         }
         var attempts = 0
         while !isClosed {
             attempts += 1
             do {
-                let partitions = try await joinAndSync(groupID: groupID)
+                let partitions = try await joinAndSync(groupID: groupID, owned: cooperative ? assigned : [])
                 needsRejoin = false
                 metrics.rebalances.increment()
+                let owned = Set(assigned)
+                let revoked = owned.subtracting(partitions).sorted()
+                let added = Set(partitions).subtracting(owned).sorted()
+                if !revoked.isEmpty {
+                    await revoke(revoked)
+                    needsRejoin = true  // the partitions just given up are assigned in the next round
+                }
                 setAssignment(partitions)
                 logger.info("joined group", metadata: ["group": "\(groupID)", "generation": "\(generationID)",
-                                                       "member": "\(memberID)", "assigned": "\(partitions.count)"])
+                                                       "member": "\(memberID)", "assigned": "\(partitions.count)",
+                                                       "added": "\(Self.describe(added))", "revoked": "\(Self.describe(revoked))"])
                 startHeartbeats(groupID: groupID)
-                await rebalanceHandler?(.assigned(assigned))
+                await rebalanceHandler?(.assigned(cooperative ? added : assigned))
                 return
             } catch let error as ClientError {
                 guard attempts < 50, error.isRetriable || Self.rejoinable(error) else { throw error }
+                // A member the coordinator no longer knows has lost its partitions (Java's
+                // onPartitionsLost): another member may own them already.
+                if cooperative, memberID.isEmpty || Self.generationLost(error), !assigned.isEmpty {
+                    let lost = assigned
+                    setAssignment([])
+                    await rebalanceHandler?(.revoked(lost))
+                }
                 logger.debug("rejoining", metadata: ["group": "\(groupID)", "error": "\(error)"])
                 try await Task.sleep(for: configuration.client.retryBackoff)
             }
@@ -36,14 +58,33 @@ extension Consumer {
         throw ClientError.closed
     }
 
+    /// Commits (with auto-commit on), stops reading `partitions` and tells the rebalance handler.
+    private func revoke(_ partitions: [TopicPartition]) async {
+        if configuration.enableAutoCommit { try? await commit() }
+        setAssignment(assigned.filter { !partitions.contains($0) })
+        await rebalanceHandler?(.revoked(partitions))
+    }
+
+    private static func generationLost(_ error: ClientError) -> Bool {
+        guard case .broker(let code, _, _) = error else { return false }
+        return code == .illegalGeneration || code == .unknownMemberID
+    }
+
+    private static func describe(_ partitions: [TopicPartition]) -> String {
+        partitions.map { "\($0.topic)-\($0.partition)" }.joined(separator: ",")
+    }
+
     private static func rejoinable(_ error: ClientError) -> Bool {
         guard case .broker(let code, _, _) = error else { return false }
         return [.rebalanceInProgress, .unknownMemberID, .illegalGeneration, .memberIDRequired].contains(code)
     }
 
-    private func joinAndSync(groupID: String) async throws -> [TopicPartition] {
+    /// - Parameter owned: the partitions this member keeps reading during the rebalance, sent as
+    ///   the subscription's owned partitions (cooperative protocol).
+    private func joinAndSync(groupID: String, owned: [TopicPartition]) async throws -> [TopicPartition] {
         let coordinator = try await core.coordinator(forGroup: groupID)
-        let metadata = ConsumerProtocol.encode(ConsumerProtocol.Subscription(topics: subscription, userData: nil))
+        let metadata = ConsumerProtocol.encode(ConsumerProtocol.Subscription(topics: subscription, userData: nil,
+                                                                             ownedPartitions: owned))
         var join = JoinGroupRequest(
             groupID: groupID, sessionTimeoutMs: configuration.sessionTimeout.milliseconds32,
             rebalanceTimeoutMs: configuration.rebalanceTimeout.milliseconds32, memberID: memberID,

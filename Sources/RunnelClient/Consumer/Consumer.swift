@@ -24,7 +24,9 @@ import NIOCore
 ///   and on ``close()``; ``commit()`` commits now.
 /// - Group membership: heartbeats run in the background every
 ///   ``ConsumerConfiguration/heartbeatInterval``; when the coordinator starts a rebalance the next
-///   poll revokes every partition (eager protocol), rejoins and resumes with the new assignment.
+///   poll rejoins. With the eager protocol every partition is revoked first; when every configured
+///   assignor is cooperative (``AssignorKind/cooperativeSticky`` alone) the member keeps what it
+///   owns and only partitions that move are revoked (KIP-429).
 public actor Consumer {
     public let configuration: ConsumerConfiguration
     let core: ClientCore

@@ -42,9 +42,13 @@ public enum TimestampType: String, Sendable, Equatable {
 /// What a rebalance did to this consumer's assignment.
 public enum RebalanceEvent: Sendable, Equatable {
     /// These partitions are now this member's; called after SyncGroup, before they are fetched.
+    /// Eager protocol: the whole assignment. Cooperative protocol: only the partitions added by
+    /// this rebalance (possibly none), as the Java client's `onPartitionsAssigned`.
     case assigned([TopicPartition])
-    /// These partitions are no longer this member's; called before rejoining, after the last
-    /// automatic commit, so the handler can commit or flush its own state.
+    /// These partitions are no longer this member's, after the last automatic commit, so the
+    /// handler can commit or flush its own state. Eager protocol: every partition, before
+    /// rejoining. Cooperative protocol: only those the new assignment takes away, after SyncGroup
+    /// (or all of them when the member was dropped from the group).
     case revoked([TopicPartition])
 }
 

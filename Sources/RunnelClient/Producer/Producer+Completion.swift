@@ -27,14 +27,23 @@ extension Producer {
     private func handleFailure(_ batch: ProducerBatch, error: any Error) {
         let code: ErrorCode? = if case ClientError.broker(let code, _, _) = error { code } else { nil }
         var retriable = (error as? ClientError)?.isRetriable ?? false
+        if code == .messageTooLarge, batch.count > 1 {
+            // The topic's max.message.bytes is below batch.size: send the records in smaller
+            // batches that keep the sequence range, in order (the Java client's split).
+            let parts = batch.split()
+            logger.debug("splitting a batch the broker found too large",
+                         metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.count)"])
+            for part in parts { accumulator.reenqueue(part) }
+            return
+        }
         if let code {
             if code.invalidatesMetadata { refreshMetadata(topic: batch.topicPartition.topic) }
             switch code {
             case .outOfOrderSequenceNumber, .unknownProducerID, .invalidProducerEpoch:
-                // A batch behind a failed one arrives out of order and is simply retried after it;
-                // one that is first in line means the broker lost our sequence: bump the epoch.
-                let earlierPending = accumulator.queues[batch.topicPartition]?.contains { $0.id < batch.id } ?? false
-                if !earlierPending, batch.producerEpoch == producerIdentity?.epoch { epochBumpPending = true }
+                // Responses are applied in send order, so an earlier batch of the partition that
+                // failed is back in the queue by now.
+                let earlierPending = accumulator.queues[batch.topicPartition]?.contains { $0.precedes(batch) } ?? false
+                idempotence.sequenceRejected(batch, earlierBatchPending: earlierPending)
                 retriable = true
             default:
                 break
@@ -65,7 +74,7 @@ extension Producer {
         metrics.errors.increment()
         logger.warning("record delivery failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(error)"])
         // The batch's sequence numbers are now a gap the broker would reject (KIP-360).
-        if configuration.enableIdempotence, batch.baseSequence >= 0 { epochBumpPending = true }
+        if configuration.enableIdempotence { idempotence.failedForGood(batch) }
         releaseMemory(batch.memoryBytes)
         report(batch, .failure(error))
     }
@@ -138,8 +147,7 @@ extension Producer {
 
     private func producerIDAssigned(id: Int64, epoch: Int16) {
         initializingProducerID = false
-        producerIdentity = (id, epoch)
-        nextSequence = [:]
+        idempotence.assign(producerID: id, epoch: epoch)
         logger.debug("producer id assigned", metadata: ["producer.id": "\(id)", "producer.epoch": "\(epoch)"])
         maybeSend()
     }
@@ -152,18 +160,5 @@ extension Producer {
             report(batch, .failure(error))
         }
         resumeFlushWaitersIfIdle()
-    }
-
-    /// Bumps the epoch locally and restarts every partition's sequence at 0, as the Java client's
-    /// idempotent producer does (KIP-360); at the epoch limit a new producer id is requested.
-    func bumpEpoch() {
-        epochBumpPending = false
-        nextSequence = [:]
-        guard let identity = producerIdentity, identity.epoch < Int16.max - 1 else {
-            producerIdentity = nil
-            return
-        }
-        producerIdentity = (identity.id, identity.epoch + 1)
-        logger.info("bumped producer epoch", metadata: ["producer.id": "\(identity.id)", "producer.epoch": "\(identity.epoch + 1)"])
     }
 }

@@ -21,11 +21,16 @@ extension Producer {
         guard !isClosed || flushing > 0 else { return }
         failExpired()
         if configuration.enableIdempotence {
-            if epochBumpPending {
-                guard inFlightByPartition.isEmpty else { return }
-                bumpEpoch()
-            }
-            guard producerIdentity != nil else {
+            let epoch = idempotence.identity?.epoch
+            switch idempotence.prepareToSend(anyInFlight: !inFlightByPartition.isEmpty) {
+            case .send:
+                if let epoch, let identity = idempotence.identity, identity.epoch != epoch {
+                    logger.info("bumped producer epoch", metadata: ["producer.id": "\(identity.producerID)",
+                                                                    "producer.epoch": "\(identity.epoch)"])
+                }
+            case .waitForInFlight:
+                return  // the last response in flight calls maybeSend again
+            case .initProducerID:
                 startInitProducerID()
                 return
             }
@@ -79,14 +84,7 @@ extension Producer {
     /// Removes the head batch of a partition for sending, stamping producer id, epoch and sequence.
     private func takeForSending(_ topicPartition: TopicPartition) -> ProducerBatch {
         let batch = accumulator.takeHead(topicPartition)!
-        if configuration.enableIdempotence, let identity = producerIdentity,
-           batch.baseSequence < 0 || batch.producerEpoch != identity.epoch || batch.producerID != identity.id {
-            let sequence = nextSequence[topicPartition, default: 0]
-            batch.producerID = identity.id
-            batch.producerEpoch = identity.epoch
-            batch.baseSequence = sequence
-            nextSequence[topicPartition] = sequence &+ batch.count
-        }
+        if configuration.enableIdempotence { idempotence.stamp(batch) }
         inFlightByPartition[topicPartition, default: 0] += 1
         return batch
     }
@@ -112,25 +110,28 @@ extension Producer {
             return
         }
         metrics.requests.increment()
+        let previous = lastResponseTask[plan.brokerID]
         if acks == .none {
             let written = Result { try connection.writeWithoutResponse(request) }
-            Task {
+            lastResponseTask[plan.brokerID] = Task {
                 let outcome: Result<Void, any Error>
                 switch written {
                 case .success(let future): outcome = await future.result()
                 case .failure(let error): outcome = .failure(error)
                 }
+                await previous?.value
                 self.produceAnswered(plan, result: outcome.map { nil })
             }
             return
         }
         let future = Result { try connection.write(request) }
-        Task {
+        lastResponseTask[plan.brokerID] = Task {
             let outcome: Result<ProduceResponse?, any Error>
             switch future {
             case .success(let future): outcome = await future.result().map { Optional($0) }
             case .failure(let error): outcome = .failure(error)
             }
+            await previous?.value
             self.produceAnswered(plan, result: outcome)
         }
     }

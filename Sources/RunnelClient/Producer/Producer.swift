@@ -45,10 +45,14 @@ public actor Producer {
     var connectingBrokers: Set<Int32> = []
     var inFlightByBroker: [Int32: Int] = [:]
     var inFlightByPartition: [TopicPartition: Int] = [:]
-    var producerIdentity: (id: Int64, epoch: Int16)?
+    /// Producer id, epoch and sequence numbers; see ``IdempotenceState``.
+    var idempotence = IdempotenceState()
     var initializingProducerID = false
-    var epochBumpPending = false
-    var nextSequence: [TopicPartition: Int32] = [:]
+    /// Per broker, the task that handles the latest Produce response: each response task waits
+    /// for the one before it, so one connection's responses are applied in the order they were
+    /// sent (unstructured tasks alone may run in any order, by priority) and a partition's
+    /// batches are completed, retried or rejected in sequence order.
+    var lastResponseTask: [Int32: Task<Void, Never>] = [:]
     var bufferedBytes = 0
     var memoryWaiters: [(size: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     var flushWaiters: [CheckedContinuation<Void, Never>] = []

@@ -13,6 +13,9 @@ import NIOCore
 final class ProducerBatch: @unchecked Sendable {
     /// Creation order within the producer; retries are re-queued in this order.
     let id: UInt64
+    /// Where this batch sits among the parts of a batch that was split (MESSAGE_TOO_LARGE): empty
+    /// for a batch as created, then the part index at each split. Orders parts after `id`.
+    let splitPath: [UInt32]
     let topicPartition: TopicPartition
     let createdAt: ContinuousClock.Instant
     /// Records fail with ``ClientError/deliveryTimedOut(topic:partition:timeout:)`` after this.
@@ -37,9 +40,25 @@ final class ProducerBatch: @unchecked Sendable {
 
     init(id: UInt64, topicPartition: TopicPartition, now: ContinuousClock.Instant, deliveryTimeout: Duration) {
         self.id = id
+        self.splitPath = []
         self.topicPartition = topicPartition
         self.createdAt = now
         self.deadline = now + deliveryTimeout
+    }
+
+    /// A part of a split batch: same partition, creation time and deadline.
+    init(partOf batch: ProducerBatch, index: UInt32) {
+        self.id = batch.id
+        self.splitPath = batch.splitPath + [index]
+        self.topicPartition = batch.topicPartition
+        self.createdAt = batch.createdAt
+        self.deadline = batch.deadline
+    }
+
+    /// Whether this batch was created (or split off) before `other`, so it must reach the broker first.
+    func precedes(_ other: ProducerBatch) -> Bool {
+        if id != other.id { return id < other.id }
+        return splitPath.lexicographicallyPrecedes(other.splitPath)
     }
 
     /// Size of the batch on the wire before compression: header plus encoded records.
@@ -146,6 +165,9 @@ final class ProducerBatch: @unchecked Sendable {
             baseSequence: baseSequence, recordsCount: count)
         return RecordBatchHeader.encodeBatch(header, body: body)
     }
+
+    /// Adjusts the buffer memory the batch holds (split parts settle rounding).
+    func addMemory(_ bytes: Int) { memoryBytes += bytes }
 
     /// Calls every record's handler: metadata from `baseOffset` (or -1 for all when it is -1) and
     /// `logAppendTime` (-1 = use each record's create time), or `error`.

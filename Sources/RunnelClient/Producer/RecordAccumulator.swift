@@ -119,7 +119,7 @@ struct RecordAccumulator: Sendable {
     /// Puts a batch back for a retry, before every batch created after it.
     mutating func reenqueue(_ batch: ProducerBatch) {
         modifyQueue(batch.topicPartition) { queue in
-            let index = queue.firstIndex { $0.id > batch.id } ?? queue.endIndex
+            let index = queue.firstIndex { batch.precedes($0) } ?? queue.endIndex
             queue.insert(batch, at: index)
         }
     }
