@@ -57,7 +57,7 @@ public struct Broker: Service {
         let connectionLimiter = try ConnectionLimiter(config: config)
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
-        let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics)
+        let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
         let groups = await makeGroupCoordinator(controller, logger: levels.logger(.groups, from: logger))
         if controller.cluster != nil {
             await controller.onOffsetsPartitionsOpened { partitions in

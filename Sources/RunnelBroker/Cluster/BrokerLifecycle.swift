@@ -28,10 +28,10 @@ extension Controller {
                         refusals += 1
                         if refusals == 1 || refusals % 50 == 0 {
                             if response.errorCode == .duplicateBrokerRegistration {
-                                logger.error("broker registration refused: another running broker has node.id \(nodeID), or this broker restarted within broker.session.timeout.ms of a crash; give each broker its own node.id (retrying)",
+                                controllerLogger.error("broker registration refused: another running broker has node.id \(nodeID), or this broker restarted within broker.session.timeout.ms of a crash; give each broker its own node.id (retrying)",
                                              metadata: ["error": "\(response.errorCode)", "attempts": "\(refusals)"])
                             } else {
-                                logger.warning("broker registration refused", metadata: ["error": "\(response.errorCode)", "attempts": "\(refusals)"])
+                                controllerLogger.warning("broker registration refused", metadata: ["error": "\(response.errorCode)", "attempts": "\(refusals)"])
                             }
                         }
                         try await Task.sleep(for: interval)
@@ -40,7 +40,7 @@ extension Controller {
                     brokerEpoch = response.brokerEpoch
                     registered = true
                     refusals = 0
-                    logger.info("registered with the active controller", metadata: ["broker.epoch": "\(response.brokerEpoch)"])
+                    controllerLogger.info("registered with the active controller", metadata: ["broker.epoch": "\(response.brokerEpoch)"])
                 }
                 let applied = await quorum.appliedOffset
                 let response = try await channel.send(
@@ -49,30 +49,30 @@ extension Controller {
                 switch response.errorCode {
                 case .none:
                     if fenced != response.isFenced {
-                        logger.info(response.isFenced ? "fenced by the active controller" : "unfenced: serving as a live broker")
+                        controllerLogger.info(response.isFenced ? "fenced by the active controller" : "unfenced: serving as a live broker")
                         if !response.isFenced, !strayCheckDone {
                             strayCheckDone = true
                             removeStrayPartitions()
                             if !clientGate.isOpen {
                                 clientGate.open()
-                                logger.info("serving clients: caught up with the metadata log", metadata: ["applied.offset": "\(applied)"])
+                                controllerLogger.info("serving clients: caught up with the metadata log", metadata: ["applied.offset": "\(applied)"])
                             }
                         }
                     }
                     fenced = response.isFenced
                 case .staleBrokerEpoch, .brokerIDNotRegistered:
-                    logger.info("the active controller does not know this broker's epoch: registering again",
+                    controllerLogger.info("the active controller does not know this broker's epoch: registering again",
                                 metadata: ["error": "\(response.errorCode)"])
                     registered = false
                     fenced = true
                     continue
                 default:
-                    logger.debug("heartbeat refused", metadata: ["error": "\(response.errorCode)"])
+                    controllerLogger.debug("heartbeat refused", metadata: ["error": "\(response.errorCode)"])
                 }
             } catch is CancellationError {
                 return
             } catch {
-                logger.debug("no active controller answered", metadata: ["error": "\(error)"])
+                controllerLogger.debug("no active controller answered", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: fenced ? min(interval, .milliseconds(100)) : interval)
         }
@@ -88,16 +88,16 @@ extension Controller {
             // closing, so a request to itself could not be answered).
             let response = await brokerHeartbeat(BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch,
                                                                         currentMetadataOffset: applied, wantFence: false, wantShutDown: true))
-            logger.info("controlled shutdown of the active controller's broker", metadata: ["error": "\(response.errorCode)"])
+            controllerLogger.info("controlled shutdown of the active controller's broker", metadata: ["error": "\(response.errorCode)"])
             return
         }
         do {
             let response = try await channel.send(
                 BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
                                        wantFence: false, wantShutDown: true), version: 1, timeout: timeout)
-            logger.info("controlled shutdown", metadata: ["error": "\(response.errorCode)", "should.shut.down": "\(response.shouldShutDown)"])
+            controllerLogger.info("controlled shutdown", metadata: ["error": "\(response.errorCode)", "should.shut.down": "\(response.shouldShutDown)"])
         } catch {
-            logger.warning("controlled shutdown got no answer from the active controller", metadata: ["error": "\(error)"])
+            controllerLogger.warning("controlled shutdown got no answer from the active controller", metadata: ["error": "\(error)"])
         }
     }
 

@@ -173,7 +173,7 @@ public enum ConfigDefinitions {
                          .oneOf(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
                          doc: "Runnel extension: the lowest level of log lines written to stderr."),
         ConfigDefinition("runnel.log.levels", .broker, .string, default: "",
-                         doc: "Runnel extension: per-subsystem levels overriding runnel.log.level, as subsystem=level pairs separated by commas (subsystems: network, storage, groups, metrics), e.g. network=debug,storage=warning."),
+                         doc: "Runnel extension: per-subsystem levels overriding runnel.log.level, as subsystem=level pairs separated by commas (subsystems: network, storage, groups, metrics, controller, replication), e.g. network=debug,storage=warning."),
     ]
 
     public static let topic: [ConfigDefinition] = [

@@ -11,6 +11,11 @@ public enum LogSubsystem: String, CaseIterable, Sendable {
     case groups
     /// The Prometheus endpoint.
     case metrics
+    /// The metadata quorum, the active controller's decisions (registration, fencing, elections)
+    /// and the broker's lifecycle with it.
+    case controller
+    /// Partition replication: replica fetchers, truncation, ISR changes, leadership of partitions.
+    case replication
 }
 
 /// `runnel.log.level` for everything, with `runnel.log.levels` overrides per subsystem

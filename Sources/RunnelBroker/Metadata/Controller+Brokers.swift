@@ -41,7 +41,7 @@ extension Controller {
             }
             try await commit(records)
             lastHeartbeat[request.brokerID] = .now
-            logger.info("registered broker", metadata: ["broker": "\(request.brokerID)", "broker.epoch": "\(epoch)"])
+            controllerLogger.info("registered broker", metadata: ["broker": "\(request.brokerID)", "broker.epoch": "\(epoch)"])
             return epoch
         }
     }
@@ -61,7 +61,7 @@ extension Controller {
             if request.wantShutDown {
                 if !broker.fenced {
                     try await serialized { try await commit(fencingRecords(broker)) }
-                    logger.info("fenced broker for controlled shutdown", metadata: ["broker": "\(broker.brokerID)"])
+                    controllerLogger.info("fenced broker for controlled shutdown", metadata: ["broker": "\(broker.brokerID)"])
                 }
                 return BrokerHeartbeatResponse(isCaughtUp: caughtUp, isFenced: true, shouldShutDown: true)
             }
@@ -70,7 +70,7 @@ extension Controller {
                     guard image.brokers[broker.brokerID]?.epoch == broker.epoch, image.brokers[broker.brokerID]?.fenced == true else { return }
                     try await commit(unfencingRecords(broker))
                 }
-                logger.info("unfenced broker", metadata: ["broker": "\(broker.brokerID)", "broker.epoch": "\(broker.epoch)"])
+                controllerLogger.info("unfenced broker", metadata: ["broker": "\(broker.brokerID)", "broker.epoch": "\(broker.epoch)"])
             }
         } catch let error as ControllerWriteError {
             return BrokerHeartbeatResponse(errorCode: error.code)
@@ -102,10 +102,10 @@ extension Controller {
                     guard image.brokers[broker.brokerID]?.epoch == broker.epoch, image.brokers[broker.brokerID]?.fenced == false else { return }
                     try await commit(fencingRecords(broker))
                 }
-                logger.warning("fenced broker: no heartbeat within broker.session.timeout.ms",
+                controllerLogger.warning("fenced broker: no heartbeat within broker.session.timeout.ms",
                                metadata: ["broker": "\(broker.brokerID)", "broker.session.timeout.ms": "\(config.int("broker.session.timeout.ms"))"])
             } catch {
-                logger.debug("could not fence a broker", metadata: ["broker": "\(broker.brokerID)", "error": "\(error)"])
+                controllerLogger.debug("could not fence a broker", metadata: ["broker": "\(broker.brokerID)", "error": "\(error)"])
             }
         }
     }

@@ -76,10 +76,10 @@ extension Controller {
                                               partitionEpoch: committed?.partitionEpoch ?? -1)
             if let committed {
                 self.metrics?.isrChanged(shrink: shrink)
-                self.logger.info("ISR changed", metadata: ["partition": "\(tp)", "isr": "\(committed.isr)",
+                self.replicationLogger.info("ISR changed", metadata: ["partition": "\(tp)", "isr": "\(committed.isr)",
                                                            "partition.epoch": "\(committed.partitionEpoch)"])
             } else {
-                self.logger.info("ISR change not accepted; the leader retries", metadata: ["partition": "\(tp)",
+                self.replicationLogger.info("ISR change not accepted; the leader retries", metadata: ["partition": "\(tp)",
                                                                                            "proposed": "\(request.newISR.sorted())",
                                                                                            "error": "\(failure)"])
             }
@@ -95,7 +95,7 @@ extension Controller {
             try? await Task.sleep(for: period)
             for (tp, partition) in partitions {
                 guard let request = await partition.maybeShrinkISR(), let topicID = image.topics[tp.topic]?.topicID else { continue }
-                logger.info("follower lags: shrinking the ISR", metadata: ["partition": "\(tp)", "proposed": "\(request.newISR.sorted())"])
+                replicationLogger.info("follower lags: shrinking the ISR", metadata: ["partition": "\(tp)", "proposed": "\(request.newISR.sorted())"])
                 proposeISR(request, for: tp, topicID: topicID, partition: partition, shrink: true)
             }
         }
@@ -131,7 +131,7 @@ extension Controller {
                         records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, isr: remaining, leader: next)))
                     } else if uncleanElectionEnabled(topic),
                               let any = p.replicas.first(where: { $0 != brokerID && isEligibleReplica($0) }) {
-                        logger.warning("unclean leader election: no in-sync replica is live", metadata: [
+                        controllerLogger.warning("unclean leader election: no in-sync replica is live", metadata: [
                             "partition": "\(topic.name)-\(p.partitionID)", "leader": "\(any)", "isr": "\(p.isr)"])
                         records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, isr: [any], leader: any)))
                     } else {
@@ -155,7 +155,7 @@ extension Controller {
                 if p.isr.contains(brokerID) {
                     records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: brokerID)))
                 } else if p.replicas.contains(brokerID), uncleanElectionEnabled(topic) {
-                    logger.warning("unclean leader election: a replica outside the ISR leads", metadata: [
+                    controllerLogger.warning("unclean leader election: a replica outside the ISR leads", metadata: [
                         "partition": "\(topic.name)-\(p.partitionID)", "leader": "\(brokerID)", "isr": "\(p.isr)"])
                     records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, isr: [brokerID], leader: brokerID)))
                 }
@@ -187,10 +187,10 @@ extension Controller {
                 let changes = preferredLeaderChanges()
                 guard !changes.isEmpty else { return }
                 try await commit(changes)
-                logger.info("moved leadership back to preferred replicas", metadata: ["partitions": "\(changes.count)"])
+                controllerLogger.info("moved leadership back to preferred replicas", metadata: ["partitions": "\(changes.count)"])
             }
         } catch {
-            logger.debug("preferred leader election failed", metadata: ["error": "\(error)"])
+            controllerLogger.debug("preferred leader election failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -256,7 +256,7 @@ extension Controller {
                         outcomes.append((tp, (.none, nil)))
                         records.append(.partitionChange(.init(partitionID: p.partitionID, topicID: topic.topicID, leader: next)))
                     } else if let any = p.replicas.first(where: isEligibleReplica) {
-                        logger.warning("unclean leader election requested: a replica outside the ISR leads",
+                        controllerLogger.warning("unclean leader election requested: a replica outside the ISR leads",
                                        metadata: ["partition": "\(tp)", "leader": "\(any)", "isr": "\(p.isr)"])
                         changed.append(outcomes.count)
                         outcomes.append((tp, (.none, nil)))

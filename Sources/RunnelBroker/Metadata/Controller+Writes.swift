@@ -144,16 +144,16 @@ extension Controller {
                     metrics?.leaderElected()
                     if name == TopicName.consumerOffsets { openedOffsetsPartitions.append(p.partitionID) }
                     followersChanged = true
-                    logger.info("leading partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader.epoch": "\(p.leaderEpoch)",
+                    replicationLogger.info("leading partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader.epoch": "\(p.leaderEpoch)",
                                                             "isr": "\(p.isr)"])
                 case .becameFollower(let leader):
                     if name == TopicName.consumerOffsets { lostOffsetsPartitions.append(p.partitionID) }
                     followersChanged = true
-                    logger.info("following partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader": "\(leader)",
+                    replicationLogger.info("following partition", metadata: ["partition": "\(name)-\(p.partitionID)", "leader": "\(leader)",
                                                               "leader.epoch": "\(p.leaderEpoch)"])
                 }
             } catch {
-                logger.error("cannot take the partition's new role", metadata: ["partition": "\(name)-\(change.partitionID)", "error": "\(error)"])
+                replicationLogger.error("cannot take the partition's new role", metadata: ["partition": "\(name)-\(change.partitionID)", "error": "\(error)"])
             }
         }
         if followersChanged { replicaManager?.partitionsChanged() }

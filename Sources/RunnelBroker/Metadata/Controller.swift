@@ -54,27 +54,37 @@ actor Controller {
     /// `cleaner-offset-checkpoint`: per partition, the offset below which the log is compacted.
     var cleanerOffsets: [TopicPartition: Int64] = [:]
     let logger: Logger
+    /// Tagged `subsystem=controller`: the quorum, registration, fencing and elections.
+    let controllerLogger: Logger
+    /// Tagged `subsystem=replication`: fetchers, truncation, ISR and leadership changes.
+    let replicationLogger: Logger
     /// Where partitions count appends and reads; nil in tests that do not look.
     let metrics: BrokerMetrics?
 
     /// Loads `meta.properties`, replays the metadata log and recovers every partition log.
     /// - Throws: ``ConfigError``, ``StorageError`` or ``ProtocolError`` when the directory is unusable.
-    init(config staticConfig: BrokerConfig, logger: Logger, metrics: BrokerMetrics? = nil) throws {
+    /// - Parameter levels: the per-subsystem levels; `logger` is used for every subsystem when nil.
+    init(config staticConfig: BrokerConfig, logger: Logger, metrics: BrokerMetrics? = nil, levels: LogLevels? = nil) throws {
         var config = staticConfig
         self.metrics = metrics
         self.logger = logger
+        let controllerLogger = levels?.logger(.controller, from: logger) ?? logger
+        let replicationLogger = levels?.logger(.replication, from: logger) ?? logger
+        self.controllerLogger = controllerLogger
+        self.replicationLogger = replicationLogger
         self.nodeID = config.nodeID
         let directory = FilePath(config.logDirectory)
         self.logDirectory = directory
         try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
         let cluster = try ClusterSettings.parse(config)
+        let fresh = !FileManager.default.fileExists(atPath: directory.appending(MetaProperties.fileName).string)
         let meta = try MetaProperties.loadOrCreate(directory: directory.string, nodeID: config.nodeID,
                                                    clusterID: cluster?.clusterID(configured: config.string("runnel.cluster.id") ?? ""))
         self.clusterID = meta.clusterID
         self.cluster = cluster
         self.hostsPartitions = cluster?.isBroker ?? true
         self.replicaManager = cluster?.isBroker == true
-            ? ReplicaManager(nodeID: config.nodeID, settings: ReplicaFetcherSettings(config: config), logger: logger) : nil
+            ? ReplicaManager(nodeID: config.nodeID, settings: ReplicaFetcherSettings(config: config), logger: replicationLogger) : nil
         let image: MetadataImage
         if let cluster {
             let metadataDirectory = directory.appending(MetadataLog.directoryName)
@@ -84,10 +94,10 @@ actor Controller {
                 throw ConfigError.invalidValue(key: "process.roles", value: config.string("process.roles") ?? "",
                                                reason: "log.dirs \(directory) holds a standalone node's metadata log; a cluster node needs a new log.dirs")
             }
-            let store = try QuorumStore(directory: metadataDirectory, logger: logger)
-            let quorum = try QuorumDriver(settings: cluster, config: config, clusterID: meta.clusterID, store: store, logger: logger)
+            let store = try QuorumStore(directory: metadataDirectory, logger: controllerLogger)
+            let quorum = try QuorumDriver(settings: cluster, config: config, clusterID: meta.clusterID, store: store, logger: controllerLogger)
             self.quorum = quorum
-            self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: logger)
+            self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: controllerLogger)
             self.metadataLog = nil
             image = MetadataImage()
         } else {
@@ -103,9 +113,13 @@ actor Controller {
         Self.removeDeletedDirectories(directory, logger: logger)
         let state = try LogDirectoryState.load(directory: directory)
         self.startState = state
-        logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
-                                        : "no clean shutdown marker: recovering segments after each recovery point",
-                    metadata: ["log.dirs": "\(directory)"])
+        if fresh {
+            logger.info("new log directory: nothing to recover", metadata: ["log.dirs": "\(directory)"])
+        } else {
+            logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
+                                            : "no clean shutdown marker: recovering segments after each recovery point",
+                        metadata: ["log.dirs": "\(directory)"])
+        }
         let total = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         var progress = RecoveryProgress(total: total, logger: logger, metrics: metrics)
         var opened: [TopicPartition: Partition] = [:]
