@@ -62,18 +62,41 @@ struct TopicCommand: AsyncParsableCommand {
         var underReplicated = false
         @Flag(name: .customLong("unavailable-partitions"), help: "Only partitions without a live leader.")
         var unavailable = false
+        @Flag(name: .customLong("replica-lag"),
+              help: "Also ask every broker for its replicas' offset lag (DescribeLogDirs) and show it as Lag: broker=offsets.")
+        var replicaLag = false
 
         func run() async throws {
             try await runClient {
                 let admin = Admin(configuration: try client.clientConfiguration())
                 let topics = names.isEmpty ? try await admin.listTopics() : names
                 let filtered = underReplicated || unavailable
-                for topic in try await admin.describeTopics(topics) {
+                let described = try await admin.describeTopics(topics)
+                var lags: [TopicPartition: [Int32: Int64]] = [:]
+                if replicaLag {
+                    let brokers = Set(described.flatMap { topic in
+                        topic.partitions.flatMap { p in p.replicas.filter { !p.offlineReplicas.contains($0) } }
+                    })
+                    for broker in brokers.sorted() {
+                        for replica in try await admin.describeLogDirs(broker: broker, topics: described.map(\.name)) {
+                            lags[replica.topicPartition, default: [:]][broker] = replica.offsetLag
+                        }
+                    }
+                }
+                func line(_ topic: String?, _ name: String, _ p: PartitionMetadata) -> String {
+                    var text = Self.partitionLine(topic: topic, p)
+                    if replicaLag {
+                        let lag = lags[TopicPartition(topic: name, partition: p.partition)] ?? [:]
+                        text += "\tLag: " + p.replicas.map { "\($0)=\(lag[$0].map(String.init) ?? "?")" }.joined(separator: ",")
+                    }
+                    return text
+                }
+                for topic in described {
                     if filtered {
                         // As kafka-topics.sh: only the matching partitions, without the topic line.
                         for p in topic.partitions where (underReplicated && p.inSyncReplicas.count < p.replicas.count)
                             || (unavailable && p.leader < 0) {
-                            print(Self.partitionLine(topic: topic.name, p))
+                            print(line(topic.name, topic.name, p))
                         }
                         continue
                     }
@@ -82,7 +105,7 @@ struct TopicCommand: AsyncParsableCommand {
                         .map { "\($0.name)=\($0.value ?? "")" }.joined(separator: ",")
                     let replication = topic.partitions.first?.replicas.count ?? 0
                     print("Topic: \(topic.name)\tPartitions: \(topic.partitionCount)\tReplicationFactor: \(replication)\tConfigs: \(configs)")
-                    for p in topic.partitions { print(Self.partitionLine(topic: nil, p)) }
+                    for p in topic.partitions { print(line(nil, topic.name, p)) }
                 }
                 await admin.close()
             }

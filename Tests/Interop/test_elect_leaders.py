@@ -52,6 +52,8 @@ def test_preferred_and_unclean_elections(tmp_path):
         cluster.restart(1)
         _until(lambda: sorted(_partition(admin, "elect", 0).isrs) == [1, 2, 3], 30, "broker 1 back in the ISR")
         assert _describe(cluster.bootstrap(2), "--under-replicated-partitions").strip() == ""
+        # Every replica caught up: DescribeLogDirs on each broker reports no lag.
+        _until(lambda: "Lag: 1=0,2=0,3=0" in _describe(cluster.bootstrap(2), "elect", "--replica-lag"), 10, "no replica lag")
         result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition("elect", 0)]).result(15)
         assert result[TopicPartition("elect", 0)] is None
         _until(lambda: _partition(admin, "elect", 0).leader == 1, 10, "leadership back on broker 1")

@@ -5,8 +5,10 @@ import KafkaProtocol
 
 extension RequestHandlers {
     /// DescribeLogDirs v0-4 (KIP-113, KIP-827): the one log directory (`log.dirs`) with the size of
-    /// each hosted partition's segments, its offset lag (log end offset minus high watermark, 0 with
-    /// one replica) and, from v4, the volume's total and usable bytes. Null topics = every
+    /// each hosted partition's segments, its offset lag (how far its log end offset is behind the
+    /// partition's high watermark as this broker knows it: 0 on the leader, the distance a follower
+    /// still has to fetch otherwise, as Kafka's `getLogEndOffsetLag`) and, from v4, the volume's
+    /// total and usable bytes. Null topics = every
     /// partition; requested partitions not hosted here are left out, as in Kafka.
     func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
         let image = await controller.image
@@ -24,7 +26,7 @@ extension RequestHandlers {
             for index in indexes {
                 guard let partition = await controller.partition(TopicPartition(name, index)) else { continue }
                 let size = await partition.sizeBytes
-                let lag = await partition.logEndOffset - partition.highWatermark
+                let lag = await partition.offsetLag
                 partitions.append(.init(partitionIndex: index, partitionSize: size, offsetLag: lag))
             }
             if !partitions.isEmpty { topics.append(.init(name: name, partitions: partitions)) }

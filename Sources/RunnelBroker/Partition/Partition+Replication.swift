@@ -131,11 +131,11 @@ extension Partition {
     /// After an append on the leader: wakes waiting fetches and moves the high watermark (at once
     /// when the leader is the whole ISR).
     func leaderLogAdvanced() {
-        wakeFetches()
+        wakeFollowerFetches()
         guard case .leader(var state) = role else { return }
         let moved = state.leaderAppended(logEndOffset: log.logEndOffset)
         role = .leader(state)
-        if moved { completeCommitWaiters() }
+        if moved { highWatermarkAdvanced() }
     }
 
     /// Records a fetch from follower `replicaID` at `fetchOffset` (its log end offset) in
@@ -226,9 +226,11 @@ extension Partition {
     }
 
     /// The high watermark moved: answer the produces it passed and wake consumers waiting for data.
+    /// Followers learn it from their next fetch (a parked one is not woken for it: that would
+    /// answer every follower once per append with nothing new).
     func highWatermarkAdvanced() {
         completeCommitWaiters()
-        wakeFetches()
+        wakeConsumerFetches()
     }
 
     private func completeCommitWaiters() {
@@ -250,18 +252,40 @@ extension Partition {
         for waiter in all { waiter.continuation.resume(returning: code) }
     }
 
+    /// Wakes every waiting fetch, consumers' and followers'.
     func wakeFetches() {
+        wakeConsumerFetches()
+        wakeFollowerFetches()
+    }
+
+    /// Wakes consumer fetches: the high watermark moved (or the role changed).
+    private func wakeConsumerFetches() {
         guard !waiters.isEmpty else { return }
         let signals = waiters
         waiters.removeAll()
         for s in signals { s.fire() }
     }
 
+    /// Wakes follower fetches: the log end offset moved.
+    private func wakeFollowerFetches() {
+        guard !replicaWaiters.isEmpty else { return }
+        let signals = replicaWaiters
+        replicaWaiters.removeAll()
+        for s in signals { s.fire() }
+    }
+
     // MARK: Follower
+
+    /// How many offsets this replica's log end is behind the high watermark it knows of: 0 on the
+    /// leader, the leader's high watermark (from the last fetch) minus the log end on a follower.
+    var offsetLag: Int64 {
+        if isLeader { return max(0, highWatermark - log.logEndOffset) }
+        return max(0, leaderHighWatermarkSeen - log.logEndOffset)
+    }
 
     /// Where a follower fetches next, or nil when this replica leads.
     var followerFetchState: FollowerFetchState? {
-        guard case .follower(let leader, let needsTruncation) = role else { return nil }
+        guard !closed, case .follower(let leader, let needsTruncation) = role else { return nil }
         return FollowerFetchState(leader: leader, leaderEpoch: leaderEpoch, fetchOffset: log.logEndOffset,
                                   logStartOffset: log.logStartOffset, needsTruncation: needsTruncation,
                                   latestEpoch: log.leaderEpochCache.latestEpoch)
@@ -277,7 +301,7 @@ extension Partition {
     /// - Throws: ``StorageError`` when truncating fails.
     @discardableResult
     func truncateToLeader(inEpoch epoch: Int32, requestedEpoch: Int32, answeredEpoch: Int32, leaderEndOffset: Int64) throws -> Int64 {
-        guard case .follower(let leader, true) = role, leaderEpoch == epoch else { return log.logEndOffset }
+        guard !closed, case .follower(let leader, true) = role, leaderEpoch == epoch else { return log.logEndOffset }
         let followerEnd = answeredEpoch >= 0 ? log.leaderEpochCache.endOffset(for: answeredEpoch, logEndOffset: log.logEndOffset).endOffset : -1
         let target = FollowerTruncation.offset(requestedEpoch: requestedEpoch, leaderEpoch: answeredEpoch, leaderEndOffset: leaderEndOffset,
                                                followerEndOffset: followerEnd < 0 ? log.logEndOffset : followerEnd,
@@ -292,7 +316,7 @@ extension Partition {
     /// drop the whole log and continue from the leader's log start offset (Kafka
     /// `truncateFullyAndStartAt`). Also used when the follower's log is ahead of the leader's.
     func restartFollowerLog(at offset: Int64, inEpoch epoch: Int32) throws {
-        guard case .follower(let leader, _) = role, leaderEpoch == epoch else { return }
+        guard !closed, case .follower(let leader, _) = role, leaderEpoch == epoch else { return }
         try log.truncateFully(startingAt: offset)
         followerHighWatermark = min(followerHighWatermark, offset)
         role = .follower(leader: leader, needsTruncation: false)
@@ -315,7 +339,7 @@ extension Partition {
     @discardableResult
     func appendReplicated(_ records: ByteBuffer, inEpoch epoch: Int32, leaderHighWatermark: Int64,
                           leaderLogStartOffset: Int64) throws -> Int {
-        guard case .follower(_, false) = role, leaderEpoch == epoch else { return 0 }
+        guard !closed, case .follower(_, false) = role, leaderEpoch == epoch else { return 0 }
         var appended = 0
         var at = records.readerIndex
         let end = records.writerIndex
@@ -329,7 +353,10 @@ extension Partition {
             try log.appendAsFollower(records.getSlice(at: at, length: header.totalSize)!, header: header)
             appended += header.totalSize
         }
-        if leaderHighWatermark >= 0 { followerHighWatermark = min(leaderHighWatermark, log.logEndOffset) }
+        if leaderHighWatermark >= 0 {
+            leaderHighWatermarkSeen = leaderHighWatermark
+            followerHighWatermark = min(leaderHighWatermark, log.logEndOffset)
+        }
         if leaderLogStartOffset > log.logStartOffset {
             _ = try log.deleteRecords(beforeOffset: min(leaderLogStartOffset, log.logEndOffset))
         }

@@ -41,18 +41,23 @@ actor Partition {
     /// What a follower learned of the leader's high watermark (bounded by its own log end offset);
     /// the high watermark it starts from if it becomes leader.
     var followerHighWatermark: Int64
+    /// The leader's high watermark from the last fetch response, unbounded by the local log (-1: none yet).
+    var leaderHighWatermarkSeen: Int64 = -1
     /// min.insync.replicas and replica.lag.time.max.ms for this partition.
     var replication: ReplicationSettings
     /// Timestamp rules, storage codec and LogAppendTime of this partition's topic.
     private(set) var appendPolicy: AppendPolicy
+    /// Consumer fetches waiting for the high watermark to move (the fetch purgatory).
     var waiters: [AppendSignal] = []
+    /// Follower fetches waiting for the log end offset to move.
+    var replicaWaiters: [AppendSignal] = []
     /// acks=all produces waiting for the high watermark to pass their batch (the produce purgatory).
     var commitWaiters: [CommitWaiter] = []
     var nextCommitWaiterID: UInt64 = 0
     /// This topic's byte and record counters, looked up once; nil in tests that do not look.
     private let counters: BrokerMetrics.TopicCounters?
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
-    private var closed = false
+    var closed = false
 
     /// Opens or creates the partition directory under `logDirectory`, recovering its log and
     /// writing `partition.metadata`, then takes the role `assignment` gives this broker.
@@ -101,7 +106,7 @@ actor Partition {
     /// Bytes scanned by recovery when the log was opened.
     nonisolated let recoveredBytesAtLoad: Int64
     /// Fetches waiting for an append (the fetch purgatory of this partition).
-    var waitingFetches: Int { waiters.count }
+    var waitingFetches: Int { waiters.count + replicaWaiters.count }
     var logStartOffset: Int64 { log.logStartOffset }
     /// The offset below which every record is on the ISR (the leader's), or what the follower last
     /// heard from its leader. Consumers read below it only.
@@ -209,11 +214,12 @@ actor Partition {
     /// data is already past `offset` (the log end for a follower's fetch, else the high watermark).
     func register(_ signal: AppendSignal, ifNoDataAfter offset: Int64, isReplica: Bool = false) {
         if (isReplica ? log.logEndOffset : highWatermark) > offset { signal.fire(); return }
-        waiters.append(signal)
+        if isReplica { replicaWaiters.append(signal) } else { waiters.append(signal) }
     }
 
     func unregister(_ signal: AppendSignal) {
         waiters.removeAll { $0 === signal }
+        replicaWaiters.removeAll { $0 === signal }
     }
 
     /// KIP-320/KIP-101 fencing of a client's `current_leader_epoch`: -1 skips the check. A replica
@@ -311,8 +317,7 @@ actor Partition {
 
     func close() {
         closed = true
-        for s in waiters { s.fire() }
-        waiters.removeAll()
+        wakeFetches()
         failCommitWaiters(.notLeaderOrFollower)
         try? log.flush()
         log.close()

@@ -20,7 +20,7 @@ public actor Admin {
 
     private var timeoutMs: Int32 { configuration.requestTimeout.milliseconds32 }
 
-    private func check(_ code: ErrorCode, _ message: String?, _ context: String) throws {
+    func check(_ code: ErrorCode, _ message: String?, _ context: String) throws {
         guard code == .none else { throw ClientError.broker(code: code, message: message, context: context) }
     }
 
