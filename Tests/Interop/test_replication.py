@@ -421,8 +421,8 @@ def assert_replicas_identical(c: Cluster, topic: str, count: int) -> None:
 # --------------------------------------------------------------------------------------
 
 def kill9_leader_round(c: Cluster, topic: str, count: int, capsys, round_: int = 0, steady: float = 2.0,
-                       outage: float = 3.0) -> tuple[Verdict, dict]:
-    """One round: produce, kill -9 the leader of partition 0 mid-produce, keep producing, restart
+                       outage: float = 3.0, partition: int = 0) -> tuple[Verdict, dict]:
+    """One round: produce, kill -9 the leader of `partition` mid-produce, keep producing, restart
     it, wait for the full ISR and the preferred leaders, stop, verify."""
     wait_full_isr(c, topic, count, preferred=True)
     monitor = WatermarkMonitor(c.bootstrap(), topic, count).start()
@@ -431,7 +431,7 @@ def kill9_leader_round(c: Cluster, topic: str, count: int, capsys, round_: int =
     time.sleep(steady)
     steady_acks = list(prod.acks)
     view = partitions(c.bootstrap(), topic)
-    victim = view[0].leader
+    victim = view[partition].leader
     led = {p for p, v in view.items() if v.leader == victim}
     killed_at = time.monotonic()
     c.kill9(victim)
@@ -504,10 +504,10 @@ def test_kill9_leader_tally(tmp_path, capsys):
     for r in range(runs):
         c = start_cluster(tmp_path / f"run-{r}")
         try:
-            wait_formed(c)
+            controller = wait_formed(c)
             create_rf3_topic(c, "tally", 4)
             try:
-                verdict, n = kill9_leader_round(c, "tally", 4, capsys, round_=r, steady=1.0, outage=1.0)
+                verdict, n = kill9_leader_round(c, "tally", 4, capsys, round_=r, steady=1.0, outage=1.0, partition=r % 3)
                 failovers.append(n["failover"])
             except AssertionError as e:
                 tally["failed"] += 1
@@ -519,7 +519,7 @@ def test_kill9_leader_tally(tmp_path, capsys):
             tally["lost"] += len(verdict.lost)
             tally["moved"] += len(verdict.moved)
             tally["duplicated"] += len(verdict.duplicated)
-            say(capsys, f"run {r}: leader {n['victim']} killed, failover {n['failover']:.2f}s, {verdict}")
+            say(capsys, f"run {r}: leader {n['victim']} of partition {r % 3} killed (active controller {controller}), failover {n['failover']:.2f}s, {verdict}")
         finally:
             resume_all(c)
             c.stop()
