@@ -53,8 +53,40 @@ def say(capsys, text: str) -> None:
         print("\n[replication] " + text, flush=True)
 
 
+def low_free_base(count: int) -> int:
+    """A run of `count` free ports below the kernel's ephemeral range (32768+), where no outgoing
+    connection of this or another process can take one between the check and the broker's bind."""
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(20000, 32768 - count)
+        ok = True
+        for p in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no run of free ports below 32768")
+
+
 def start_cluster(workdir: Path, brokers: int = 3, extra: list[str] | None = None) -> Cluster:
-    return Cluster(workdir, brokers=brokers, extra=REPLICATION_OVERRIDES + (extra or [])).start()
+    """A cluster on ports below 32768; one more try on fresh ports if a port was taken meanwhile."""
+    for attempt in range(2):
+        c = Cluster(workdir / f"try-{attempt}" if attempt else workdir, brokers=brokers,
+                    extra=REPLICATION_OVERRIDES + (extra or []))
+        c.base = low_free_base(3 * brokers)
+        c.metrics_base = c.base + 2 * brokers
+        try:
+            return c.start()
+        except AssertionError:
+            c.stop()
+            logs = " ".join(c.log(n) for n in range(1, brokers + 1) if (c.dir / f"node-{n}.log").exists())
+            if attempt or "Address already in use" not in logs:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -924,6 +956,8 @@ class ProxiedCluster(Cluster):
 
     def __init__(self, workdir: Path, extra: list[str] | None = None) -> None:
         super().__init__(workdir, brokers=3, extra=REPLICATION_OVERRIDES + (extra or []))
+        self.base = low_free_base(9)
+        self.metrics_base = self.base + 6
         self.isolated: set[int] = set()
         self.client_proxies: dict[int, CuttableProxy] = {}
         self.voter_proxies: dict[tuple[int, int], CuttableProxy] = {}
@@ -1025,4 +1059,50 @@ def test_network_partition_of_the_leader(tmp_path, capsys):
         assert_replicas_identical(c, "cut", 3)
     finally:
         c.heal()
+        c.stop()
+
+
+# --------------------------------------------------------------------------------------
+# The acks=all timeout is one deadline for the whole Produce request
+# --------------------------------------------------------------------------------------
+
+def test_acks_all_timeout_covers_the_whole_request(tmp_path, capsys):
+    """One Produce (acks=all, timeout_ms 1500) for three partitions of one leader whose two
+    followers are paused, with the ISR unable to shrink (replica.lag.time.max.ms and the session
+    timeout are 30 s here): every partition is answered REQUEST_TIMED_OUT about 1.5 s after the
+    request, not after 3 x 1.5 s (one purgatory wait per partition, each with the full timeout)."""
+    from types import SimpleNamespace
+    from kafka.protocol.producer import ProduceRequest, ProduceResponse
+    from test_conformance import Conn, record_batch
+    c = start_cluster(tmp_path / "cluster", extra=["replica.lag.time.max.ms=30000", "broker.session.timeout.ms=30000"])
+    try:
+        controller = wait_formed(c)
+        leader = next(n for n in (1, 2, 3) if n != controller)
+        a, b = [n for n in (1, 2, 3) if n != leader]
+        create_rf3_topic(c, "deadline", 3, assignment=[[leader, a, b]] * 3)
+        conn = Conn(SimpleNamespace(host="127.0.0.1", port=c.port(leader)))
+        TD = ProduceRequest.TopicProduceData
+        PD = TD.PartitionProduceData
+        def produce(timeout_ms: int):
+            req = ProduceRequest(transactional_id=None, acks=-1, timeout_ms=timeout_ms, topic_data=[
+                TD(name="deadline", partition_data=[PD(index=p, records=record_batch([b"x"], [int(time.time() * 1000)]))
+                                                    for p in range(3)])])
+            started = time.monotonic()
+            r = conn.call(req, 7, ProduceResponse, timeout=30)
+            return time.monotonic() - started, sorted((p.index, p.error_code) for p in r.responses[0].partition_responses)
+        took, codes = produce(5000)
+        assert codes == [(0, 0), (1, 0), (2, 0)], codes
+        for n in (a, b):
+            os.kill(c.pids[n], signal.SIGSTOP)
+        try:
+            took, codes = produce(1500)
+        finally:
+            for n in (a, b):
+                os.kill(c.pids[n], signal.SIGCONT)
+        conn.close()
+        say(capsys, f"acks=all Produce for 3 partitions with both followers paused: answered after {took:.2f}s (timeout_ms 1500): {codes}")
+        assert codes == [(0, 7), (1, 7), (2, 7)], codes   # REQUEST_TIMED_OUT
+        assert took < 2.8, f"answered after {took:.2f}s: each partition waited the full timeout_ms in turn"
+    finally:
+        resume_all(c)
         c.stop()
