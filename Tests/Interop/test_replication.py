@@ -14,8 +14,11 @@ byte-identical below the high watermark (``assert_replicas_identical``).
 
 Measured numbers (failover time, acks=all latency) are printed with `pytest -s`.
 
-RUNNEL_REPLICATION_RUNS=N (default 0) runs the kill -9 leader scenario N times in
-test_kill9_leader_tally and prints the tally (runs, acknowledged, lost, duplicated).
+RUNNEL_REPLICATION_RUNS=N (default 0) runs the kill -9 leader scenario N times, each on a fresh
+cluster and killing the leader of partition 0, 1 or 2 in turn, in test_kill9_leader_tally and
+prints the tally (runs, acknowledged, lost, duplicated, failover times); it lifts the per-test
+time limit to 60 s a run. RUNNEL_REPLICATION_CYCLES (default 5) sets how many kill -9 cycles
+test_checker_and_kill9_leader makes on its one cluster.
 """
 
 from __future__ import annotations
@@ -378,15 +381,17 @@ def wait_high_watermarks(bootstrap: str, topic: str, count: int, acks: list[Ack]
 
 
 def verify(c: Cluster, topic: str, count: int, producer: CheckedProducer, down: set[int] = frozenset(),
-           monitor: WatermarkMonitor | None = None) -> Verdict:
+           monitor: WatermarkMonitor | None = None, earlier: list[Ack] | None = None) -> Verdict:
+    """Checks `producer`'s acknowledgements and `earlier` ones (of previous rounds on the topic)."""
+    acks = (earlier or []) + producer.acks
     bootstrap = live_bootstrap(c, set(down))
     regressions = monitor.stop() if monitor else []
-    waited = wait_high_watermarks(bootstrap, topic, count, producer.acks)
+    waited = wait_high_watermarks(bootstrap, topic, count, acks)
     assert not regressions, (f"the high watermark clients see went back {len(regressions)} times "
                              f"(seconds, partition, highest seen, then): {regressions[:10]}; it covered every "
                              f"acknowledged offset again {waited:.2f}s after the producer stopped")
     consumed = read_all(bootstrap, topic, count)
-    verdict = check(producer.acks, consumed)
+    verdict = check(acks, consumed)
     assert verdict.ok(), str(verdict)
     return verdict
 
@@ -453,7 +458,7 @@ def assert_replicas_identical(c: Cluster, topic: str, count: int) -> None:
 # --------------------------------------------------------------------------------------
 
 def kill9_leader_round(c: Cluster, topic: str, count: int, capsys, round_: int = 0, steady: float = 2.0,
-                       outage: float = 3.0, partition: int = 0) -> tuple[Verdict, dict]:
+                       outage: float = 3.0, partition: int = 0, earlier: list[Ack] | None = None) -> tuple[Verdict, dict]:
     """One round: produce, kill -9 the leader of `partition` mid-produce, keep producing, restart
     it, wait for the full ISR and the preferred leaders, stop, verify."""
     wait_full_isr(c, topic, count, preferred=True)
@@ -482,7 +487,9 @@ def kill9_leader_round(c: Cluster, topic: str, count: int, capsys, round_: int =
     preferred = time.monotonic() - restarted_at
     time.sleep(0.5)
     prod.stop()
-    verdict = verify(c, topic, count, prod, monitor=monitor)
+    verdict = verify(c, topic, count, prod, monitor=monitor, earlier=earlier)
+    if earlier is not None:
+        earlier.extend(prod.acks)
     numbers = {"victim": victim, "failover": failover, "rejoin": rejoined, "preferred": preferred,
                "steady": latency_summary(steady_acks), "verdict": verdict}
     return verdict, numbers
@@ -503,17 +510,23 @@ def probe_latency(bootstrap: str, topic: str, count: int = 200) -> str:
 
 
 def test_checker_and_kill9_leader(cluster, capsys):
-    """1 + 2: the checker holds across a kill -9 of the leader of partition 0 mid-produce; the
-    killed broker leaves the ISR, restarts, rejoins the ISR of every partition it hosts, and the
-    preferred replicas lead again after the rebalance check."""
+    """1 + 2 (issue 8 scenario 1): RUNNEL_REPLICATION_CYCLES (default 5) cycles on one cluster,
+    each killing the leader of another partition with kill -9 mid-produce: the checker holds over
+    every record acknowledged so far; the killed broker leaves the ISR, restarts, rejoins the ISR
+    of every partition it hosts, and the preferred replicas lead again after the rebalance check."""
+    cycles = int(os.environ.get("RUNNEL_REPLICATION_CYCLES", "5"))
     wait_formed(cluster)
     create_rf3_topic(cluster, "probe", 1)
     say(capsys, f"acks=all latency, RF 3, unloaded: {probe_latency(cluster.bootstrap(), 'probe')}")
     create_rf3_topic(cluster, "checked", 6)
-    verdict, n = kill9_leader_round(cluster, "checked", 6, capsys)
-    say(capsys, f"kill -9 leader {n['victim']}: first acks=all acknowledgement on its partitions {n['failover']:.2f}s after the kill; "
-                f"back in every ISR {n['rejoin']:.2f}s and preferred leaders {n['preferred']:.2f}s after the restart; "
-                f"steady-state acks=all latency {n['steady']}; checker: {verdict}")
+    acks: list[Ack] = []
+    for cycle in range(cycles):
+        verdict, n = kill9_leader_round(cluster, "checked", 6, capsys, round_=cycle, steady=2.0 if cycle == 0 else 1.0,
+                                        outage=1.0, partition=cycle % 6, earlier=acks)
+        say(capsys, f"cycle {cycle}: kill -9 leader {n['victim']}: first acks=all acknowledgement on its partitions "
+                    f"{n['failover']:.2f}s after the kill; back in every ISR {n['rejoin']:.2f}s and preferred leaders "
+                    f"{n['preferred']:.2f}s after the restart; acks=all latency under load before the kill {n['steady']}; "
+                    f"checker over all cycles so far: {verdict}")
     assert_replicas_identical(cluster, "checked", 6)
     # `runnel topic describe` shows the full ISR too.
     import subprocess
@@ -531,6 +544,8 @@ def test_kill9_leader_tally(tmp_path, capsys):
     runs = int(os.environ.get("RUNNEL_REPLICATION_RUNS", "0"))
     if runs <= 0:
         pytest.skip("set RUNNEL_REPLICATION_RUNS=N to run the kill -9 leader tally")
+    # About 12 s a run here: lift the per-test limit (conftest's SIGALRM, RUNNEL_TEST_TIMEOUT) to fit.
+    signal.alarm(max(int(os.environ.get("RUNNEL_TEST_TIMEOUT", "180")), 60 * runs))
     tally = {"runs": 0, "acked": 0, "lost": 0, "moved": 0, "duplicated": 0, "failed": 0}
     failovers = []
     for r in range(runs):
