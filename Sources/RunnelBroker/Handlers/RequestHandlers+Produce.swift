@@ -37,9 +37,12 @@ extension RequestHandlers {
             responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
         if !pending.isEmpty {
-            let timeout = Duration.milliseconds(Int64(max(0, request.timeoutMs)))
+            // One deadline for the whole request (Kafka's DelayedProduce): waiting for the partitions
+            // one after another must not give each of them the full timeout_ms.
+            let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, request.timeoutMs)))
             for item in pending {
-                let code = await item.replica.awaitCommit(lastOffset: item.lastOffset, timeout: timeout)
+                let remaining = max(Duration.zero, deadline - ContinuousClock.now)
+                let code = await item.replica.awaitCommit(lastOffset: item.lastOffset, timeout: remaining)
                 if code != .none {
                     responses[item.topic].partitionResponses[item.partition].errorCode = code
                     responses[item.topic].partitionResponses[item.partition].baseOffset = -1
