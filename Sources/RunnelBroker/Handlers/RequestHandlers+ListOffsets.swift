@@ -26,6 +26,10 @@ extension RequestHandlers {
         }
         let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
         guard epochError == .none else { return .init(partitionIndex: p.partitionIndex, errorCode: epochError) }
+        if await partition.highWatermarkBehindEpochStart {
+            // A new leader whose high watermark has not caught up (Kafka's Partition.fetchOffsetForTimestamp).
+            return .init(partitionIndex: p.partitionIndex, errorCode: .offsetNotAvailable)
+        }
         let epoch = await partition.leaderEpoch
         switch p.timestamp {
         case -1:

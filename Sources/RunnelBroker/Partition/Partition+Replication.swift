@@ -176,6 +176,15 @@ extension Partition {
         role = .leader(state)
     }
 
+    /// Whether this leader's high watermark is still below the start of its epoch: it took over
+    /// with the high watermark it knew as a follower, which may lag the real one until its
+    /// followers fetch. Offsets looked up now could be lower than ones already handed out, so
+    /// ListOffsets answers OFFSET_NOT_AVAILABLE meanwhile (retriable), as Kafka does.
+    var highWatermarkBehindEpochStart: Bool {
+        guard case .leader(let state) = role else { return false }
+        return state.highWatermark < state.epochStartOffset
+    }
+
     /// The committed ISR, the replicas and the leader's view of each follower (for describe and metrics).
     var replicationSnapshot: (isr: Set<Int32>, replicas: [Int32], followerLag: [Int32: Int64])? {
         guard case .leader(let state) = role else { return nil }
