@@ -27,8 +27,13 @@ UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 120); do grep -q "bootstrap servers" "$DIR/up.log" && break; sleep 0.5; done
 grep -q "bootstrap servers" "$DIR/up.log" || { cat "$DIR/up.log"; exit 1; }
+# The brokers register with the controller just after they listen: retry until all three count.
+for _ in $(seq 1 60); do
+    "$RUNNEL" topic create rf3 --partitions 1 --replication-factor 3 --config min.insync.replicas=2 \
+        --bootstrap-server "$B" >/dev/null 2>&1 && break
+    sleep 0.5
+done
 "$RUNNEL" topic create rf1 --partitions 1 --replication-factor 1 --bootstrap-server "$B" >/dev/null
-"$RUNNEL" topic create rf3 --partitions 1 --replication-factor 3 --config min.insync.replicas=2 --bootstrap-server "$B" >/dev/null
 sleep 2
 
 rate() {  # topic acks
@@ -43,7 +48,10 @@ rate() {  # topic acks
 
 latency() {  # topic -> "p50 p99" in ms
     "$RUNNEL" perf produce --bootstrap-server "$B" --topic "$1" --num-records $((RATE * 10)) --throughput "$RATE" --acks all \
-        --output json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"publishLatency50pct\"]:.2f} {d[\"publishLatency99pct\"]:.2f}")'
+        --output json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("%.2f %.2f" % (d["publishLatency50pct"], d["publishLatency99pct"]))'
 }
 
 printf '%-26s %12s %12s %7s\n' "case" "RF 1" "RF 3" "RF3/RF1"

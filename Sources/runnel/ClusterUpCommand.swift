@@ -93,10 +93,16 @@ struct ClusterUpCommand: ParsableCommand {
         }
         let bootstrap = (1...brokers).map { "localhost:\(basePort + 2 * ($0 - 1))" }.joined(separator: ",")
         let deadline = Date().addingTimeInterval(60)
+        // The "broker listening" line is at info level; with a quieter runnel.log.level only the
+        // port (and the node still running) can tell.
+        let quiet = overrides.contains { line in
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 2 && parts[0] == "runnel.log.level" && ["warning", "error", "critical"].contains(parts[1])
+        }
         for id in 1...brokers {
             // Ready: this node's own log says it listens (another process may hold the port), and
             // the port accepts connections.
-            while !(Self.logSays("broker listening", path: "\(directory)/node-\(id).log", from: logStarts[id] ?? 0)
+            while !((quiet || Self.logSays("broker listening", path: "\(directory)/node-\(id).log", from: logStarts[id] ?? 0))
                     && Self.accepts(port: basePort + 2 * (id - 1))) {
                 if let dead = processes.first(where: { !$0.process.isRunning }) {
                     Self.stop(processes)
