@@ -23,6 +23,7 @@ enum ClientApis {
         .alterConfigs: 0...2,
         .incrementalAlterConfigs: 0...1,
         .describeCluster: 0...1,
+        .describeLogDirs: 0...4,
         .offsetCommit: 2...8,
         .offsetFetch: 1...7,
         .findCoordinator: 0...3,
