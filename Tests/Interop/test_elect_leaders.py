@@ -54,6 +54,14 @@ def test_preferred_and_unclean_elections(tmp_path):
         assert _describe(cluster.bootstrap(2), "--under-replicated-partitions").strip() == ""
         # Every replica caught up: DescribeLogDirs on each broker reports no lag.
         _until(lambda: "Lag: 1=0,2=0,3=0" in _describe(cluster.bootstrap(2), "elect", "--replica-lag"), 10, "no replica lag")
+        # The metrics tell the story: a broker took over the partition (a leader election) and its
+        # leader added broker 1 back to the ISR (an expansion); the leader reports each follower's lag.
+        scrapes = {n: cluster.metrics(n) for n in (2, 3)}
+        assert sum(s.get(("runnel_leader_elections_total", ()), 0) for s in scrapes.values()) >= 1
+        assert sum(s.get(("runnel_isr_expands_total", ()), 0) for s in scrapes.values()) >= 1
+        lags = [v for s in scrapes.values() for (name, labels), v in s.items()
+                if name == "runnel_partition_replica_lag_records" and ("topic", "elect") in labels]
+        assert len(lags) == 2 and all(v == 0 for v in lags), lags
         result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition("elect", 0)]).result(15)
         assert result[TopicPartition("elect", 0)] is None
         _until(lambda: _partition(admin, "elect", 0).leader == 1, 10, "leadership back on broker 1")
