@@ -129,17 +129,28 @@ import Testing
             ]), logger: quietLogger)
             let quorum = try #require(controller.quorum)
             let running = Task { await quorum.run { await controller.applyCommitted($0) } }
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !(await controller.isActiveController), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            // The quorum must stop before the directory goes, whatever happens below: a driver
+            // left running would find its files gone and stop the process.
+            func stop() async {
+                await quorum.shutdownGracefully()
+                running.cancel()
+                await running.value
+                await controller.shutdown()
+            }
+            // Generous: on a loaded 2-core machine the CPU-bound simulation suites share the pool.
+            let deadline = ContinuousClock.now + .seconds(180)
+            while !(await controller.isActiveController), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
             let active = await controller.isActiveController
             let role = await quorum.role
             let epoch = await quorum.epoch
             #expect(active, "quorum role \(role), epoch \(epoch)")
-            try await body(controller)
-            await quorum.shutdownGracefully()
-            running.cancel()
-            await running.value
-            await controller.shutdown()
+            do {
+                if active { try await body(controller) }
+            } catch {
+                await stop()
+                throw error
+            }
+            await stop()
         }
     }
 
