@@ -35,6 +35,7 @@ public struct Broker: Service {
         // A controller-only node serves no clients: its controller listener is its only one.
         let listener: Listener
         var controllerListener: Listener?
+        let controllerOnly = cluster.map { !$0.isBroker } ?? false
         if let cluster, !cluster.isBroker {
             guard let only = cluster.controllerListener else {
                 throw ConfigError.invalidValue(key: "listeners", value: config.string("listeners") ?? "", reason: "no controller listener configured")
@@ -117,13 +118,21 @@ public struct Broker: Service {
             let controllerPort = controllerChannel.channel.localAddress?.port ?? controllerListener.port
             logger.info("controller listening", metadata: ["listener": "\(controllerListener.name)://\(controllerListener.host):\(controllerPort)"])
         }
-        logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
-                                                   "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+        if controllerOnly {
+            // No client listener: this node serves the quorum only (its one listener is the
+            // controller listener).
+            logger.info("controller listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
+                                                           "process.roles": "controller", "log.dirs": "\(config.logDirectory)"])
+        } else {
+            logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
+                                                       "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+        }
         onListening(port)
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 if let quorum = controller.quorum {
-                    let quorumListener = controllerChannel
+                    // A controller-only node's one listener is its controller listener.
+                    let quorumListener = controllerOnly ? channel : controllerChannel
                     group.addTask {
                         await withGracefulShutdownHandler {
                             await quorum.run { await controller.applyCommitted($0) }
@@ -172,6 +181,12 @@ public struct Broker: Service {
                     try await server.serve(channel, gate: gate)
                 } onGracefulShutdown: {
                     controller.clientGate.open()
+                    // Held JoinGroup/SyncGroup requests would wait for group timers that stop now:
+                    // answer them (NOT_COORDINATOR) so their connections can finish.
+                    Task { await groups.shutdown() }
+                    // A controller-only node's listener is the controller listener: it stays open
+                    // until the quorum has stopped (closed by the quorum task above).
+                    if controllerOnly { return }
                     // Stop accepting first and give connections already being set up on other
                     // event loops time to reach the accept loop: a child channel that arrives after
                     // the listener closed would be dropped without being closed (a NIO precondition).
@@ -179,9 +194,6 @@ public struct Broker: Service {
                     listener.setOption(.autoRead, value: false).whenComplete { _ in
                         listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
                     }
-                    // Held JoinGroup/SyncGroup requests would wait for group timers that stop now:
-                    // answer them (NOT_COORDINATOR) so their connections can finish.
-                    Task { await groups.shutdown() }
                 }
             }
         } catch is CancellationError {

@@ -1,6 +1,8 @@
 """Clusters (issue 7): `runnel cluster up --brokers 3` starts three combined broker+controller
 nodes; the KRaft-style metadata quorum registers them, places partitions across them, survives the
 loss of the active controller, fences a dead broker and brings its partitions back with their data.
+`cluster up --controllers 3 --brokers 3` runs the quorum on three controller-only nodes instead
+(test_separate_controllers_and_brokers).
 
 Every test lowers the quorum and session timeouts so failover takes about a second, not Kafka's
 default several seconds. Set RUNNEL_CLUSTER_KILLS to change how many controller kills the
@@ -57,28 +59,53 @@ def _free_base_port(count: int) -> int:
 
 
 class Cluster:
-    """`runnel cluster up` in the background, with per-node kill -9 and restart."""
+    """`runnel cluster up` in the background, with per-node kill -9 and restart.
 
-    def __init__(self, workdir: Path, brokers: int = 3, extra: list[str] | None = None) -> None:
+    With `controllers=0` (default) nodes 1..brokers are combined broker+controller nodes; with
+    `controllers=M` nodes 1..M are controller-only nodes (the voters) and M+1..M+brokers are
+    broker-only nodes. Node ids are `cluster up`'s: node n uses ports base+2(n-1) (client) and
+    the next one (controller), and metrics port metrics_base+n-1. `broker_ids` and
+    `controller_ids` list the nodes of each role (the same list in combined mode)."""
+
+    def __init__(self, workdir: Path, brokers: int = 3, extra: list[str] | None = None, controllers: int = 0) -> None:
         self.dir = workdir
         self.brokers = brokers
-        self.base = _free_base_port(2 * brokers)
-        self.metrics_base = _free_base_port(brokers)
+        self.controllers = controllers
+        self.nodes = controllers + brokers
+        self.base = _free_base_port(2 * self.nodes)
+        self.metrics_base = _free_base_port(self.nodes)
         self.extra = TIMEOUT_OVERRIDES + (extra or [])
         self.up: subprocess.Popen | None = None
         self.pids: dict[int, int] = {}
         self.restarted: dict[int, subprocess.Popen] = {}
 
+    @property
+    def broker_ids(self) -> list[int]:
+        return list(range(self.controllers + 1, self.nodes + 1))
+
+    @property
+    def controller_ids(self) -> list[int]:
+        return list(range(1, self.controllers + 1)) if self.controllers else self.broker_ids
+
+    def is_controller_only(self, node: int) -> bool:
+        return node <= self.controllers
+
     def port(self, node: int) -> int:
+        """The client port of broker `node` (the controller port minus one for a controller-only node)."""
         return self.base + 2 * (node - 1)
 
+    def controller_port(self, node: int) -> int:
+        return self.port(node) + 1
+
     def bootstrap(self, node: int | None = None) -> str:
-        nodes = [node] if node else range(1, self.brokers + 1)
+        nodes = [node] if node else self.broker_ids
         return ",".join(f"localhost:{self.port(n)}" for n in nodes)
 
     def start(self) -> "Cluster":
         args = [runnel_bin(), "cluster", "up", "--brokers", str(self.brokers), "--dir", str(self.dir),
                  "--base-port", str(self.base), "--metrics-base-port", str(self.metrics_base)]
+        if self.controllers:
+            args += ["--controllers", str(self.controllers)]
         for o in self.extra:
             args += ["--override", o]
         self.up = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -111,7 +138,8 @@ class Cluster:
                                 stdout=log, stderr=log, preexec_fn=_die_with_parent)
         self.restarted[node] = proc
         self.pids[node] = proc.pid
-        _until(lambda: port_accepts(self.port(node)), 30, f"node {node} listening again")
+        port = self.controller_port(node) if self.is_controller_only(node) else self.port(node)
+        _until(lambda: port_accepts(port), 30, f"node {node} listening again")
 
     def metrics(self, node: int) -> dict[tuple[str, tuple], float]:
         """One scrape of the node's /metrics, parsed by prometheus_client: (name, labels) → value."""
@@ -228,10 +256,10 @@ def cluster(tmp_path):
 
 
 def _all_agree(c: Cluster, topic: str | None = None):
-    views = [metadata(c.bootstrap(n)) for n in range(1, c.brokers + 1)]
+    views = [metadata(c.bootstrap(n)) for n in c.broker_ids]
     brokers = [sorted(b["id"] for b in v["brokers"]) for v in views]
     controllers = [v["controllerid"] for v in views]
-    if any(b != list(range(1, c.brokers + 1)) for b in brokers) or len(set(controllers)) != 1 or controllers[0] < 1:
+    if any(b != c.broker_ids for b in brokers) or len(set(controllers)) != 1 or controllers[0] < 1:
         return None
     if topic:
         placements = [leaders(v, topic) for v in views]
@@ -451,5 +479,102 @@ def test_sigterm_of_the_active_controller_hands_over_at_once(tmp_path):
         _wait_gone(c.pids[controller], timeout=15)
         log = c.log(controller)
         assert "resigned metadata quorum leadership" in log and "controlled shutdown of the active controller's broker" in log
+    finally:
+        c.stop()
+
+
+def test_separate_controllers_and_brokers(tmp_path, capsys):
+    """`cluster up --controllers 3 --brokers 3`: controller-only nodes 1-3 form the quorum and
+    broker-only nodes 4-6 register with it. Metadata from every broker lists brokers 4-6 only and
+    never names a controller-only node (clients cannot reach them, as in KRaft: each broker names
+    a live broker, which forwards admin requests); topics are created and spread over the brokers;
+    kill -9 of the active controller elects another voter while an acks=all producer keeps being
+    acknowledged; the killed controller restarts and follows the new leader."""
+    import threading
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    c = Cluster(tmp_path / "cluster", controllers=3).start()
+    try:
+        assert c.broker_ids == [4, 5, 6] and c.controller_ids == [1, 2, 3]
+        # Only brokers are bootstrap servers; a controller-only node has no client listener.
+        assert c.bootstrap() == ",".join(f"localhost:{c.port(n)}" for n in (4, 5, 6))
+        assert not any(port_accepts(c.port(n)) for n in (1, 2, 3))
+        assert all(port_accepts(c.controller_port(n)) for n in (1, 2, 3))
+        assert not any(port_accepts(c.controller_port(n)) for n in (4, 5, 6))
+
+        def formed():
+            views = {n: metadata(c.bootstrap(n)) for n in c.broker_ids}
+            for v in views.values():
+                if sorted(b["id"] for b in v["brokers"]) != [4, 5, 6] or v["controllerid"] not in (4, 5, 6):
+                    return None
+            leaders_ = {int(c.metrics(n)[("runnel_quorum_leader", ())]) for n in range(1, 7)}
+            return views if len(leaders_) == 1 and leaders_ <= {1, 2, 3} else None
+        views = _until(formed, 20, "brokers 4-6 in every broker's metadata and one quorum leader among 1-3")
+        for v in views.values():
+            # Every advertised endpoint is a broker's client listener.
+            assert {b["id"]: b["name"] for b in v["brokers"]} == {n: f"localhost:{c.port(n)}" for n in (4, 5, 6)}
+        active = int(c.metrics(4)[("runnel_quorum_leader", ())])
+        scrapes = {n: c.metrics(n) for n in range(1, 7)}
+        assert [n for n in range(1, 7) if scrapes[n][("runnel_controller_active", ())] == 1] == [active]
+        assert scrapes[active][("runnel_cluster_brokers", (("state", "unfenced"),))] == 3
+        for n in (1, 2, 3):
+            log = c.log(n)
+            assert "controller listening" in log and "broker listening" not in log
+            # Hosts no partition log, only the metadata log.
+            assert [d.name for d in (c.dir / f"node-{n}").glob("*-[0-9]*")] == ["__cluster_metadata-0"]
+        for n in (4, 5, 6):
+            assert "registered with the active controller" in c.log(n)
+
+        # Topics: created through a broker (forwarded to the active controller), spread over 4-6.
+        admin = AdminClient({"bootstrap.servers": c.bootstrap(5)})
+        admin.create_topics([NewTopic("split", 6, 3)], operation_timeout=10)["split"].result(timeout=15)
+        placement = _until(lambda: (lambda l: l if sorted(l) == list(range(6)) and -1 not in l.values() else None)(
+            leaders(metadata(c.bootstrap(6)), "split")), 10, "the new topic's leaders")
+        assert {b: list(placement.values()).count(b) for b in (4, 5, 6)} == {4: 2, 5: 2, 6: 2}, placement
+        assert not any(list((c.dir / f"node-{n}").glob("split-*")) for n in (1, 2, 3))
+
+        # An acks=all producer runs while the active controller is killed.
+        acks: list[tuple[float, bytes]] = []
+        errors: list = []
+        stop = threading.Event()
+        unflushed: list[int] = []
+        def run():
+            p = Producer({"bootstrap.servers": c.bootstrap(), "enable.idempotence": True, "acks": "all",
+                          "linger.ms": 2, "message.timeout.ms": 30000, "log_level": 0})
+            i = 0
+            while not stop.is_set():
+                p.produce("split", value=f"s-{i}".encode(), partition=i % 6,
+                          on_delivery=lambda e, m: errors.append(e) if e else acks.append((time.monotonic(), m.value())))
+                i += 1
+                p.poll(0)
+                time.sleep(0.002)
+            unflushed.append(p.flush(30))
+        producer = threading.Thread(target=run, daemon=True)
+        producer.start()
+        _until(lambda: len(acks) > 200, 20, "acknowledgements before the kill")
+        c.kill9(active)
+        killed = time.monotonic()
+        survivor = next(n for n in (1, 2, 3) if n != active)
+        new = _until(lambda: (lambda l: l if l in (1, 2, 3) and l != active else None)(
+            int(c.metrics(survivor)[("runnel_quorum_leader", ())])), 15, "a new quorum leader")
+        elected = time.monotonic() - killed
+        _until(lambda: all(int(c.metrics(n)[("runnel_quorum_leader", ())]) == new for n in (4, 5, 6)), 10,
+               f"every broker following controller {new}")
+        _until(lambda: _try_create(c.bootstrap(4), "after-controller-kill"), 15, "topic creation after the controller kill")
+        created = time.monotonic() - killed
+        _until(lambda: sum(1 for t, _ in list(acks) if t > killed + 1) > 200, 20, "acknowledgements after the kill")
+        # Brokers stay registered and unfenced under the new controller.
+        assert c.metrics(new)[("runnel_cluster_brokers", (("state", "unfenced"),))] == 3
+        c.restart(active)
+        _until(lambda: int(c.metrics(active)[("runnel_quorum_leader", ())]) == new, 15,
+               f"controller {active} back, following {new}")
+        stop.set()
+        producer.join(40)
+        assert not producer.is_alive() and unflushed == [0] and errors == [], (unflushed, errors[:5])
+        values = [v for p in range(6) for v in consume_partition(c.bootstrap(4), "split", p)]
+        assert len(values) == len(set(values)) and {v for _, v in acks} <= {v.encode() if isinstance(v, str) else v for v in values}
+        with capsys.disabled():
+            print(f"\nseparate controllers: active controller {active} killed; controller {new} elected after {elected:.2f}s, "
+                  f"topic creation after {created:.2f}s; {len(acks)} acks=all records acknowledged, none failed")
     finally:
         c.stop()

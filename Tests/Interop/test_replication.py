@@ -3,8 +3,9 @@
 Every test starts a fresh `runnel cluster up` (the ``Cluster`` helper of test_cluster.py) with
 the quorum timeouts lowered as there, plus lowered replication timeouts (REPLICATION_OVERRIDES),
 creates RF 3 topics with min.insync.replicas=2, and injects one fault while clients run:
-kill -9, SIGSTOP/SIGCONT, two brokers down, a network partition (a test-owned TCP proxy in front
-of every node's listeners that the test cuts), a coordinator kill.
+kill -9, SIGSTOP/SIGCONT, two brokers down (next to a separate three-node controller quorum,
+`cluster up --controllers 3`), a network partition (a test-owned TCP proxy in front of every
+node's listeners that the test cuts), a coordinator kill.
 
 The checker (``CheckedProducer`` + ``verify``): a confluent-kafka producer with acks=all and
 idempotence records every acknowledged (partition, offset, value); afterwards every partition
@@ -75,18 +76,20 @@ def low_free_base(count: int) -> int:
     raise RuntimeError("no run of free ports below 32768")
 
 
-def start_cluster(workdir: Path, brokers: int = 3, extra: list[str] | None = None) -> Cluster:
-    """A cluster on ports below 32768; one more try on fresh ports if a port was taken meanwhile."""
+def start_cluster(workdir: Path, brokers: int = 3, extra: list[str] | None = None, controllers: int = 0) -> Cluster:
+    """A cluster on ports below 32768; one more try on fresh ports if a port was taken meanwhile.
+    With `controllers` > 0: that many controller-only nodes (ids 1..controllers) and `brokers`
+    broker-only nodes after them."""
     for attempt in range(2):
         c = Cluster(workdir / f"try-{attempt}" if attempt else workdir, brokers=brokers,
-                    extra=REPLICATION_OVERRIDES + (extra or []))
-        c.base = low_free_base(3 * brokers)
-        c.metrics_base = c.base + 2 * brokers
+                    extra=REPLICATION_OVERRIDES + (extra or []), controllers=controllers)
+        c.base = low_free_base(3 * c.nodes)
+        c.metrics_base = c.base + 2 * c.nodes
         try:
             return c.start()
         except AssertionError:
             c.stop()
-            logs = " ".join(c.log(n) for n in range(1, brokers + 1) if (c.dir / f"node-{n}.log").exists())
+            logs = " ".join(c.log(n) for n in range(1, c.nodes + 1) if (c.dir / f"node-{n}.log").exists())
             if attempt or "Address already in use" not in logs:
                 raise
     raise AssertionError("unreachable")
@@ -131,17 +134,30 @@ def partitions(bootstrap: str, topic: str) -> dict[int, PartitionView]:
 
 
 def live_bootstrap(c: Cluster, down: set[int]) -> str:
-    return ",".join(f"localhost:{c.port(n)}" for n in range(1, c.brokers + 1) if n not in down)
+    return ",".join(f"localhost:{c.port(n)}" for n in c.broker_ids if n not in down)
+
+
+def quorum_leader(c: Cluster, node: int) -> int:
+    """The metadata quorum leader (the active controller) as node `node` knows it, -1 if none."""
+    return int(c.metrics(node).get(("runnel_quorum_leader", ()), -1))
 
 
 def wait_formed(c: Cluster) -> int:
-    """Waits until every broker sees all brokers and one controller; returns the controller."""
+    """Waits until every broker sees all brokers and a controller; returns the active controller.
+    Combined nodes all name it in Metadata. With controller-only nodes (which clients cannot
+    reach) each broker names a live broker, as KRaft does, and the active controller is read from
+    the brokers' runnel_quorum_leader metric."""
     def formed():
-        views = [metadata(c.bootstrap(n)) for n in range(1, c.brokers + 1)]
+        views = [metadata(c.bootstrap(n)) for n in c.broker_ids]
         ids = {tuple(sorted(b["id"] for b in v["brokers"])) for v in views}
         ctrl = {v["controllerid"] for v in views}
-        if ids == {tuple(range(1, c.brokers + 1))} and len(ctrl) == 1 and min(ctrl) > 0:
-            return ctrl.pop()
+        if ids != {tuple(c.broker_ids)} or min(ctrl) <= 0:
+            return None
+        if not c.controllers:
+            return ctrl.pop() if len(ctrl) == 1 else None
+        leaders_ = {quorum_leader(c, n) for n in c.broker_ids}
+        if ctrl <= set(c.broker_ids) and len(leaders_) == 1 and leaders_ <= set(c.controller_ids):
+            return leaders_.pop()
         return None
     return _until(formed, 30, "a formed cluster")
 
@@ -663,19 +679,22 @@ def test_sigstop_leader(cluster, capsys):
 
 
 # --------------------------------------------------------------------------------------
-# 5. min.insync.replicas with two brokers down
+# 5. min.insync.replicas with two brokers down (separate controllers and brokers)
 # --------------------------------------------------------------------------------------
 
 def test_min_insync_with_two_brokers_down(tmp_path, capsys):
-    """Five nodes (so the metadata quorum survives two losses), a one-partition RF 3 topic with
-    min.insync.replicas=2 on brokers L, a, b: kill -9 a and b. acks=all gets NOT_ENOUGH_REPLICAS
-    (and the idempotent checker's records wait); acks=1 is still acknowledged by L; consumers
-    still read; a and b return: writes resume and nothing acknowledged is lost."""
-    c = start_cluster(tmp_path / "cluster", brokers=5)
+    """Issue 8 scenario 4: a separate quorum of three controller-only nodes (1-3) and three
+    broker-only nodes (4-6), so the metadata quorum is untouched while brokers die. A one-partition
+    RF 3 topic with min.insync.replicas=2 on brokers L, a, b: kill -9 a and b. acks=all gets
+    NOT_ENOUGH_REPLICAS (and the idempotent checker's records wait); acks=1 is still acknowledged
+    by L; consumers still read the committed data. a returns: the ISR is [L, a] and acks=all
+    writes resume; then b returns; nothing acknowledged is lost or duplicated and the replicas are
+    byte-identical below the high watermark."""
+    c = start_cluster(tmp_path / "cluster", brokers=3, controllers=3)
     try:
         controller = wait_formed(c)
-        others = [n for n in range(1, 6) if n != controller]
-        leader, a, b = others[0], others[1], others[2]
+        assert controller in c.controller_ids and c.broker_ids == [4, 5, 6]
+        leader, a, b = c.broker_ids
         create_rf3_topic(c, "min-isr", 1, assignment=[[leader, a, b]])
         prod = CheckedProducer(c.bootstrap(), "min-isr", 1, tag="all").start()
         _until(lambda: len(prod.acks) > 200, 30, "acknowledgements before the kills")
@@ -685,6 +704,8 @@ def test_min_insync_with_two_brokers_down(tmp_path, capsys):
         killed_at = time.monotonic()
         _until(lambda: partitions(live_bootstrap(c, down), "min-isr")[0].isr == [leader], 20, f"ISR shrunk to [{leader}]")
         shrink = time.monotonic() - killed_at
+        # The quorum did not notice: the same active controller, all three voters up.
+        assert quorum_leader(c, leader) == controller
         # acks=all without retries: NOT_ENOUGH_REPLICAS from the leader.
         from confluent_kafka import Producer, KafkaError
         p = Producer({"bootstrap.servers": live_bootstrap(c, down), "acks": "all", "retries": 0,
@@ -705,22 +726,37 @@ def test_min_insync_with_two_brokers_down(tmp_path, capsys):
                        on_delivery=lambda e, m: ones.append(Ack(m.partition(), m.offset(), m.value(), 0, 0)) if e is None else errs.append(e))
         assert p1.flush(15) == 0
         assert len(ones) == 100, errs
-        # Consumers still read (up to the high watermark).
+        # Consumers still read (up to the high watermark): every acknowledged acks=all record.
         consumed = read_all(live_bootstrap(c, down), "min-isr", 1)
-        assert check(prod.acks, consumed).ok()
+        before = check(prod.acks, consumed)
+        assert before.ok() and before.acked > 200, str(before)
+        # One broker back: the ISR is two again and acks=all writes resume.
         c.restart(a)
-        c.restart(b)
         restarted = time.monotonic()
-        wait_full_isr(c, "min-isr", 1, timeout=30)
-        _until(lambda: prod.acked_since(restarted) > 100, 30, "acks=all acknowledged again")
+        _until(lambda: partitions(live_bootstrap(c, {b}), "min-isr")[0].isr == sorted([leader, a]), 30,
+               f"ISR [{leader}, {a}] after broker {a} returned")
+        rejoined = time.monotonic() - restarted
+        _until(lambda: prod.acked_since(restarted) > 100, 30, "acks=all acknowledged again with one broker back")
         resumed = min(x.acked for x in prod.acks if x.acked > restarted) - restarted
+        p2 = Producer({"bootstrap.servers": live_bootstrap(c, {b}), "acks": "all", "retries": 0,
+                       "message.timeout.ms": 10000, "log_level": 0})
+        errs2, accepted = [], []
+        p2.produce("min-isr", value=b"accepted", partition=0,
+                   on_delivery=lambda e, m: errs2.append(e) if e else accepted.append(Ack(m.partition(), m.offset(), m.value(), 0, 0)))
+        assert p2.flush(15) == 0 and errs2 == [] and len(accepted) == 1, errs2
+        # Then the other one.
+        c.restart(b)
+        wait_full_isr(c, "min-isr", 1, timeout=30)
+        mark = time.monotonic()
+        _until(lambda: prod.acked_since(mark) > 100, 30, "acks=all acknowledged with all three brokers back")
         prod.stop()
         consumed = read_all(c.bootstrap(), "min-isr", 1)
-        verdict = check(prod.acks + ones, consumed)
-        assert verdict.ok(), str(verdict)
+        verdict = check(prod.acks + ones + accepted, consumed)
+        assert verdict.ok() and verdict.phantom == 0, str(verdict)
         assert not [e for e in prod.errors], prod.errors[:5]
-        say(capsys, f"two of three replicas killed: ISR [{leader}] after {shrink:.2f}s; acks=all refused with NOT_ENOUGH_REPLICAS, "
-                    f"acks=1 acknowledged; after the restarts acks=all resumed in {resumed:.2f}s; checker (acks=all and acks=1 records): {verdict}")
+        say(capsys, f"3 controllers + 3 brokers, two of three replicas killed: ISR [{leader}] after {shrink:.2f}s; acks=all refused "
+                    f"with NOT_ENOUGH_REPLICAS, acks=1 acknowledged; broker {a} back in the ISR {rejoined:.2f}s after its restart, "
+                    f"acks=all resumed after {resumed:.2f}s; checker (acks=all and acks=1 records): {verdict}")
         assert_replicas_identical(c, "min-isr", 1)
     finally:
         resume_all(c)

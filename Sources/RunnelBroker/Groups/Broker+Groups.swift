@@ -15,7 +15,9 @@ extension Broker {
         limits.maxOffsetMetadataBytes = config.int("offset.metadata.max.bytes")
         let groupLogger = logger
         let replicationFactor = config.int("offsets.topic.replication.factor")
-        if existing == nil, replicationFactor > 1 {
+        // Only a standalone node can tell: a cluster node (a controller-only one above all) does
+        // not know at start-up how many brokers will register.
+        if existing == nil, replicationFactor > 1, controller.cluster == nil {
             logger.warning("consumer groups will be unavailable: offsets.topic.replication.factor needs more brokers than this cluster has; set it to 1 for a single broker",
                            metadata: ["offsets.topic.replication.factor": "\(replicationFactor)", "alive.brokers": "1"])
         }
