@@ -7,8 +7,13 @@ extension RequestHandlers {
     /// DescribeLogDirs v0-4 (KIP-113, KIP-827): the one log directory (`log.dirs`) with the size of
     /// each hosted partition's segments, its offset lag (log end offset minus high watermark, 0 with
     /// one replica) and, from v4, the volume's total and usable bytes. Null topics = every
-    /// partition; requested partitions not hosted here are left out, as in Kafka.
+    /// partition; requested partitions not hosted here are left out, as in Kafka. A directory an
+    /// I/O error took offline answers KAFKA_STORAGE_ERROR with no topics, as Kafka's does.
     func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
+        let directory = Self.absolutePath(config.logDirectory)
+        if controller.logDirectoryHealth.isOffline {
+            return DescribeLogDirsResponse(results: [.init(errorCode: .kafkaStorageError, logDir: directory, topics: [])])
+        }
         let image = await controller.image
         var wanted: [(String, [Int32])] = []
         if let topics = request.topics {
@@ -29,7 +34,6 @@ extension RequestHandlers {
             }
             if !partitions.isEmpty { topics.append(.init(name: name, partitions: partitions)) }
         }
-        let directory = Self.absolutePath(config.logDirectory)
         let space = Self.volumeSpace(directory)
         return DescribeLogDirsResponse(results: [
             .init(logDir: directory, topics: topics, totalBytes: space?.total ?? -1, usableBytes: space?.usable ?? -1),
