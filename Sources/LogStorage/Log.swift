@@ -85,10 +85,12 @@ public final class Log {
     /// invalid byte and everything after it, later segments included, is removed, and one log line
     /// says how many bytes were cut and why.
     /// - Parameters:
-    ///   - clock: wall-clock milliseconds since the epoch (tests pass a fake one).
+    ///   - clock: wall-clock milliseconds since the epoch for retention by time, `segment.ms` rolls and
+    ///     producer expiry; by default ``SteadyWallClock/shared``, which a forward jump of the system
+    ///     clock does not move (tests pass a fake one).
     /// - Throws: ``StorageError`` when a file cannot be read or written.
     public init(directory: FilePath, config: LogConfig, logger: Logger, options: LoadOptions = LoadOptions(),
-                clock: @escaping @Sendable () -> Int64 = Log.wallClockMs) throws {
+                clock: @escaping @Sendable () -> Int64 = Log.steadyWallClockMs) throws {
         self.directory = directory
         self.config = config
         self.logger = logger

@@ -218,7 +218,7 @@ extension Broker {
             try? await Task.sleep(for: .milliseconds(tick))
             if Task.isCancelled { return }
             if clock.now >= nextProducerExpiry {
-                await controller.removeExpiredProducers(nowMs: Controller.nowMs(), expirationMs: producerExpirationMs)
+                await controller.removeExpiredProducers(nowMs: Log.steadyWallClockMs(), expirationMs: producerExpirationMs)
                 nextProducerExpiry = clock.now + .milliseconds(producerExpiryEvery)
             }
             if clock.now >= nextRetention {
