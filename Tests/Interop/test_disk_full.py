@@ -204,3 +204,67 @@ def _produce_one(p, topic: str, results: list) -> bool:
     p.produce(topic, value=b"after", partition=0, on_delivery=lambda e, m: results.append(e))
     p.flush(15)
     return results == [None]
+
+
+def test_disk_filled_by_another_process_during_produce_tears_nothing(tmpfs_dir, broker_factory, runnel_path):
+    """Another process fills the tmpfs while confluent-kafka produces, faster than the free-space
+    readings: some appends hit ENOSPC itself. Those are cut back and answered KAFKA_STORAGE_ERROR,
+    the broker stays up, and after a crash recovery finds exactly the acknowledged batches."""
+    import threading
+
+    overrides = {
+        "log.dirs": str(tmpfs_dir),
+        "runnel.log.dirs.min.free.bytes": 0,
+        "runnel.log.dir.min.free.bytes": MIB,
+        "log.segment.bytes": MIB,
+        "log.index.size.max.bytes": 65536,
+    }
+    broker = broker_factory(overrides)
+    broker.log_dir = tmpfs_dir
+    topic = f"filled-{uuid.uuid4().hex[:8]}"
+    create_topic(broker.bootstrap, topic)
+    ballast = tmpfs_dir / "ballast"
+    stop = threading.Event()
+
+    def fill():
+        with open(ballast, "wb") as f:
+            while not stop.is_set():
+                try:
+                    f.write(b"\1" * 65536)
+                    f.flush()
+                except OSError:  # ENOSPC: the disk is full
+                    return
+                time.sleep(0.001)
+
+    filler = threading.Thread(target=fill)
+    filler.start()
+    try:
+        acked, errors = _fill_until_refused(broker.bootstrap, topic, limit=6000)
+    finally:
+        stop.set()
+        filler.join(10)
+    assert errors and all(_storage_error(e) for e in errors), errors[:3]
+    assert broker.alive()
+    assert sorted(acked) == list(range(len(acked)))
+    got = ck_read(broker.bootstrap, topic, 0, len(acked))
+    assert {m.offset(): m.value() for m in got} == acked
+
+    ballast.unlink()
+    p = ck_producer(broker.bootstrap, **{"message.timeout.ms": 30000})
+    more: dict[int, bytes] = {}
+    for i in range(10):
+        p.produce(topic, value=f"after-{i}".encode(), partition=0,
+                  on_delivery=lambda e, m: more.__setitem__(m.offset(), m.value()) if e is None else None)
+    assert p.flush(30) == 0
+    assert sorted(more) == list(range(len(acked), len(acked) + 10)), "appends resume at the next offset"
+
+    broker.kill9()
+    broker.start()
+    assert "recovery truncated" not in broker.log_text()
+    d = partition_dir(broker, topic)
+    assert all(b.get("crc_ok") is not False for b in disk_batches(d))
+    _dump_is_clean(runnel_path, d)
+    expected = dict(acked)
+    expected.update(more)
+    got = ck_read(broker.bootstrap, topic, 0, len(expected))
+    assert {m.offset(): m.value() for m in got} == expected
