@@ -13,6 +13,9 @@
 #   SWIFT_SCRATCH_PATH   pass --scratch-path to swift build/test (e.g. .build-interop)
 #   RUNNEL_SKIP_DEPS=1   do not check/install apt packages or the venv
 #   RUNNEL_TEST_TIMEOUT  per-interop-test limit in seconds (default 180)
+#   RUNNEL_FUZZ=1        also run the libFuzzer target after the Swift tests (scripts/fuzz.sh,
+#                        FUZZ_SECONDS, default 120). Off by default: building it takes about
+#                        2.5 minutes on a shared 2-core machine, on top of the 2-minute run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +28,7 @@ while [[ $# -gt 0 ]]; do
         --interop-only) MODE=interop ;;
         --swift-only) MODE=swift ;;
         --) shift; PYTEST_EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -104,6 +107,12 @@ fi
 if [[ "$MODE" != interop ]]; then
     stage "swift test ${SWIFT_ARGS[*]}"
     swift test "${SWIFT_ARGS[@]}"
+fi
+
+# ---------------------------------------------------------------------------- fuzz
+if [[ "$MODE" != interop && "${RUNNEL_FUZZ:-0}" == 1 ]]; then
+    stage "libFuzzer (scripts/fuzz.sh, FUZZ_SECONDS=${FUZZ_SECONDS:-120})"
+    SWIFT_SCRATCH_PATH="${SWIFT_SCRATCH_PATH:-.build}" scripts/fuzz.sh
 fi
 
 # ---------------------------------------------------------------------------- interop

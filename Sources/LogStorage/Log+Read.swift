@@ -12,8 +12,15 @@ extension Log {
     ///   - upperBound: batches starting at or after this offset are not returned (the high watermark
     ///     for consumers, the log end offset for replicas).
     /// - Returns: the batches' bytes, possibly empty.
-    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` or I/O errors.
+    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)``,
+    ///   ``StorageError/logDirectoryOffline(path:reason:)`` or I/O errors (which may take the
+    ///   directory offline, ``LogDirectoryHealth``).
     public func read(from offset: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
+        try directoryHealth?.checkRead()
+        return try reportingFailures { try readChecked(from: offset, maxBytes: maxBytes, upperBound: upperBound) }
+    }
+
+    private func readChecked(from offset: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
         guard offset >= logStartOffset, offset <= logEndOffset else {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }

@@ -17,6 +17,7 @@ extension Log {
     /// or after the target, and that batch's records are read (decompressed if needed).
     /// - Parameter target: milliseconds since the epoch.
     public func offsetForTimestamp(_ target: Int64, upperBound: Int64) throws -> TimestampAndOffset? {
+        try directoryHealth?.checkRead()
         for segment in segments where segment.largestTimestamp >= target {
             touch(segment)
             guard var position = try segment.position(ofTimestamp: target) else { continue }
@@ -39,6 +40,7 @@ extension Log {
     /// The record with the largest timestamp below `upperBound` (ListOffsets -3, KIP-734); the first
     /// such record on ties. `nil` when the log is empty.
     public func maxTimestampRecord(upperBound: Int64) throws -> TimestampAndOffset? {
+        try directoryHealth?.checkRead()
         var best: (header: RecordBatchHeader, segment: LogSegment, position: Int64)?
         // Segments whose largest timestamp cannot beat the best so far are skipped unread.
         for segment in segments where segment.largestTimestamp > (best?.header.maxTimestamp ?? -1) || segment.isActive {

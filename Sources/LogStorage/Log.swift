@@ -26,6 +26,10 @@ public final class Log {
         public var maxOpenInactiveSegments: Int
         /// The system calls under the segment files (tests inject power loss here, per log).
         var fileOperations: any FileOperations = RealFileOperations()
+        /// The health of the log directory holding this log, shared by every log in it: appends
+        /// check its free space first, and an I/O error here takes the whole directory offline
+        /// (``LogDirectoryHealth``). `nil` checks nothing (tools, the metadata log).
+        public var directoryHealth: LogDirectoryHealth?
 
         public init(recoveryPoint: Int64? = nil, cleanShutdown: Bool = false, logStartOffset: Int64? = nil,
                     maxOpenInactiveSegments: Int = 2) {
@@ -53,6 +57,8 @@ public final class Log {
     let logger: Logger
     let clock: @Sendable () -> Int64
     let fileOperations: any FileOperations
+    /// See ``LoadOptions/directoryHealth``.
+    let directoryHealth: LogDirectoryHealth?
     private var openInactive: [Int64] = []
     private let maxOpenInactive: Int
     var pendingDeletes: [(paths: [FilePath], deadlineMs: Int64)] = []
@@ -79,16 +85,19 @@ public final class Log {
     /// invalid byte and everything after it, later segments included, is removed, and one log line
     /// says how many bytes were cut and why.
     /// - Parameters:
-    ///   - clock: wall-clock milliseconds since the epoch (tests pass a fake one).
+    ///   - clock: wall-clock milliseconds since the epoch for retention by time, `segment.ms` rolls and
+    ///     producer expiry; by default ``SteadyWallClock/shared``, which a forward jump of the system
+    ///     clock does not move (tests pass a fake one).
     /// - Throws: ``StorageError`` when a file cannot be read or written.
     public init(directory: FilePath, config: LogConfig, logger: Logger, options: LoadOptions = LoadOptions(),
-                clock: @escaping @Sendable () -> Int64 = Log.wallClockMs) throws {
+                clock: @escaping @Sendable () -> Int64 = Log.steadyWallClockMs) throws {
         self.directory = directory
         self.config = config
         self.logger = logger
         self.clock = clock
         self.maxOpenInactive = options.maxOpenInactiveSegments
         self.fileOperations = options.fileOperations
+        self.directoryHealth = options.directoryHealth
         try makeDirectories(directory)
         let now = clock()
         let ops = options.fileOperations
@@ -204,12 +213,31 @@ public final class Log {
     ///   - header: the batch header as validated.
     ///   - leaderEpoch: the partition's current leader epoch, stamped into the batch.
     /// - Returns: the assigned base offset.
-    /// - Throws: ``StorageError`` on I/O failure or a batch larger than `segment.bytes`.
+    /// - Throws: ``StorageError`` on I/O failure or a batch larger than `segment.bytes`;
+    ///   ``StorageError/logDirectoryFull(path:freeBytes:minFreeBytes:)`` or
+    ///   ``StorageError/logDirectoryOffline(path:reason:)`` before anything is written when the
+    ///   directory's health refuses appends.
     @discardableResult
     public func append(_ batch: ByteBuffer, header: RecordBatchHeader, leaderEpoch: Int32) throws -> Int64 {
         guard header.totalSize <= config.segmentBytes else {
             throw StorageError.batchLargerThanSegment(size: header.totalSize, segmentBytes: config.segmentBytes)
         }
+        try directoryHealth?.checkAppend(bytes: header.totalSize)
+        return try reportingFailures { try appendChecked(batch, header: header, leaderEpoch: leaderEpoch) }
+    }
+
+    /// Runs `body`, telling the directory's health about a failure (an I/O error may take the
+    /// directory offline, ENOSPC forces a free-space reading).
+    func reportingFailures<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            directoryHealth?.recordFailure(error)
+            throw error
+        }
+    }
+
+    private func appendChecked(_ batch: ByteBuffer, header: RecordBatchHeader, leaderEpoch: Int32) throws -> Int64 {
         try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp)
         let baseOffset = logEndOffset
         var bytes = batch
@@ -241,7 +269,9 @@ public final class Log {
     ///     leader log has gaps, so it may be past it).
     /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)`` when the
     ///   batch starts below the log end offset; ``StorageError`` on I/O failure or a batch larger
-    ///   than `segment.bytes`.
+    ///   than `segment.bytes`; the directory health's refusal (full or offline) before anything is
+    ///   written, as for ``append(_:header:leaderEpoch:)`` (the follower then falls out of the ISR
+    ///   rather than tearing a batch).
     public func appendAsFollower(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
         guard header.baseOffset >= logEndOffset else {
             throw StorageError.offsetOutOfRange(requested: header.baseOffset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
@@ -249,6 +279,11 @@ public final class Log {
         guard header.totalSize <= config.segmentBytes else {
             throw StorageError.batchLargerThanSegment(size: header.totalSize, segmentBytes: config.segmentBytes)
         }
+        try directoryHealth?.checkAppend(bytes: header.totalSize)
+        try reportingFailures { try appendAsFollowerChecked(batch, header: header) }
+    }
+
+    private func appendAsFollowerChecked(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
         let span = Int32(clamping: header.nextOffset - 1 - logEndOffset)
         try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: span, maxTimestamp: header.maxTimestamp)
         if header.partitionLeaderEpoch >= 0, leaderEpochCache.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset) {
@@ -301,7 +336,10 @@ public final class Log {
         // (truncation and cleaning sync their own files), so skip the fsyncs. Brokers with many
         // idle partitions shut down in milliseconds instead of one fsync per file.
         guard recoveryPoint < logEndOffset else { return }
-        for segment in segments where segment.isOpen { try segment.flush() }
+        try directoryHealth?.checkRead()
+        try reportingFailures {
+            for segment in segments where segment.isOpen { try segment.flush() }
+        }
         recoveryPoint = logEndOffset
     }
 

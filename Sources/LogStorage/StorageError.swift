@@ -11,6 +11,12 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case batchLargerThanSegment(size: Int, segmentBytes: Int)
     /// On-disk bytes failed validation while reading. Becomes CORRUPT_MESSAGE.
     case corrupt(path: String, position: Int64, reason: String)
+    /// The log directory has fewer available bytes than `runnel.log.dir.min.free.bytes`: the append
+    /// was refused before anything was written. Becomes KAFKA_STORAGE_ERROR (retriable: produce
+    /// resumes once space returns). See ``LogDirectoryHealth``.
+    case logDirectoryFull(path: String, freeBytes: Int64, minFreeBytes: Int64)
+    /// An earlier I/O error took the log directory offline. Becomes KAFKA_STORAGE_ERROR, as in Kafka.
+    case logDirectoryOffline(path: String, reason: String)
 
     /// The Kafka error code that a request touching this failure answers with.
     public var errorCode: ErrorCode {
@@ -19,6 +25,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .offsetOutOfRange: return .offsetOutOfRange
         case .batchLargerThanSegment: return .recordListTooLarge
         case .corrupt: return .corruptMessage
+        case .logDirectoryFull, .logDirectoryOffline: return .kafkaStorageError
         }
     }
 
@@ -28,6 +35,10 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .offsetOutOfRange(let r, let s, let e): return "offset \(r) outside [\(s), \(e)]"
         case .batchLargerThanSegment(let size, let seg): return "batch of \(size) bytes exceeds segment.bytes \(seg)"
         case .corrupt(let path, let pos, let reason): return "corrupt data in \(path) at \(pos): \(reason)"
+        case .logDirectoryFull(let path, let free, let minimum):
+            return "log dir \(path) has \(free) bytes free, below runnel.log.dir.min.free.bytes (\(minimum)): produce is refused until space is freed"
+        case .logDirectoryOffline(let path, let reason):
+            return "log dir \(path) is offline after an I/O error (\(reason)); restart the broker once the disk is fixed"
         }
     }
 }

@@ -1,4 +1,5 @@
 import GroupCoordinator
+import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
@@ -159,6 +160,7 @@ public struct Broker: Service {
                     group.addTask { try await server.serve(controllerChannel) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
+                group.addTask { await cancelWhenGracefulShutdown { await Self.monitorLogDirectory(controller.logDirectoryHealth) } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if let metricsServer, let metricsChannel {
                     group.addTask {
@@ -207,6 +209,16 @@ public struct Broker: Service {
 }
 
 extension Broker {
+    /// Reads the free space of the log directory every `interval` (monotonic) until cancelled, so
+    /// a directory that ran low is noticed without traffic and produce resumes by itself once space
+    /// returns (appends also check, see ``LogDirectoryHealth``).
+    static func monitorLogDirectory(_ health: LogDirectoryHealth, interval: Duration = .seconds(1)) async {
+        while !Task.isCancelled {
+            health.refresh()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     /// The background duties of the log manager until cancelled: retention every
     /// `log.retention.check.interval.ms`, checkpoints (recovery points, log start offsets and high
     /// watermarks) every `log.flush.offset.checkpoint.interval.ms`,
@@ -228,7 +240,7 @@ extension Broker {
             try? await Task.sleep(for: .milliseconds(tick))
             if Task.isCancelled { return }
             if clock.now >= nextProducerExpiry {
-                await controller.removeExpiredProducers(nowMs: Controller.nowMs(), expirationMs: producerExpirationMs)
+                await controller.removeExpiredProducers(nowMs: Log.steadyWallClockMs(), expirationMs: producerExpirationMs)
                 nextProducerExpiry = clock.now + .milliseconds(producerExpiryEvery)
             }
             if clock.now >= nextRetention {

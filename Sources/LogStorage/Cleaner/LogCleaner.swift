@@ -62,7 +62,7 @@ public enum LogCleaner {
     ///   when it throws.
     public static func clean(_ snapshot: CleanerSnapshot, nowMs: Int64, maxMapBytes: Int = defaultMaxMapBytes,
                              isCancelled: @Sendable () -> Bool = { false }) throws -> CleanedLog {
-        let started = Log.wallClockMs()
+        let started = ContinuousClock.now
         var stats = CleanedLog.Stats()
         var written: [Int64] = []
         do {
@@ -75,7 +75,8 @@ public enum LogCleaner {
                 let bytes = try cleanGroup(group, snapshot: snapshot, map: map, nowMs: nowMs, stats: &stats, isCancelled: isCancelled)
                 groups.append(CleanedLog.Group(replaced: group, cleanedBytes: bytes))
             }
-            stats.durationMs = Log.wallClockMs() - started
+            let elapsed = ContinuousClock.now - started
+            stats.durationMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             return CleanedLog(directory: snapshot.directory, groups: groups, firstDirtyOffset: snapshot.firstDirtyOffset,
                               endOffset: map.endOffset, stats: stats)
         } catch {

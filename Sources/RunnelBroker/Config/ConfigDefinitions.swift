@@ -139,6 +139,8 @@ public enum ConfigDefinitions {
                          doc: "Milliseconds between writes of log-start-offset-checkpoint."),
         ConfigDefinition("runnel.log.dirs.min.free.bytes", .broker, .long, default: "104857600", .atLeast(0),
                          doc: "Runnel extension: the broker refuses to start when log.dirs has fewer free bytes than this (a new segment alone preallocates two index files)."),
+        ConfigDefinition("runnel.log.dir.min.free.bytes", .broker, .long, default: "104857600", .atLeast(0),
+                         doc: "Runnel extension: while log.dirs has fewer available bytes than this (statvfs, checked every second and before appends), produce to its partitions is refused with KAFKA_STORAGE_ERROR (retriable) before anything is written; fetches go on, and produce resumes by itself once this plus a tenth of it is available again. 0 turns the check off. Dynamic (cluster default or per broker)."),
         ConfigDefinition("runnel.log.max.open.segments", .broker, .int, default: "2", .atLeast(0),
                          doc: "Runnel extension: inactive segments per partition whose files and index maps stay open after a read; others are opened on demand and closed when idle."),
         ConfigDefinition("producer.id.expiration.ms", .broker, .int, default: "86400000", .atLeast(1),
@@ -222,9 +224,10 @@ public enum ConfigDefinitions {
 
     /// Broker keys AlterConfigs may change at run time (KIP-226): those that supply topic defaults,
     /// with their fallbacks (Kafka's `DynamicLogConfig`). A change applies to every partition whose
-    /// topic does not override the key. Every other broker key is read-only.
+    /// topic does not override the key; `runnel.log.dir.min.free.bytes` applies to the log
+    /// directory's free-space check at once. Every other broker key is read-only.
     public static let dynamicBrokerKeys: Set<String> =
-        Set(topic.compactMap(\.brokerKey)).union(["log.roll.hours", "log.retention.minutes", "log.retention.hours"])
+        Set(topic.compactMap(\.brokerKey)).union(["log.roll.hours", "log.retention.minutes", "log.retention.hours", "runnel.log.dir.min.free.bytes"])
 
     static let brokerByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: broker.map { ($0.name, $0) })
     static let topicByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: topic.map { ($0.name, $0) })

@@ -1,4 +1,5 @@
 import GroupCoordinator
+import LogStorage
 import KafkaProtocol
 import Logging
 
@@ -22,9 +23,22 @@ extension Broker {
                            metadata: ["offsets.topic.replication.factor": "\(replicationFactor)", "alive.brokers": "1"])
         }
         let coordinator = GroupCoordinator(partitionCount: Int32(existing ?? config.int("offsets.topic.num.partitions")),
-                                           store: ConsumerOffsetsStore(controller: controller), limits: limits, logger: groupLogger)
+                                           store: ConsumerOffsetsStore(controller: controller), limits: limits, logger: groupLogger,
+                                           clock: Self.groupClock())
         if let existing { await coordinator.beginLoading(partitions: (0..<Int32(existing)).map { $0 }) }
         return coordinator
+    }
+
+    /// Group time: sessions and rebalance deadlines on the monotonic clock, commit timestamps and
+    /// offset expiry on ``SteadyWallClock``, so a jump of the system clock neither expires sessions
+    /// nor committed offsets.
+    static func groupClock() -> @Sendable () -> GroupTime {
+        let system = GroupCoordinator.systemClock()
+        return {
+            var time = system()
+            time.wallMs = Log.steadyWallClockMs()
+            return time
+        }
     }
 
     /// Loads the groups of an existing `__consumer_offsets` (requests for them get

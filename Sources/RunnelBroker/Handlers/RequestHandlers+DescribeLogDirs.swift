@@ -5,12 +5,17 @@ import KafkaProtocol
 
 extension RequestHandlers {
     /// DescribeLogDirs v0-4 (KIP-113, KIP-827): the one log directory (`log.dirs`) with the size of
-    /// each hosted partition's segments, its offset lag (how far its log end offset is behind the
+    /// each hosted replica's segments, its offset lag (how far its log end offset is behind the
     /// partition's high watermark as this broker knows it: 0 on the leader, the distance a follower
     /// still has to fetch otherwise, as Kafka's `getLogEndOffsetLag`) and, from v4, the volume's
-    /// total and usable bytes. Null topics = every
-    /// partition; requested partitions not hosted here are left out, as in Kafka.
+    /// total and usable bytes. Null topics = every partition; requested partitions not hosted here
+    /// are left out, as in Kafka. A directory an I/O error took offline answers KAFKA_STORAGE_ERROR
+    /// with no topics, as Kafka's does.
     func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
+        let directory = Self.absolutePath(config.logDirectory)
+        if controller.logDirectoryHealth.isOffline {
+            return DescribeLogDirsResponse(results: [.init(errorCode: .kafkaStorageError, logDir: directory, topics: [])])
+        }
         let image = await controller.image
         var wanted: [(String, [Int32])] = []
         if let topics = request.topics {
@@ -31,7 +36,6 @@ extension RequestHandlers {
             }
             if !partitions.isEmpty { topics.append(.init(name: name, partitions: partitions)) }
         }
-        let directory = Self.absolutePath(config.logDirectory)
         let space = Self.volumeSpace(directory)
         return DescribeLogDirsResponse(results: [
             .init(logDir: directory, topics: topics, totalBytes: space?.total ?? -1, usableBytes: space?.usable ?? -1),

@@ -106,7 +106,10 @@ extension Controller {
             }
             logger.info("deleted topic", metadata: ["topic": "\(name)", "topic.id": "\(topic.topicID)"])
         }
-        if brokerConfigChanged { config = Self.effectiveConfig(config, image: image, nodeID: nodeID) }
+        if brokerConfigChanged {
+            config = Self.effectiveConfig(config, image: image, nodeID: nodeID)
+            logDirectoryHealth.setMinFreeBytes(Int64(config.int("runnel.log.dir.min.free.bytes")))
+        }
         if records.contains(where: { if case .clientQuota = $0 { return true } else { return false } }) {
             clientQuotasChanged?(image.clientQuotas)
         }
@@ -120,7 +123,8 @@ extension Controller {
                     guard partitions[tp] == nil else { continue }
                     do {
                         partitions[tp] = try Self.openPartition(tp, topic: topic, partition: p, directory: logDirectory, config: config,
-                                                                state: startState, nodeID: nodeID, logger: logger, metrics: metrics)
+                                                                state: startState, nodeID: nodeID, health: logDirectoryHealth,
+                                                                logger: logger, metrics: metrics)
                         if topic.name == TopicName.consumerOffsets, p.leader == nodeID { openedOffsetsPartitions.append(p.partitionID) }
                         if p.leader != nodeID { followersChanged = true }
                     } catch {

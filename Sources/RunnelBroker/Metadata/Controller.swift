@@ -15,6 +15,8 @@ actor Controller {
     let nodeID: Int32
     nonisolated let clusterID: String
     let logDirectory: FilePath
+    /// Free space and I/O health of `log.dirs`, shared by every partition log in it.
+    nonisolated let logDirectoryHealth: LogDirectoryHealth
     /// The standalone node's metadata log; nil in a cluster, where ``quorum`` replicates it.
     let metadataLog: MetadataLog?
     /// This node's member of the metadata quorum; nil for a standalone node.
@@ -110,6 +112,8 @@ actor Controller {
         self.image = image
         config = Self.effectiveConfig(staticConfig, image: image, nodeID: config.nodeID)
         self.config = config
+        let health = LogDirectoryHealth(directory: directory, minFreeBytes: Int64(config.int("runnel.log.dir.min.free.bytes")), logger: logger)
+        self.logDirectoryHealth = health
         Self.removeDeletedDirectories(directory, logger: logger)
         let state = try LogDirectoryState.load(directory: directory)
         self.startState = state
@@ -127,7 +131,7 @@ actor Controller {
             for p in topic.partitions.values {
                 let tp = TopicPartition(topic.name, p.partitionID)
                 let partition = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
-                                                       state: state, nodeID: config.nodeID, logger: logger, metrics: metrics)
+                                                       state: state, nodeID: config.nodeID, health: health, logger: logger, metrics: metrics)
                 opened[tp] = partition
                 progress.loaded(tp, scannedBytes: partition.recoveredBytesAtLoad)
             }
@@ -150,11 +154,12 @@ actor Controller {
 
     /// Opens (recovering if needed) the log of one partition hosted here.
     static func openPartition(_ tp: TopicPartition, topic: MetadataImage.TopicImage, partition p: MetadataImage.PartitionImage,
-                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, nodeID: Int32, logger: Logger,
-                              metrics: BrokerMetrics?) throws -> Partition {
-        let options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
+                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, nodeID: Int32,
+                              health: LogDirectoryHealth, logger: Logger, metrics: BrokerMetrics?) throws -> Partition {
+        var options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
                                       logStartOffset: state.logStartOffsets[tp.directoryName],
                                       maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
+        options.directoryHealth = health
         return try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
                              logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
                              appendPolicy: config.appendPolicy(topicOverrides: topic.configs),

@@ -30,6 +30,16 @@ extension Controller {
         }
         out.append(("runnel_fetch_purgatory_size", [], Double(waiting)))
         out.append(("runnel_produce_purgatory_size", [], Double(produces)))
+        let health = logDirectoryHealth
+        let dirLabels = [("dir", logDirectory.string)]
+        out.append(("runnel_log_dir_free_bytes", dirLabels, Double(health.lastFreeBytes ?? -1)))
+        let (refusing, offline): (Double, Double) = switch health.state {
+        case .online: (0, 0)
+        case .lowSpace: (1, 0)
+        case .offline: (1, 1)
+        }
+        out.append(("runnel_log_dir_produce_refused", dirLabels, refusing))
+        out.append(("runnel_log_dir_offline", dirLabels, offline))
         let allPartitions = image.topics.values.flatMap { $0.partitions.values }
         out.append(("runnel_topics", [], Double(image.topics.count)))
         out.append(("runnel_partitions", [], Double(allPartitions.count)))

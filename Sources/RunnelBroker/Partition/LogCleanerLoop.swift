@@ -25,7 +25,7 @@ extension Broker {
 
     /// One round of the cleaner. - Returns: whether a log was cleaned.
     private func cleanFilthiestLog(_ controller: Controller, uncleanable: inout Set<TopicPartition>) async -> Bool {
-        let now = Log.wallClockMs()
+        let now = Log.steadyWallClockMs()
         var filthiest: (tp: TopicPartition, partition: Partition, firstDirty: Int64, ratio: Double)?
         for (tp, partition, firstDirty) in await controller.compactedPartitions() where !uncleanable.contains(tp) {
             let ratio = await partition.dirtyRatio(firstDirtyOffset: firstDirty, nowMs: now)

@@ -265,7 +265,7 @@ actor Partition {
     /// - Returns: segments deleted.
     func applyRetention() throws -> Int {
         let deleted = try log.deleteOldSegments(highWatermark: highWatermark)
-        log.removeDeletedFiles(nowMs: Log.wallClockMs())
+        log.removeDeletedFiles(nowMs: Log.steadyWallClockMs())
         return deleted.values.reduce(0, +)
     }
 
