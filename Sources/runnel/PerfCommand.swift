@@ -74,23 +74,8 @@ struct PerfCommand: AsyncParsableCommand {
         let (throughput, numRecords, keys) = (options.throughput, options.numRecords, options.keys)
         let chunkSize = throughput > 0 ? max(1, min(256, throughput / 1000)) : 256
         var index = 0
-        while index < numRecords {
-            if throughput > 0 {
-                let due = start + .seconds(Double(index) / Double(throughput))
-                if due > clock.now { try await Task.sleep(until: due, clock: clock) }
-            }
-            let count = min(chunkSize, numRecords - index)
-            var chunk: [ProducerRecord] = []
-            chunk.reserveCapacity(count)
-            for _ in 0..<count {
-                var value = payload
-                if stampTime {
-                    value = ByteBuffer(buffer: payload)
-                    value.setInteger(wallClockMillis(), at: value.readerIndex, endianness: .big)
-                }
-                let key = keys > 0 ? ByteBuffer(string: "key-\((index + chunk.count) % keys)") : nil
-                chunk.append(ProducerRecord(topic: topic, key: key, value: value))
-            }
+        var reused: [ProducerRecord] = []
+        func send(_ chunk: [ProducerRecord], _ count: Int) async throws {
             let sentAt = DispatchTime.now().uptimeNanoseconds
             // One report per run of records delivered together (one clock read and lock per run).
             try await producer.send(contentsOf: chunk, onBatchDelivery: { indices, result in
@@ -102,6 +87,32 @@ struct PerfCommand: AsyncParsableCommand {
                 }
             })
             index += count
+        }
+        while index < numRecords {
+            if throughput > 0 {
+                let due = start + .seconds(Double(index) / Double(throughput))
+                if due > clock.now { try await Task.sleep(until: due, clock: clock) }
+            }
+            let count = min(chunkSize, numRecords - index)
+            // Without time stamps or keys every chunk holds the same records: build it once.
+            let reusable = !stampTime && keys == 0
+            if reusable, reused.count == count {
+                try await send(reused, count)
+                continue
+            }
+            var chunk: [ProducerRecord] = []
+            chunk.reserveCapacity(count)
+            for _ in 0..<count {
+                var value = payload
+                if stampTime {
+                    value = ByteBuffer(buffer: payload)
+                    value.setInteger(wallClockMillis(), at: value.readerIndex, endianness: .big)
+                }
+                let key = keys > 0 ? ByteBuffer(string: "key-\((index + chunk.count) % keys)") : nil
+                chunk.append(ProducerRecord(topic: topic, key: key, value: value))
+            }
+            if reusable { reused = chunk }
+            try await send(chunk, count)
         }
         payload.clear()
         await producer.close()

@@ -143,7 +143,7 @@ public actor Producer {
             guard index < records.endIndex else { break }
             let (partition, size) = try await prepare(records[index])
             append(records[index], partition: partition, size: size, now: now, timestamp: timestamp,
-                   handler: target(index), call: call, countRecord: false)
+                   handler: target(index), call: call, index: index, countRecord: false)
             index += 1
         }
     }
@@ -152,14 +152,18 @@ public actor Producer {
     /// the index of the first record not appended.
     private func appendWithoutWaiting(_ records: [ProducerRecord], from start: Int, now: ContinuousClock.Instant,
                                       timestamp: Int64, call: UInt64, target: (Int) -> DeliveryTarget) throws -> Int {
-        var index = start
-        while index < records.endIndex {
-            guard let (partition, size) = try prepareWithoutWaiting(records[index]) else { return index }
-            append(records[index], partition: partition, size: size, now: now, timestamp: timestamp,
-                   handler: target(index), call: call, countRecord: false)
-            index += 1
+        // Through a buffer pointer each record is borrowed, not copied (no retain and release of
+        // its topic, key, value and headers).
+        try records.withUnsafeBufferPointer { records in
+            var index = start
+            while index < records.endIndex {
+                guard let (partition, size) = try prepareWithoutWaiting(records[index]) else { return index }
+                append(records[index], partition: partition, size: size, now: now, timestamp: timestamp,
+                       handler: target(index), call: call, index: index, countRecord: false)
+                index += 1
+            }
+            return index
         }
-        return index
     }
 
     /// Sends every queued record now, ignoring `linger`, and waits until all records sent before
@@ -250,13 +254,15 @@ public actor Producer {
     /// - Parameters:
     ///   - now, timestamp: the time of the call, taken once for a bulk send.
     private func append(_ record: ProducerRecord, partition: Int32, size: Int, now: ContinuousClock.Instant = .now,
-                        timestamp sendTime: Int64? = nil, handler: DeliveryTarget, call: UInt64 = 0,
-                        countRecord: Bool = true) {
-        let topicPartition = TopicPartition(topic: record.topic, partition: partition)
+                        timestamp sendTime: Int64? = nil, handler: @autoclosure () -> DeliveryTarget, call: UInt64 = 0,
+                        index: Int = -1, countRecord: Bool = true) {
         let timestamp = record.timestamp ?? sendTime ?? Self.currentTimeMillis()
-        let result = accumulator.append(to: topicPartition, key: record.key, value: record.value, headers: record.headers,
-                                        timestamp: timestamp, memoryBytes: size, now: now, handler: handler,
-                                        call: call)
+        let result = accumulator.appendToOpenBatch(
+            topic: record.topic, partition: partition, key: record.key, value: record.value, headers: record.headers,
+            timestamp: timestamp, memoryBytes: size, handler: handler(), call: call, index: index)
+            ?? accumulator.append(to: TopicPartition(topic: record.topic, partition: partition), key: record.key,
+                                  value: record.value, headers: record.headers, timestamp: timestamp, memoryBytes: size,
+                                  now: now, handler: handler(), call: call, index: index)
         if countRecord { metrics.records.increment() }
         if result.batchFull, record.partition == nil, record.key == nil || configuration.partitioner == .sticky,
            let count = partitionCounts[record.topic] {

@@ -100,8 +100,10 @@ final class ProducerBatch: @unchecked Sendable {
     /// intermediate buffers a general encoder needs.
     /// - Parameter call: identifies the bulk send the record comes from (0: none); consecutive
     ///   records of one call with the same timestamp share one ``DeliveryRun``.
+    ///   `handler` is only evaluated for a record that starts a run; `index` is the record's index
+    ///   in its bulk send (-1 for single sends).
     func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
-                memoryBytes size: Int, handler: DeliveryTarget, call: UInt64 = 0) {
+                memoryBytes size: Int, handler: @autoclosure () -> DeliveryTarget, call: UInt64 = 0, index: Int = -1) {
         if count == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp
@@ -112,11 +114,11 @@ final class ProducerBatch: @unchecked Sendable {
                          key: key, value: value, headers: headers)
         count += 1
         memoryBytes += size
-        if call != 0, let last = runs.indices.last, runs[last].call == call, runs[last].timestamp == timestamp,
-           runs[last].target.continues(with: handler, after: runs[last].count) {
+        if call != 0, index >= 0, let last = runs.indices.last, runs[last].call == call, runs[last].timestamp == timestamp,
+           runs[last].target.firstIndex + runs[last].count == index {
             runs[last].count += 1
         } else {
-            runs.append(DeliveryRun(target: handler, count: 1, timestamp: timestamp, call: call))
+            runs.append(DeliveryRun(target: handler(), count: 1, timestamp: timestamp, call: call))
         }
     }
 

@@ -116,14 +116,11 @@ enum DeliveryTarget: Sendable {
         }
     }
 
-    /// Whether `next` is the target of the record right after a run of `count` records starting
-    /// with this one, in the same bulk send (the caller checks that it is the same send).
-    func continues(with next: DeliveryTarget, after count: Int) -> Bool {
-        switch (self, next) {
-        case (.indexed(_, let first), .indexed(_, let index)), (.ranged(_, let first), .ranged(_, let index)):
-            return first + count == index
-        default:
-            return false
+    /// The record's index in its bulk send; -1 for a single send.
+    var firstIndex: Int {
+        switch self {
+        case .single: return -1
+        case .indexed(_, let index), .ranged(_, let index): return index
         }
     }
 

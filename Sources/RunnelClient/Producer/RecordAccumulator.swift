@@ -33,21 +33,14 @@ struct RecordAccumulator: Sendable {
     /// batch of its own).
     mutating func append(to topicPartition: TopicPartition, key: ByteBuffer?, value: ByteBuffer?,
                          headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
-                         now: ContinuousClock.Instant, handler: DeliveryTarget, call: UInt64 = 0) -> AppendResult {
-        let batchSizeBytes = self.batchSizeBytes
-        // Fast path: the open batch the last append went to, without hashing the partition.
-        // It is still the last batch of its queue while open: a new batch closes it, sending
-        // closes it, re-queued batches go before it, and the removals below forget it.
-        if let open = openBatch, !open.isClosed, open.topicPartition == topicPartition,
-           open.sizeBytes + memoryBytes <= batchSizeBytes {
-            open.append(key: key, value: value, headers: headers, timestamp: timestamp,
-                        memoryBytes: memoryBytes, handler: handler, call: call)
-            if open.sizeBytes >= batchSizeBytes {
-                open.isClosed = true
-                return AppendResult(createdBatch: false, batchFull: true)
-            }
-            return AppendResult(createdBatch: false, batchFull: false)
+                         now: ContinuousClock.Instant, handler: @autoclosure () -> DeliveryTarget, call: UInt64 = 0,
+                         index: Int = -1) -> AppendResult {
+        if let result = appendToOpenBatch(topic: topicPartition.topic, partition: topicPartition.partition, key: key,
+                                          value: value, headers: headers, timestamp: timestamp, memoryBytes: memoryBytes,
+                                          handler: handler(), call: call, index: index) {
+            return result
         }
+        let batchSizeBytes = self.batchSizeBytes
         let deliveryTimeout = self.deliveryTimeout
         let id = nextBatchID
         var created = false
@@ -58,7 +51,7 @@ struct RecordAccumulator: Sendable {
             if let last = queue.indices.last, !queue[last].isClosed,
                queue[last].sizeBytes + memoryBytes <= batchSizeBytes {
                 queue[last].append(key: key, value: value, headers: headers, timestamp: timestamp,
-                                   memoryBytes: memoryBytes, handler: handler, call: call)
+                                   memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
             } else {
                 if let last = queue.indices.last, !queue[last].isClosed {
                     queue[last].isClosed = true
@@ -66,7 +59,7 @@ struct RecordAccumulator: Sendable {
                 }
                 let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
                 batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
-                             memoryBytes: memoryBytes, handler: handler, call: call)
+                             memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
                 queue.append(batch)
                 created = true
             }
@@ -79,6 +72,25 @@ struct RecordAccumulator: Sendable {
         openBatch = open
         if created { nextBatchID += 1 }
         return AppendResult(createdBatch: created, batchFull: full)
+    }
+
+    /// The fast path of ``append(to:key:value:headers:timestamp:memoryBytes:now:handler:call:index:)``:
+    /// appends to the open batch the last append went to, when it is for this partition and has
+    /// room, without hashing the partition; `nil` when it cannot. The open batch is still the last
+    /// of its queue: a new batch closes it, sending closes it, re-queued batches go before it,
+    /// and the removals below forget it.
+    func appendToOpenBatch(topic: String, partition: Int32, key: ByteBuffer?, value: ByteBuffer?,
+                           headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
+                           handler: @autoclosure () -> DeliveryTarget, call: UInt64, index: Int) -> AppendResult? {
+        guard let open = openBatch, !open.isClosed, open.topicPartition.partition == partition,
+              open.topicPartition.topic == topic, open.sizeBytes + memoryBytes <= batchSizeBytes else { return nil }
+        open.append(key: key, value: value, headers: headers, timestamp: timestamp,
+                    memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
+        if open.sizeBytes >= batchSizeBytes {
+            open.isClosed = true
+            return AppendResult(createdBatch: false, batchFull: true)
+        }
+        return AppendResult(createdBatch: false, batchFull: false)
     }
 
     private mutating func modifyQueue(_ topicPartition: TopicPartition, _ body: (inout [ProducerBatch]) -> Void) {
