@@ -19,21 +19,26 @@ final class PerfStats: Sendable {
     private let state = Mutex(State())
 
     func record(bytes: Int, latencyMicros: UInt64?) {
+        record(count: 1, bytes: bytes, latencyMicros: latencyMicros)
+    }
+
+    /// `count` records of `bytes` in all, each with the latency `latencyMicros`.
+    func record(count: Int, bytes: Int, latencyMicros: UInt64?) {
         state.withLock {
-            $0.records += 1
+            $0.records += count
             $0.bytes += bytes
-            $0.windowRecords += 1
+            $0.windowRecords += count
             $0.windowBytes += bytes
             if let latencyMicros {
-                _ = $0.total.record(latencyMicros)
-                _ = $0.window.record(latencyMicros)
+                _ = $0.total.record(latencyMicros, count: UInt64(count))
+                _ = $0.window.record(latencyMicros, count: UInt64(count))
             }
         }
     }
 
-    func recordError(_ error: any Error) {
+    func recordError(_ error: any Error, count: Int = 1) {
         state.withLock {
-            $0.errors += 1
+            $0.errors += count
             if $0.firstError == nil { $0.firstError = "\(error)" }
         }
     }

@@ -70,20 +70,33 @@ final class RequestHandler: ChannelDuplexHandler {
         nextCorrelationID = nextCorrelationID == Int32.max ? 0 : nextCorrelationID + 1
         let header = RequestHeader(apiKey: request.apiKey, apiVersion: request.apiVersion,
                                    correlationID: correlationID, clientID: clientID)
-        var frame = context.channel.allocator.buffer(capacity: request.body.readableBytes + 64)
+        // Large bodies (Produce requests) go out as a second buffer after the length and header
+        // (one gathering write) instead of being copied behind them.
+        let separateBody = request.body.readableBytes >= Self.separateBodyBytes
+        var frame = context.channel.allocator.buffer(capacity: (separateBody ? 0 : request.body.readableBytes) + 64)
         frame.writeInteger(Int32(0))
         header.encode(to: &frame)
-        var body = request.body
-        frame.writeBuffer(&body)
-        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+        if !separateBody {
+            var body = request.body
+            frame.writeBuffer(&body)
+        }
+        frame.setInteger(Int32(frame.readableBytes - 4 + (separateBody ? request.body.readableBytes : 0)), at: frame.readerIndex)
         if let responsePromise = request.promise {
             pending[correlationID] = Pending(promise: responsePromise,
                                              responseHeaderVersion: request.apiKey.responseHeaderVersion(request.apiVersion),
                                              deadline: .now() + .nanoseconds(request.timeout.nanoseconds),
                                              timeout: request.timeout, apiKey: request.apiKey)
         }
-        context.write(wrapOutboundOut(frame), promise: promise)
+        if separateBody {
+            context.write(wrapOutboundOut(frame), promise: nil)
+            context.write(wrapOutboundOut(request.body), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(frame), promise: promise)
+        }
     }
+
+    /// Request bodies at least this large are written behind the header without a copy.
+    static let separateBodyBytes = 16 * 1024
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var frame = unwrapInboundIn(data)

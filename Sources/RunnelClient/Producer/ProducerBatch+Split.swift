@@ -23,7 +23,9 @@ extension ProducerBatch {
             }
             decoded.append(record)
         }
-        precondition(decoded.count == Int(count) && timestamps.count == decoded.count,
+        let timestamps = self.timestamps
+        let handlers = self.handlers
+        precondition(decoded.count == Int(count) && timestamps.count == decoded.count && handlers.count == decoded.count,
                      "batch \(id) of \(topicPartition): \(decoded.count) records decoded, \(count) appended")
         let half = decoded.count / 2 + decoded.count % 2
         let parts = [ProducerBatch(partOf: self, index: 0), ProducerBatch(partOf: self, index: 1)]

@@ -20,17 +20,23 @@ final class ProducerBatch: @unchecked Sendable {
     let createdAt: ContinuousClock.Instant
     /// Records fail with ``ClientError/deliveryTimedOut(topic:partition:timeout:)`` after this.
     let deadline: ContinuousClock.Instant
-    private(set) var records = ByteBuffer()
-    private(set) var count: Int32 = 0
-    private(set) var baseTimestamp: Int64 = 0
-    private(set) var maxTimestamp: Int64 = 0
-    /// Create time of each record, for ``RecordMetadata``.
-    private(set) var timestamps: [Int64] = []
-    private(set) var handlers: [DeliveryTarget] = []
+    // The hot fields skip Swift's dynamic exclusivity checks (`swift_beginAccess` per access, a
+    // large share of the per-record cost): a batch is only touched on its producer's actor (see
+    // above) and no code here holds overlapping accesses to them.
+    /// The batch as it goes on the wire uncompressed: ``RecordBatchHeader/size`` bytes for the
+    /// header (filled in by ``encoded(compression:)``), then the encoded records, so an
+    /// uncompressed batch is sent without copying its records into a new buffer.
+    @exclusivity(unchecked) private var storage = ProducerBatch.emptyStorage()
+    @exclusivity(unchecked) private(set) var count: Int32 = 0
+    @exclusivity(unchecked) private(set) var baseTimestamp: Int64 = 0
+    @exclusivity(unchecked) private(set) var maxTimestamp: Int64 = 0
+    /// Whom to tell about the records, in record order: consecutive records of one bulk send
+    /// with the same create time share one entry (see ``DeliveryRun``).
+    @exclusivity(unchecked) private(set) var runs: [DeliveryRun] = []
     /// Buffer memory the records hold, released when the batch completes.
-    private(set) var memoryBytes = 0
+    @exclusivity(unchecked) private(set) var memoryBytes = 0
     /// No more records are appended (it was full, or it is being or has been sent).
-    var isClosed = false
+    @exclusivity(unchecked) var isClosed = false
     var attempts = 0
     var retryAt: ContinuousClock.Instant?
     /// Idempotence fields of the last send; `baseSequence` -1 until a sequence is assigned.
@@ -62,7 +68,19 @@ final class ProducerBatch: @unchecked Sendable {
     }
 
     /// Size of the batch on the wire before compression: header plus encoded records.
-    var sizeBytes: Int { RecordBatchHeader.size + records.readableBytes }
+    var sizeBytes: Int { storage.readableBytes }
+
+    /// The encoded records (`DefaultRecord` layout), without the batch header.
+    var records: ByteBuffer {
+        storage.getSlice(at: storage.readerIndex + RecordBatchHeader.size,
+                         length: storage.readableBytes - RecordBatchHeader.size)!
+    }
+
+    private static func emptyStorage() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeRepeatingByte(0, count: RecordBatchHeader.size)
+        return buffer
+    }
 
     /// Bytes a record adds to a batch (an upper bound; varints are counted at their longest).
     static func estimatedSize(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) -> Int {
@@ -71,26 +89,41 @@ final class ProducerBatch: @unchecked Sendable {
         return size
     }
 
+    /// Create time of each record, in record order.
+    var timestamps: [Int64] { runs.flatMap { repeatElement($0.timestamp, count: $0.count) } }
+
+    /// The delivery target of each record, in record order.
+    var handlers: [DeliveryTarget] { runs.flatMap { run in (0..<run.count).map { run.target.advanced(by: $0) } } }
+
     /// Appends a record at the next offset delta, encoded straight into the records buffer in the
     /// layout of KafkaProtocol's `Record.encode(to:)` (Kafka `DefaultRecord`), without the
     /// intermediate buffers a general encoder needs.
+    /// - Parameter call: identifies the bulk send the record comes from (0: none); consecutive
+    ///   records of one call with the same timestamp share one ``DeliveryRun``.
+    ///   `handler` is only evaluated for a record that starts a run; `index` is the record's index
+    ///   in its bulk send (-1 for single sends).
     func append(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], timestamp: Int64,
-                         memoryBytes size: Int, handler: DeliveryTarget) {
+                memoryBytes size: Int, handler: @autoclosure () -> DeliveryTarget, call: UInt64 = 0, index: Int = -1) {
         if count == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
         }
-        maxTimestamp = max(maxTimestamp, timestamp)
-        Self.writeRecord(into: &records, timestampDelta: timestamp - baseTimestamp, offsetDelta: Int64(count),
+        Self.writeRecord(into: &storage, timestampDelta: timestamp - baseTimestamp, offsetDelta: Int64(count),
                          key: key, value: value, headers: headers)
         count += 1
-        timestamps.append(timestamp)
-        handlers.append(handler)
         memoryBytes += size
+        if call != 0, index >= 0, let last = runs.indices.last, runs[last].call == call, runs[last].timestamp == timestamp,
+           runs[last].target.firstIndex + runs[last].count == index {
+            runs[last].count += 1
+        } else {
+            runs.append(DeliveryRun(target: handler(), count: 1, timestamp: timestamp, call: call))
+        }
     }
 
-    /// One record in `DefaultRecord` layout. A single `inout` access to the buffer for the whole
-    /// record keeps exclusivity checks and uniqueness checks to one per record.
+    /// One record in `DefaultRecord` layout, written with a single buffer access: varints and
+    /// the key, value and header bytes go straight into the reserved space.
     private static func writeRecord(into records: inout ByteBuffer, timestampDelta: Int64, offsetDelta: Int64,
                                     key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) {
         let timestampDelta = zigzag(timestampDelta)
@@ -101,16 +134,55 @@ final class ProducerBatch: @unchecked Sendable {
             let keyLength = header.key.utf8.count
             bodySize += varintSize(zigzag(Int64(keyLength))) + keyLength + bytesFieldSize(header.value)
         }
-        records.reserveCapacity(minimumWritableBytes: bodySize + 5)
-        // length, attributes (unused, 0), timestamp delta, offset delta in one pass.
-        writeVarints(zigzag(Int64(bodySize)), 0, timestampDelta, offsetDelta, to: &records)
-        writeBytesField(key, to: &records)
-        writeBytesField(value, to: &records)
-        writeVarints(zigzag(Int64(headers.count)), to: &records)
-        for header in headers {
-            writeVarints(zigzag(Int64(header.key.utf8.count)), to: &records)
-            records.writeString(header.key)
-            writeBytesField(header.value, to: &records)
+        let length = zigzag(Int64(bodySize))
+        records.writeWithUnsafeMutableBytes(minimumWritableBytes: bodySize + varintSize(length)) { raw in
+            let base = raw.baseAddress!
+            var index = 0
+            // length, attributes (unused, 0), timestamp delta, offset delta.
+            putVarint(length, base, &index)
+            base.storeBytes(of: 0 as UInt8, toByteOffset: index, as: UInt8.self)
+            index += 1
+            putVarint(timestampDelta, base, &index)
+            putVarint(offsetDelta, base, &index)
+            putBytesField(key, base, &index)
+            putBytesField(value, base, &index)
+            putVarint(zigzag(Int64(headers.count)), base, &index)
+            for header in headers {
+                var name = header.key
+                name.withUTF8 { utf8 in
+                    putVarint(zigzag(Int64(utf8.count)), base, &index)
+                    if utf8.count > 0 { (base + index).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
+                    index += utf8.count
+                }
+                putBytesField(header.value, base, &index)
+            }
+            return index
+        }
+    }
+
+    @inline(__always)
+    private static func putVarint(_ value: UInt64, _ base: UnsafeMutableRawPointer, _ index: inout Int) {
+        var v = value
+        while v >= 0x80 {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: index, as: UInt8.self)
+            v >>= 7
+            index += 1
+        }
+        base.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: index, as: UInt8.self)
+        index += 1
+    }
+
+    @inline(__always)
+    private static func putBytesField(_ bytes: ByteBuffer?, _ base: UnsafeMutableRawPointer, _ index: inout Int) {
+        guard let bytes else {
+            putVarint(zigzag(-1), base, &index)
+            return
+        }
+        let length = bytes.readableBytes
+        putVarint(zigzag(Int64(length)), base, &index)
+        if length > 0 {
+            bytes.withUnsafeReadableBytes { (base + index).copyMemory(from: $0.baseAddress!, byteCount: length) }
+            index += length
         }
     }
 
@@ -125,45 +197,37 @@ final class ProducerBatch: @unchecked Sendable {
         return varintSize(zigzag(Int64(bytes.readableBytes))) + bytes.readableBytes
     }
 
-    private static func writeBytesField(_ bytes: ByteBuffer?, to buffer: inout ByteBuffer) {
-        guard let bytes else {
-            writeVarints(zigzag(-1), to: &buffer)
-            return
-        }
-        writeVarints(zigzag(Int64(bytes.readableBytes)), to: &buffer)
-        buffer.writeImmutableBuffer(bytes)
-    }
-
-    /// Writes unsigned varints (protocol guide: 7 bits per byte, high bit = more) with one
-    /// buffer access instead of one per byte; the hot path of every produced record.
-    private static func writeVarints(_ values: UInt64..., to buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 10 * values.count) { raw in
-            var index = 0
-            for value in values {
-                var v = value
-                while v >= 0x80 {
-                    raw[index] = UInt8(truncatingIfNeeded: v) | 0x80
-                    v >>= 7
-                    index += 1
-                }
-                raw[index] = UInt8(truncatingIfNeeded: v)
-                index += 1
-            }
-            return index
-        }
-    }
-
     /// The whole RecordBatch v2, records compressed with `compression`, with this batch's
     /// producer id, epoch and base sequence.
     /// - Throws: a compression error from the codec.
     func encoded(compression: CompressionCodec) throws -> ByteBuffer {
-        let body = try compression.compress(records)
         let header = RecordBatchHeader(
             baseOffset: 0, batchLength: 0, partitionLeaderEpoch: -1, magic: 2, crc: 0,
             attributes: compression.rawValue, lastOffsetDelta: count - 1, baseTimestamp: baseTimestamp,
             maxTimestamp: maxTimestamp, producerID: producerID, producerEpoch: producerEpoch,
             baseSequence: baseSequence, recordsCount: count)
-        return RecordBatchHeader.encodeBatch(header, body: body)
+        guard compression == .none else {
+            return RecordBatchHeader.encodeBatch(header, body: try compression.compress(records))
+        }
+        // Uncompressed: the header goes into the space reserved in front of the records, in
+        // `RecordBatchHeader.encodeBatch`'s layout, and the CRC-32C covers attributes to the end.
+        let start = storage.readerIndex
+        storage.setInteger(header.baseOffset, at: start, endianness: .big)
+        storage.setInteger(Int32(storage.readableBytes - RecordBatchHeader.logOverhead), at: start + 8, endianness: .big)
+        storage.setInteger(header.partitionLeaderEpoch, at: start + 12, endianness: .big)
+        storage.setInteger(Int8(2), at: start + 16)
+        storage.setInteger(header.attributes, at: start + 21, endianness: .big)
+        storage.setInteger(header.lastOffsetDelta, at: start + 23, endianness: .big)
+        storage.setInteger(header.baseTimestamp, at: start + 27, endianness: .big)
+        storage.setInteger(header.maxTimestamp, at: start + 35, endianness: .big)
+        storage.setInteger(header.producerID, at: start + 43, endianness: .big)
+        storage.setInteger(header.producerEpoch, at: start + 51, endianness: .big)
+        storage.setInteger(header.baseSequence, at: start + 53, endianness: .big)
+        storage.setInteger(header.recordsCount, at: start + 57, endianness: .big)
+        let crc = storage.withUnsafeReadableBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[21...])) }
+        storage.setInteger(crc, at: start + 17, endianness: .big)
+        assert(storage == RecordBatchHeader.encodeBatch(header, body: records), "batch \(id) header differs from encodeBatch")
+        return storage
     }
 
     /// Adjusts the buffer memory the batch holds (split parts settle rounding).
@@ -172,14 +236,28 @@ final class ProducerBatch: @unchecked Sendable {
     /// Calls every record's handler: metadata from `baseOffset` (or -1 for all when it is -1) and
     /// `logAppendTime` (-1 = use each record's create time), or `error`.
     func complete(baseOffset: Int64, logAppendTime: Int64) {
-        for (index, handler) in handlers.enumerated() {
-            let offset = baseOffset < 0 ? -1 : baseOffset + Int64(index)
-            handler(.success(RecordMetadata(topic: topicPartition.topic, partition: topicPartition.partition,
-                                            offset: offset, timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[index])))
+        var position: Int64 = 0
+        for run in runs {
+            let offset = baseOffset < 0 ? -1 : baseOffset + position
+            let metadata = RecordMetadata(topic: topicPartition.topic, partition: topicPartition.partition,
+                                          offset: offset, timestamp: logAppendTime >= 0 ? logAppendTime : run.timestamp)
+            run.target.deliver(.success(metadata), count: run.count, offsetsKnown: baseOffset >= 0)
+            position += Int64(run.count)
         }
     }
 
     func fail(_ error: any Error) {
-        for handler in handlers { handler(.failure(error)) }
+        for run in runs { run.target.deliver(.failure(error), count: run.count, offsetsKnown: false) }
     }
+}
+
+/// Consecutive records of a batch with one delivery target: one record of a single send, or a
+/// run of consecutive records (by index) of one bulk send with the same create time.
+struct DeliveryRun {
+    /// The first record's target; the others' follow by index (``DeliveryTarget/advanced(by:)``).
+    var target: DeliveryTarget
+    var count: Int
+    var timestamp: Int64
+    /// The bulk send the records come from; 0 for single sends, which never share a run.
+    var call: UInt64
 }

@@ -90,16 +90,58 @@ public typealias DeliveryHandler = @Sendable (Result<RecordMetadata, any Error>)
 /// Called once per record of a bulk send with the record's index in the sent array.
 public typealias BulkDeliveryHandler = @Sendable (Int, Result<RecordMetadata, any Error>) -> Void
 
+/// Called for a run of consecutive records of a bulk send that were delivered (or failed)
+/// together, with their indices in the sent array. On success the metadata is the first
+/// record's; the record at index `i` has offset `metadata.offset + (i - indices.lowerBound)`
+/// (or -1 for all with `acks=0`), and all share the partition and timestamp.
+public typealias RangeDeliveryHandler = @Sendable (Range<Int>, Result<RecordMetadata, any Error>) -> Void
+
 /// Whom to tell about one record: its own handler, or a bulk send's shared handler and the
 /// record's index (which saves allocating a closure per record).
 enum DeliveryTarget: Sendable {
     case single(DeliveryHandler)
     case indexed(BulkDeliveryHandler, Int)
+    case ranged(RangeDeliveryHandler, Int)
 
     func callAsFunction(_ result: Result<RecordMetadata, any Error>) {
+        deliver(result, count: 1, offsetsKnown: true)
+    }
+
+    /// The target of the record `distance` places after this one in the same bulk send.
+    func advanced(by distance: Int) -> DeliveryTarget {
         switch self {
-        case .single(let handler): handler(result)
-        case .indexed(let handler, let index): handler(index, result)
+        case .single: return self
+        case .indexed(let handler, let index): return .indexed(handler, index + distance)
+        case .ranged(let handler, let index): return .ranged(handler, index + distance)
+        }
+    }
+
+    /// The record's index in its bulk send; -1 for a single send.
+    var firstIndex: Int {
+        switch self {
+        case .single: return -1
+        case .indexed(_, let index), .ranged(_, let index): return index
+        }
+    }
+
+    /// Reports the outcome of `count` consecutive records starting with this one; `result`
+    /// holds the first record's metadata, the others' offsets follow when `offsetsKnown`.
+    func deliver(_ result: Result<RecordMetadata, any Error>, count: Int, offsetsKnown: Bool) {
+        switch self {
+        case .single(let handler):
+            handler(result)
+        case .indexed(let handler, let first):
+            guard case .success(let metadata) = result, offsetsKnown else {
+                for index in first..<(first + count) { handler(index, result) }
+                return
+            }
+            var each = metadata
+            for index in first..<(first + count) {
+                each.offset = metadata.offset + Int64(index - first)
+                handler(index, .success(each))
+            }
+        case .ranged(let handler, let first):
+            handler(first..<(first + count), result)
         }
     }
 }

@@ -11,6 +11,8 @@ struct RecordAccumulator: Sendable {
     let deliveryTimeout: Duration
     private(set) var queues: [TopicPartition: [ProducerBatch]] = [:]
     private var nextBatchID: UInt64 = 0
+    /// The open (last, not closed) batch the latest append went to; see ``append(to:key:value:headers:timestamp:memoryBytes:now:handler:call:)``.
+    private var openBatch: ProducerBatch?
 
     init(batchSizeBytes: Int, linger: Duration, deliveryTimeout: Duration) {
         self.batchSizeBytes = batchSizeBytes
@@ -31,18 +33,25 @@ struct RecordAccumulator: Sendable {
     /// batch of its own).
     mutating func append(to topicPartition: TopicPartition, key: ByteBuffer?, value: ByteBuffer?,
                          headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
-                         now: ContinuousClock.Instant, handler: DeliveryTarget) -> AppendResult {
+                         now: ContinuousClock.Instant, handler: @autoclosure () -> DeliveryTarget, call: UInt64 = 0,
+                         index: Int = -1) -> AppendResult {
+        if let result = appendToOpenBatch(topic: topicPartition.topic, partition: topicPartition.partition, key: key,
+                                          value: value, headers: headers, timestamp: timestamp, memoryBytes: memoryBytes,
+                                          handler: handler(), call: call, index: index) {
+            return result
+        }
         let batchSizeBytes = self.batchSizeBytes
         let deliveryTimeout = self.deliveryTimeout
         let id = nextBatchID
         var created = false
         var full = false
+        var open: ProducerBatch?
         // Mutated in place through the dictionary's `_modify` accessor: no copy of the queue.
         modifyQueue(topicPartition) { queue in
             if let last = queue.indices.last, !queue[last].isClosed,
                queue[last].sizeBytes + memoryBytes <= batchSizeBytes {
                 queue[last].append(key: key, value: value, headers: headers, timestamp: timestamp,
-                                   memoryBytes: memoryBytes, handler: handler)
+                                   memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
             } else {
                 if let last = queue.indices.last, !queue[last].isClosed {
                     queue[last].isClosed = true
@@ -50,7 +59,7 @@ struct RecordAccumulator: Sendable {
                 }
                 let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
                 batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
-                             memoryBytes: memoryBytes, handler: handler)
+                             memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
                 queue.append(batch)
                 created = true
             }
@@ -58,9 +67,30 @@ struct RecordAccumulator: Sendable {
                 queue[last].isClosed = true
                 full = true
             }
+            open = queue.last.flatMap { $0.isClosed ? nil : $0 }
         }
+        openBatch = open
         if created { nextBatchID += 1 }
         return AppendResult(createdBatch: created, batchFull: full)
+    }
+
+    /// The fast path of ``append(to:key:value:headers:timestamp:memoryBytes:now:handler:call:index:)``:
+    /// appends to the open batch the last append went to, when it is for this partition and has
+    /// room, without hashing the partition; `nil` when it cannot. The open batch is still the last
+    /// of its queue: a new batch closes it, sending closes it, re-queued batches go before it,
+    /// and the removals below forget it.
+    func appendToOpenBatch(topic: String, partition: Int32, key: ByteBuffer?, value: ByteBuffer?,
+                           headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
+                           handler: @autoclosure () -> DeliveryTarget, call: UInt64, index: Int) -> AppendResult? {
+        guard let open = openBatch, !open.isClosed, open.topicPartition.partition == partition,
+              open.topicPartition.topic == topic, open.sizeBytes + memoryBytes <= batchSizeBytes else { return nil }
+        open.append(key: key, value: value, headers: headers, timestamp: timestamp,
+                    memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
+        if open.sizeBytes >= batchSizeBytes {
+            open.isClosed = true
+            return AppendResult(createdBatch: false, batchFull: true)
+        }
+        return AppendResult(createdBatch: false, batchFull: false)
     }
 
     private mutating func modifyQueue(_ topicPartition: TopicPartition, _ body: (inout [ProducerBatch]) -> Void) {
@@ -128,6 +158,7 @@ struct RecordAccumulator: Sendable {
     /// creation order, which is queue order, so a queue whose head has time left is skipped.
     mutating func removeExpired(now: ContinuousClock.Instant) -> [ProducerBatch] {
         var expired: [ProducerBatch] = []
+        openBatch = nil
         for (tp, queue) in queues where queue.first.map({ $0.deadline <= now }) ?? false {
             let (gone, kept) = (queue.filter { $0.deadline <= now }, queue.filter { $0.deadline > now })
             guard !gone.isEmpty else { continue }
@@ -139,7 +170,7 @@ struct RecordAccumulator: Sendable {
 
     /// Removes every queued batch (on close without flush).
     mutating func removeAll() -> [ProducerBatch] {
-        defer { queues = [:] }
+        defer { queues = [:]; openBatch = nil }
         return queues.values.flatMap { $0 }
     }
 
