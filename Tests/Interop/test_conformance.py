@@ -65,7 +65,8 @@ from kafka.protocol.admin import (
     DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
     DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
     DescribeConfigsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    DescribeLogDirsRequest, DescribeLogDirsResponse, IncrementalAlterConfigsRequest,
+    DescribeLogDirsRequest, DescribeLogDirsResponse, ElectLeadersRequest, ElectLeadersResponse,
+    IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse, ListGroupsRequest, ListGroupsResponse,
     AlterClientQuotasRequest, AlterClientQuotasResponse, DescribeClientQuotasRequest,
     DescribeClientQuotasResponse)
@@ -696,6 +697,18 @@ def check_delete_records(cx: Ctx, c: Conn, v: int) -> None:
         (name, 0, 2, NONE)], r
 
 
+def check_elect_leaders(cx: Ctx, c: Conn, v: int) -> None:
+    # One broker leads every partition and is each one's preferred replica: a preferred election
+    # is ELECTION_NOT_NEEDED (84); a partition that does not exist is UNKNOWN_TOPIC_OR_PARTITION.
+    T = ElectLeadersRequest.TopicPartitions
+    req = ElectLeadersRequest(election_type=0, topic_partitions=[T(topic=cx.topic, partitions=[0, 99])], timeout_ms=10000)
+    r = c.call(req, v, ElectLeadersResponse)
+    if v >= 1:
+        assert r.error_code == NONE, r
+    got = sorted((res.topic, p.partition_id, p.error_code) for res in r.replica_election_results for p in res.partition_result)
+    assert got == [(cx.topic, 0, 84), (cx.topic, 99, UNKNOWN_TOPIC_OR_PARTITION)], r
+
+
 def check_init_producer_id(cx: Ctx, c: Conn, v: int) -> None:
     req = InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60000, producer_id=-1,
                                 producer_epoch=-1)
@@ -882,6 +895,7 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     35: (DescribeLogDirsRequest, DescribeLogDirsResponse, check_describe_log_dirs),
     37: (CreatePartitionsRequest, CreatePartitionsResponse, check_create_partitions),
     42: (DeleteGroupsRequest, DeleteGroupsResponse, check_delete_groups),
+    43: (ElectLeadersRequest, ElectLeadersResponse, check_elect_leaders),
     44: (IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, check_incremental_alter_configs),
     47: (OffsetDeleteRequest, OffsetDeleteResponse, check_offset_delete),
     48: (DescribeClientQuotasRequest, DescribeClientQuotasResponse, check_describe_client_quotas),
