@@ -42,6 +42,13 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let brokerRegistration = ApiKey(rawValue: 62)
     public static let brokerHeartbeat = ApiKey(rawValue: 63)
     public static let allocateProducerIds = ApiKey(rawValue: 67)
+    public static let saslHandshake = ApiKey(rawValue: 17)
+    public static let describeAcls = ApiKey(rawValue: 29)
+    public static let createAcls = ApiKey(rawValue: 30)
+    public static let deleteAcls = ApiKey(rawValue: 31)
+    public static let saslAuthenticate = ApiKey(rawValue: 36)
+    public static let describeUserScramCredentials = ApiKey(rawValue: 50)
+    public static let alterUserScramCredentials = ApiKey(rawValue: 51)
 
     /// The first version that uses the flexible encoding (KIP-482), from Kafka's message JSON
     /// `flexibleVersions`; `nil` for keys Runnel does not know.
@@ -67,6 +74,12 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 21: return 2         // DeleteRecords
         case 22: return 2         // InitProducerId
         case 23: return 4         // OffsetForLeaderEpoch
+        case 29: return 2         // DescribeAcls
+        case 30: return 2         // CreateAcls
+        case 31: return 2         // DeleteAcls
+        case 36: return 2         // SaslAuthenticate
+        case 50: return 0         // DescribeUserScramCredentials
+        case 51: return 0         // AlterUserScramCredentials
         case 32: return 4         // DescribeConfigs
         case 33: return 2         // AlterConfigs
         case 35: return 2         // DescribeLogDirs
@@ -123,6 +136,13 @@ public struct ApiKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 14: return "SyncGroup"
         case 15: return "DescribeGroups"
         case 16: return "ListGroups"
+        case 17: return "SaslHandshake"
+        case 29: return "DescribeAcls"
+        case 30: return "CreateAcls"
+        case 31: return "DeleteAcls"
+        case 36: return "SaslAuthenticate"
+        case 50: return "DescribeUserScramCredentials"
+        case 51: return "AlterUserScramCredentials"
         case 18: return "ApiVersions"
         case 19: return "CreateTopics"
         case 20: return "DeleteTopics"

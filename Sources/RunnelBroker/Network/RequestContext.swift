@@ -9,6 +9,11 @@ struct RequestContext: Sendable {
     var clientHost: String = "/unknown"
     /// A logger with the peer in its metadata.
     var logger: Logger
+    /// Who the connection acts as: `User:ANONYMOUS` until TLS client authentication or SASL
+    /// says otherwise. Authorization (ACLs) checks this principal.
+    var principal: KafkaPrincipal = .anonymous
+    /// The name of the listener the connection came in on (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`...).
+    var listenerName: String = "PLAINTEXT"
 }
 
 /// What the connection does after a request.
