@@ -50,6 +50,8 @@ public struct Broker: Service {
             controllerListener = cluster?.controllerListener
         }
         let advertisedListener = advertised.first ?? listener
+        // Every other client listener is served the same way (PLAINTEXT and SSL side by side...).
+        let extraListeners = controllerOnly ? [] : Array(clientListeners.dropFirst())
         let metricsEndpoint = try config.metricsEndpoint
         try StartupChecks.checkLogDirectory(config.logDirectory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
         let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
@@ -57,6 +59,7 @@ public struct Broker: Service {
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
         let connectionLimiter = try ConnectionLimiter(config: config)
+        let tlsContexts = try config.serverTLSContexts(for: [listener] + extraListeners + (controllerListener.map { [$0] } ?? []))
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
@@ -70,8 +73,9 @@ public struct Broker: Service {
                 await groups.unload(partitions: partitions)
             }
         }
-        let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
+        var handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
                                        nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
+        handlers.advertisedListeners = advertised
         handlers.quotas.replace(await controller.clientQuotas)
         let quotaManager = handlers.quotas
         await controller.onClientQuotasChanged { quotaManager.replace($0) }
@@ -82,17 +86,26 @@ public struct Broker: Service {
                                   requestBudget: RequestQueueBudget(config: config),
                                   maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
                                   socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
-                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")))
+                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")),
+                                  tlsContexts: tlsContexts)
         let channel: BrokerServer.ListeningChannel
         var controllerChannel: BrokerServer.ListeningChannel?
+        var extraChannels: [(listener: Listener, channel: BrokerServer.ListeningChannel)] = []
+        var binding = listener
         do {
             channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+            for extra in extraListeners {
+                binding = extra
+                extraChannels.append((extra, try await server.bind(listener: extra, group: MultiThreadedEventLoopGroup.singleton)))
+            }
             if let controllerListener {
+                binding = controllerListener
                 controllerChannel = try await server.bind(listener: controllerListener, group: MultiThreadedEventLoopGroup.singleton)
             }
         } catch {
+            for extra in extraChannels { try? await extra.channel.channel.close() }
             await controller.shutdown()
-            throw BrokerStartupError.bindFailed(listener: "\(controllerChannel == nil && controllerListener != nil ? controllerListener! : listener)", reason: "\(error)")
+            throw BrokerStartupError.bindFailed(listener: "\(binding)", reason: "\(error)")
         }
         var metricsChannel: NIOAsyncChannel<MetricsServer.Connection, Never>?
         var metricsServer: MetricsServer?
@@ -109,6 +122,7 @@ public struct Broker: Service {
             } catch {
                 try? await channel.channel.close()
                 try? await controllerChannel?.channel.close()
+                for extra in extraChannels { try? await extra.channel.channel.close() }
                 await controller.shutdown()
                 throw BrokerStartupError.metricsBindFailed(endpoint: "\(metricsEndpoint)", reason: "\(error)")
             }
@@ -127,6 +141,10 @@ public struct Broker: Service {
         } else {
             logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
                                                        "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+            for extra in extraChannels {
+                let extraPort = extra.channel.channel.localAddress?.port ?? extra.listener.port
+                logger.info("broker listening", metadata: ["listener": "\(extra.listener.name)://\(extra.listener.host):\(extraPort)"])
+            }
         }
         onListening(port)
         do {
@@ -179,6 +197,16 @@ public struct Broker: Service {
                 // through executeThenClose), then the handlers are cancelled.
                 // A cluster broker holds client requests until it has caught up (ReadinessGate).
                 let gate = controller.cluster?.isBroker == true ? controller.clientGate : nil
+                for extra in extraChannels {
+                    let extraChannel = extra.channel
+                    group.addTask {
+                        try await withGracefulShutdownHandler {
+                            try await server.serve(extraChannel, gate: gate)
+                        } onGracefulShutdown: {
+                            Self.stopAccepting(extraChannel.channel)
+                        }
+                    }
+                }
                 try await withGracefulShutdownHandler {
                     try await server.serve(channel, gate: gate)
                 } onGracefulShutdown: {
@@ -189,13 +217,7 @@ public struct Broker: Service {
                     // A controller-only node's listener is the controller listener: it stays open
                     // until the quorum has stopped (closed by the quorum task above).
                     if controllerOnly { return }
-                    // Stop accepting first and give connections already being set up on other
-                    // event loops time to reach the accept loop: a child channel that arrives after
-                    // the listener closed would be dropped without being closed (a NIO precondition).
-                    let listener = channel.channel
-                    listener.setOption(.autoRead, value: false).whenComplete { _ in
-                        listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
-                    }
+                    Self.stopAccepting(channel.channel)
                 }
             }
         } catch is CancellationError {
@@ -209,6 +231,16 @@ public struct Broker: Service {
 }
 
 extension Broker {
+    /// Stops accepting on a listening channel and closes it 100 ms later, giving connections
+    /// already being set up on other event loops time to reach the accept loop: a child channel
+    /// that arrives after the listener closed would be dropped without being closed (a NIO
+    /// precondition).
+    static func stopAccepting(_ listener: any Channel) {
+        listener.setOption(.autoRead, value: false).whenComplete { _ in
+            listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
+        }
+    }
+
     /// Reads the free space of the log directory every `interval` (monotonic) until cancelled, so
     /// a directory that ran low is noticed without traffic and produce resumes by itself once space
     /// returns (appends also check, see ``LogDirectoryHealth``).

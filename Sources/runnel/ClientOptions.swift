@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RunnelBroker
 import RunnelClient
 
 /// Connection options every client subcommand takes.
@@ -14,14 +15,32 @@ struct ClientOptions: ParsableArguments {
                                valueName: "name=value"))
     var properties: [String] = []
 
+    @Option(name: .customLong("command-config"),
+            help: ArgumentHelp("A properties file of client settings, as Kafka's tools take it (e.g. security.protocol=SSL, ssl.ca.location=ca.pem); -X wins over it.",
+                               valueName: "file"))
+    var commandConfig: String?
+
     /// The bootstrap list from the flag, the environment or the default.
     var bootstrap: String {
         bootstrapServer ?? ProcessInfo.processInfo.environment["RUNNEL_BOOTSTRAP_SERVERS"] ?? "localhost:9092"
     }
 
-    /// `-X` properties plus `bootstrap.servers`, with `extra` (flags) taking precedence.
+    /// `--command-config` properties, then `-X` ones, plus `bootstrap.servers`, with `extra`
+    /// (flags) taking precedence.
     func propertyMap(_ extra: [String: String] = [:]) throws -> [String: String] {
         var map: [String: String] = [:]
+        if let commandConfig {
+            guard let data = FileManager.default.contents(atPath: commandConfig) else {
+                throw CLIError("cannot read --command-config \(commandConfig): no such file or not readable")
+            }
+            do {
+                for (key, value) in try BrokerConfig.parseProperties(String(decoding: data, as: UTF8.self), path: commandConfig) {
+                    map[key] = value
+                }
+            } catch {
+                throw CLIError("\(error)")
+            }
+        }
         for entry in properties {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
                 throw ValidationError("-X expects name=value, got '\(entry)'")

@@ -12,7 +12,7 @@ extension Controller {
         let interval = Duration.milliseconds(config.int("broker.heartbeat.interval.ms"))
         let registration = BrokerRegistrationRequest(
             brokerID: nodeID, clusterID: clusterID, incarnationID: incarnation,
-            listeners: listeners.map { .init(name: $0.name, host: $0.host, port: UInt16($0.port), securityProtocol: 0) },
+            listeners: listeners.map { .init(name: $0.name, host: $0.host, port: UInt16($0.port), securityProtocol: $0.security.id) },
             features: [.init(name: "metadata.version", minSupportedVersion: 1, maxSupportedVersion: 21)])
         var registered = false
         // While fenced, heartbeat often: the controller unfences on the first heartbeat showing

@@ -23,8 +23,11 @@ actor ControllerChannel {
     private let nodeID: Int32
     private let logger: Logger
     private var connection: (leader: Int32, connection: NodeConnection)?
+    /// TLS to the controller listener, when it is SSL.
+    private let tls: NodeTLS?
 
-    init(quorum: QuorumDriver, settings: ClusterSettings, nodeID: Int32, logger: Logger) {
+    init(quorum: QuorumDriver, settings: ClusterSettings, nodeID: Int32, logger: Logger, tls: NodeTLS? = nil) {
+        self.tls = tls
         self.quorum = quorum
         self.settings = settings
         self.nodeID = nodeID
@@ -48,7 +51,7 @@ actor ControllerChannel {
                     } else {
                         connection?.connection.close()
                         conn = try await NodeConnection.connect(host: voter.host, port: voter.port, clientID: "\(Self.clientIDPrefix)\(nodeID)",
-                                                                timeout: .seconds(2))
+                                                                timeout: .seconds(2), tls: tls)
                         connection = (leader, conn)
                     }
                     let remaining = deadline - clock.now

@@ -35,9 +35,9 @@ final class NodeConnection: Sendable {
         self.clientID = clientID
     }
 
-    /// Connects to `host:port`.
+    /// Connects to `host:port`, over TLS when `tls` is given (the peer's listener is SSL).
     /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``.
-    static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount,
+    static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount, tls: NodeTLS? = nil,
                         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NodeConnection {
         do {
             let channel = try await ClientBootstrap(group: group)
@@ -46,6 +46,7 @@ final class NodeConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls?.addHandler(to: channel, host: host)
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Int(Int32.max))))
                         try channel.pipeline.syncOperations.addHandler(ResponseMatcher())
                     }

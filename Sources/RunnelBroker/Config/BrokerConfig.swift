@@ -5,7 +5,8 @@ import LogStorage
 public struct Listener: Sendable, Equatable, CustomStringConvertible {
     /// The listener name (`PLAINTEXT`, `CONTROLLER`, ...), as written before `://`.
     public var name: String
-    /// The security protocol the name maps to through `listener.security.protocol.map`.
+    /// The security protocol the name maps to through `listener.security.protocol.map`
+    /// (`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT`, `SASL_SSL`; typed as ``Listener/security``).
     public var securityProtocol: String
     /// Host name or address; empty means all interfaces.
     public var host: String
@@ -15,20 +16,20 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
     /// through `protocolMap` (`listener.security.protocol.map`); a name that is itself a protocol
     /// maps to itself.
     /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for unmapped names, protocols other
-    ///   than PLAINTEXT, and malformed URIs.
+    ///   than Kafka's four (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), and malformed URIs.
     public static func parse(_ text: String, key: String, protocolMap: [String: String] = [:]) throws -> Listener {
         let t = text.trimmingWhitespace()
         guard let sep = t.range(of: "://") else {
             throw ConfigError.invalidValue(key: key, value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://localhost:9092")
         }
         let name = String(t[..<sep.lowerBound]).uppercased()
-        let proto = protocolMap[name] ?? name
-        guard proto == "PLAINTEXT" else {
-            if protocolMap[name] == nil, !["SSL", "SASL_PLAINTEXT", "SASL_SSL"].contains(name) {
-                throw ConfigError.invalidValue(key: key, value: text,
-                                               reason: "listener name \(name) is not in listener.security.protocol.map")
-            }
-            throw ConfigError.invalidValue(key: key, value: text, reason: "allowed security protocols: PLAINTEXT (TLS and SASL are not implemented yet)")
+        guard let proto = protocolMap[name] ?? ListenerSecurityProtocol(rawValue: name)?.rawValue else {
+            throw ConfigError.invalidValue(key: key, value: text,
+                                           reason: "listener name \(name) is not in listener.security.protocol.map")
+        }
+        guard ListenerSecurityProtocol(rawValue: proto) != nil else {
+            throw ConfigError.invalidValue(key: "listener.security.protocol.map", value: "\(name):\(proto)",
+                                           reason: "allowed security protocols: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
         }
         let rest = t[sep.upperBound...]
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
@@ -54,6 +55,9 @@ public struct BrokerConfig: Sendable {
     public private(set) var explicitKeys: Set<String> = []
     /// The values from defaults, the properties file and overrides, before dynamic configs.
     public private(set) var staticValues: [String: String?] = [:]
+    /// Per-listener values (`listener.name.<lowercase name>.<key>` → value), for the keys in
+    /// ``ConfigDefinitions/perListenerKeys``; read them with ``string(_:listener:)``.
+    public private(set) var listenerValues: [String: String] = [:]
     /// Dynamic cluster-wide defaults (AlterConfigs on broker resource "", KIP-226).
     public private(set) var dynamicDefaults: [String: String] = [:]
     /// Dynamic values for this broker (AlterConfigs on broker resource "<node.id>").
@@ -74,6 +78,11 @@ public struct BrokerConfig: Sendable {
         var values: [String: String?] = [:]
         for def in ConfigDefinitions.broker { values[def.name] = def.defaultValue }
         for (key, value) in properties + overrides {
+            if let (listener, def) = ConfigDefinitions.listenerKey(key) {
+                try def.validate(value)
+                listenerValues[Self.listenerKey(def.name, listener: listener)] = value.trimmingWhitespace()
+                continue
+            }
             guard let def = ConfigDefinitions.brokerKey(key) else { throw ConfigError.unknownKey(key, scope: .broker) }
             try def.validate(value)
             values[key] = value.trimmingWhitespace()
@@ -91,6 +100,18 @@ public struct BrokerConfig: Sendable {
         _ = try metricsEndpoint
         _ = try LogLevels(self)
         _ = try ClusterSettings.parse(self)
+        try validateListenerSecurity()
+    }
+
+    /// The value of `key` for one listener: `listener.name.<lowercase listener>.<key>` when set,
+    /// else the broker-wide value (Kafka's per-listener override).
+    public func string(_ key: String, listener: String) -> String? {
+        listenerValues[Self.listenerKey(key, listener: listener)] ?? string(key)
+    }
+
+    /// The name under which a per-listener value is kept.
+    static func listenerKey(_ key: String, listener: String) -> String {
+        "listener.name.\(listener.lowercased()).\(key)"
     }
 
     /// `runnel.metrics.listener`, nil when empty (metrics off).

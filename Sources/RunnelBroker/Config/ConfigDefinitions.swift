@@ -5,17 +5,46 @@ public enum ConfigDefinitions {
         ConfigDefinition("node.id", .broker, .int, default: "1", .atLeast(0),
                          doc: "The id of this broker. Stored in meta.properties on first start; later starts must match."),
         ConfigDefinition("listeners", .broker, .list, default: "PLAINTEXT://localhost:9092", .nonEmptyList,
-                         doc: "Comma-separated listener URIs the broker binds, as PROTOCOL://host:port. An empty host binds all interfaces. Only PLAINTEXT is supported."),
+                         doc: "Comma-separated listener URIs the broker binds, as NAME://host:port; the name maps to a security protocol through listener.security.protocol.map (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL). An empty host binds all interfaces. SSL listeners take their keys from ssl.* (or listener.name.<name>.ssl.*, see docs/security.md)."),
         ConfigDefinition("advertised.listeners", .broker, .list, default: nil,
                          doc: "Listener URIs clients are told to connect to in Metadata responses. Defaults to listeners."),
-        ConfigDefinition("listener.security.protocol.map", .broker, .list, default: "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                         doc: "Listener name to security protocol, as NAME:PROTOCOL pairs. Only PLAINTEXT is supported for now."),
+        ConfigDefinition("listener.security.protocol.map", .broker, .list,
+                         default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+                         doc: "Listener name to security protocol, as NAME:PROTOCOL pairs; protocols are PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL. A listener named after a protocol uses that protocol when the map does not name it."),
         ConfigDefinition("process.roles", .broker, .list, default: "",
                          doc: "The roles of this node in a cluster: broker, controller, or both (combined mode). Empty (Runnel's default) runs one standalone node that writes the metadata log locally, with no quorum."),
         ConfigDefinition("controller.quorum.voters", .broker, .list, default: "",
                          doc: "The metadata quorum's voters as id@host:port entries naming each controller's controller listener. Required when process.roles is set; static (dynamic voter changes are not supported)."),
         ConfigDefinition("controller.listener.names", .broker, .list, default: "CONTROLLER",
                          doc: "Names of the listeners the controllers use. A controller binds the first one of them that is in listeners; brokers reach the controllers at the controller.quorum.voters addresses. These listeners are never advertised to clients."),
+        ConfigDefinition("inter.broker.listener.name", .broker, .string, default: nil,
+                         doc: "The listener brokers use to reach each other (replica fetches): the broker dials the endpoint of that name another broker registered, with its security protocol (TLS with this broker's keystore as client certificate when it is SSL). Null means the first listener that is not a controller listener."),
+        ConfigDefinition("ssl.keystore.type", .broker, .string, default: "PEM",
+                         doc: "Format of the key store. Only PEM is supported (KIP-651); JKS and PKCS12 are refused at start-up (Kafka's default is JKS: convert with openssl). Per listener: listener.name.<name>.ssl.keystore.type."),
+        ConfigDefinition("ssl.keystore.location", .broker, .string, default: nil,
+                         doc: "Path of a PEM file holding the private key (PKCS#8, encrypted with ssl.key.password or not) and the certificate chain, leaf first, of SSL listeners. Per listener: listener.name.<name>.ssl.keystore.location."),
+        ConfigDefinition("ssl.keystore.certificate.chain", .broker, .password, default: nil,
+                         doc: "The certificate chain as inline PEM text, leaf first (instead of ssl.keystore.location, with ssl.keystore.key; KIP-651)."),
+        ConfigDefinition("ssl.keystore.key", .broker, .password, default: nil,
+                         doc: "The private key as inline PEM text (PKCS#8, encrypted with ssl.key.password or not), with ssl.keystore.certificate.chain (KIP-651)."),
+        ConfigDefinition("ssl.key.password", .broker, .password, default: nil,
+                         doc: "Password of an encrypted private key in ssl.keystore.location or ssl.keystore.key."),
+        ConfigDefinition("ssl.truststore.type", .broker, .string, default: "PEM",
+                         doc: "Format of the trust store. Only PEM is supported (KIP-651); JKS and PKCS12 are refused at start-up."),
+        ConfigDefinition("ssl.truststore.location", .broker, .string, default: nil,
+                         doc: "Path of a PEM file of CA certificates that client certificates (ssl.client.auth) and, for inter-broker and controller connections, other brokers' certificates must chain to."),
+        ConfigDefinition("ssl.truststore.certificates", .broker, .password, default: nil,
+                         doc: "CA certificates as inline PEM text, instead of ssl.truststore.location (KIP-651)."),
+        ConfigDefinition("ssl.client.auth", .broker, .string, default: "none", .oneOf(["none", "requested", "required"]),
+                         doc: "Whether SSL listeners ask clients for a certificate: none; requested (a client may present one, which must then be valid); required (a connection without a valid one fails its handshake). A verified client certificate makes the connection's principal User:<subject DN in RFC 2253 form>."),
+        ConfigDefinition("ssl.enabled.protocols", .broker, .list, default: "TLSv1.2,TLSv1.3", .nonEmptyList,
+                         doc: "TLS versions SSL listeners and this broker's TLS connections accept: TLSv1.2, TLSv1.3 or both."),
+        ConfigDefinition("ssl.protocol", .broker, .string, default: "TLSv1.3", .oneOf(["TLSv1.2", "TLSv1.3", "TLS"]),
+                         doc: "Kafka's SSLContext protocol; accepted for compatibility, ssl.enabled.protocols decides which versions are used."),
+        ConfigDefinition("ssl.endpoint.identification.algorithm", .broker, .string, default: "https",
+                         doc: "https: this broker's TLS connections to other nodes (inter-broker and controller listeners) check that the peer certificate names the host dialled; empty or none turns the check off (the chain is still verified)."),
+        ConfigDefinition("ssl.principal.mapping.rules", .broker, .string, default: "DEFAULT", .oneOf(["DEFAULT"]),
+                         doc: "How a client certificate's subject becomes a principal name. Only DEFAULT (the whole subject DN in RFC 2253 form, e.g. CN=alice,OU=eng,O=Acme) is supported."),
         ConfigDefinition("runnel.cluster.id", .broker, .string, default: "",
                          doc: "The cluster id every node of a cluster shares (Kafka sets it with kafka-storage format). Empty: a standalone node picks a random one on first start, and a cluster node derives one from controller.quorum.voters. A log.dirs written for another cluster id is refused."),
         ConfigDefinition("controller.quorum.election.timeout.ms", .broker, .int, default: "1000", .atLeast(1),
@@ -234,6 +263,22 @@ public enum ConfigDefinitions {
 
     /// The definition of a broker key, or `nil`.
     public static func brokerKey(_ name: String) -> ConfigDefinition? { brokerByName[name] }
+
+    /// Broker keys that may also be set for one listener as `listener.name.<lowercase name>.<key>`,
+    /// overriding the broker-wide value for that listener (Kafka's per-listener configs).
+    public static let perListenerKeys: Set<String> = Set(broker.map(\.name).filter { $0.hasPrefix("ssl.") })
+
+    /// Splits `listener.name.<name>.<key>` into the upper-cased listener name and the definition of
+    /// `key`, when `key` is one of ``perListenerKeys``.
+    public static func listenerKey(_ name: String) -> (listener: String, definition: ConfigDefinition)? {
+        let prefix = "listener.name."
+        guard name.hasPrefix(prefix) else { return nil }
+        let rest = name.dropFirst(prefix.count)
+        guard let dot = rest.firstIndex(of: "."), dot != rest.startIndex else { return nil }
+        let key = String(rest[rest.index(after: dot)...])
+        guard perListenerKeys.contains(key), let def = brokerByName[key] else { return nil }
+        return (String(rest[..<dot]).uppercased(), def)
+    }
     /// The definition of a topic key, or `nil`.
     public static func topicKey(_ name: String) -> ConfigDefinition? { topicByName[name] }
 }

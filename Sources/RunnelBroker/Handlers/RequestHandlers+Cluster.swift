@@ -29,13 +29,13 @@ extension RequestHandlers {
 
     /// DescribeCluster v0-1 (KIP-700): the live brokers and the broker named as controller (this
     /// broker when standalone).
-    func describeCluster(_ request: DescribeClusterRequest, version: Int16) async -> DescribeClusterResponse {
+    func describeCluster(_ request: DescribeClusterRequest, version: Int16, listener: String? = nil) async -> DescribeClusterResponse {
         guard request.endpointType == 1 else {
             // UNSUPPORTED_ENDPOINT_TYPE (119): only brokers are described on this listener.
             return DescribeClusterResponse(errorCode: ErrorCode(119), errorMessage: "Only endpoint type 1 (brokers) is supported.",
                                            endpointType: request.endpointType, clusterID: clusterID, controllerID: -1, brokers: [])
         }
-        let brokers = liveBrokers(await controller.image).map {
+        let brokers = liveBrokers(await controller.image, listener: listener).map {
             DescribeClusterResponse.Broker(brokerID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack)
         }
         return DescribeClusterResponse(clusterID: clusterID, controllerID: await controller.advertisedControllerID(), brokers: brokers)

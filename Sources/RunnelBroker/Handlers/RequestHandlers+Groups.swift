@@ -8,6 +8,8 @@ struct ClientInfo: Sendable {
     var version: Int16
     var clientID: String
     var clientHost: String
+    /// The listener the request came in on.
+    var listenerName: String? = nil
 }
 
 extension RequestHandlers {
@@ -19,7 +21,7 @@ extension RequestHandlers {
         let keys = request.keys(version: client.version)
         var results: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
-            results.append(await coordinator(forKey: key, keyType: request.keyType))
+            results.append(await coordinator(forKey: key, keyType: request.keyType, listenerName: client.listenerName))
         }
         if client.version >= 4 { return FindCoordinatorResponse(coordinators: results) }
         let only = results[0]
@@ -27,7 +29,9 @@ extension RequestHandlers {
                                        nodeID: only.nodeID, host: only.host, port: only.port)
     }
 
-    private func coordinator(forKey key: String, keyType: Int8) async -> FindCoordinatorResponse.Coordinator {
+    /// - Parameter listenerName: the listener the request came in on: the coordinator is named by
+    ///   its endpoint of that name.
+    private func coordinator(forKey key: String, keyType: Int8, listenerName: String?) async -> FindCoordinatorResponse.Coordinator {
         func failure(_ code: ErrorCode, _ message: String) -> FindCoordinatorResponse.Coordinator {
             FindCoordinatorResponse.Coordinator(key: key, nodeID: -1, host: "", port: -1, errorCode: code, errorMessage: message)
         }
@@ -35,13 +39,14 @@ extension RequestHandlers {
         case 0:
             if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
             guard controller.cluster != nil else {
-                return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
+                let own = advertised(for: listenerName)
+                return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: own.host, port: Int32(own.port))
             }
             // In a cluster: the leader of the group's __consumer_offsets partition.
             let partition = groups.partition(for: key)
             let image = await controller.image
             guard let leader = image.topics[TopicName.consumerOffsets]?.partitions[partition]?.leader,
-                  let endpoint = await controller.brokerEndpoint(leader) else {
+                  let endpoint = await controller.brokerEndpoint(leader, listener: listenerName) else {
                 return failure(.coordinatorNotAvailable, "The coordinator is not available: the leader of \(TopicName.consumerOffsets)-\(partition) is not live.")
             }
             return FindCoordinatorResponse.Coordinator(key: key, nodeID: leader, host: endpoint.host, port: endpoint.port)
@@ -50,7 +55,8 @@ extension RequestHandlers {
             // InitProducerId with its transactional id, gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
             // a fatal error clients report at once (a coordinator error would be retried until the
             // client's timeout).
-            return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))
+            let own = advertised(for: listenerName)
+            return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: own.host, port: Int32(own.port))
         default:
             return failure(.invalidRequest, "Unknown coordinator key type \(keyType).")
         }

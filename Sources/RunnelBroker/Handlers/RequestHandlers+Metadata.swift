@@ -5,7 +5,9 @@ extension RequestHandlers {
     /// created when the request allows it (always before v4) and `auto.create.topics.enable` is true.
     /// In a cluster the brokers are the registered, unfenced ones, and a partition whose leader is
     /// fenced reports LEADER_NOT_AVAILABLE with no leader.
-    func metadata(_ request: MetadataRequest, version: Int16) async -> MetadataResponse {
+    /// - Parameter listener: the listener the request came in on; brokers are described by their
+    ///   endpoint of that name.
+    func metadata(_ request: MetadataRequest, version: Int16, listener: String? = nil) async -> MetadataResponse {
         let allowAutoCreate = (version < 4 || request.allowAutoTopicCreation) && config.bool("auto.create.topics.enable")
         var image = await controller.image
         var topics: [MetadataResponse.Topic] = []
@@ -39,15 +41,19 @@ extension RequestHandlers {
                 }
             }
         }
-        return MetadataResponse(brokers: liveBrokers(image), clusterID: clusterID,
+        return MetadataResponse(brokers: liveBrokers(image, listener: listener), clusterID: clusterID,
                                 controllerID: await controller.advertisedControllerID(), topics: topics)
     }
 
-    /// The brokers clients may use: this one when standalone, else every registered, unfenced broker.
-    func liveBrokers(_ image: MetadataImage) -> [MetadataResponse.Broker] {
-        guard controller.cluster != nil else { return [.init(nodeID: nodeID, host: advertised.host, port: Int32(advertised.port))] }
+    /// The brokers clients may use: this one when standalone, else every registered, unfenced
+    /// broker, each at its endpoint named `listener` (else its first).
+    func liveBrokers(_ image: MetadataImage, listener: String? = nil) -> [MetadataResponse.Broker] {
+        guard controller.cluster != nil else {
+            let own = advertised(for: listener)
+            return [.init(nodeID: nodeID, host: own.host, port: Int32(own.port))]
+        }
         return image.brokers.values.filter { !$0.fenced }.sorted { $0.brokerID < $1.brokerID }.compactMap { b in
-            guard let endpoint = b.endpoints.first else { return nil }
+            guard let endpoint = b.endpoints.first(where: { $0.name == listener }) ?? b.endpoints.first else { return nil }
             return MetadataResponse.Broker(nodeID: b.brokerID, host: endpoint.host, port: Int32(endpoint.port), rack: b.rack)
         }
     }
@@ -79,5 +85,12 @@ extension RequestHandlers {
         }
         return MetadataResponse.Topic(name: topic.name, topicID: topic.topicID, isInternal: TopicName.isInternal(topic.name),
                                       partitions: partitions)
+    }
+}
+
+extension RequestHandlers {
+    /// This broker's advertised listener named `listenerName`, else the first advertised one.
+    func advertised(for listenerName: String?) -> Listener {
+        advertisedListeners.first { $0.name == listenerName } ?? advertised
     }
 }

@@ -10,7 +10,11 @@ struct RequestHandlers: Sendable {
     /// The group coordinator for the groups whose `__consumer_offsets` partitions are here.
     let groups: GroupCoordinator
     let config: BrokerConfig
+    /// The listener clients are told about when no other fits (the first advertised one).
     let advertised: Listener
+    /// Every advertised client listener; a client is told the endpoints of the listener it came
+    /// in on (Kafka answers Metadata and FindCoordinator per listener).
+    var advertisedListeners: [Listener] = []
     let nodeID: Int32
     let clusterID: String
     let logger: Logger

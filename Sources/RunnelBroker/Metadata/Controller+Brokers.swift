@@ -134,9 +134,10 @@ extension Controller {
         image.topics[tp.topic]?.partitions[tp.partition] != nil ? .notLeaderOrFollower : .unknownTopicOrPartition
     }
 
-    /// The client endpoint of broker `id` (its first registered listener), if it is live.
-    func brokerEndpoint(_ id: Int32) -> (host: String, port: Int32)? {
-        guard cluster != nil, let broker = image.brokers[id], !broker.fenced, let endpoint = broker.endpoints.first else { return nil }
+    /// The endpoint of broker `id` named `listener` (else its first registered listener), if it is live.
+    func brokerEndpoint(_ id: Int32, listener: String? = nil) -> (host: String, port: Int32)? {
+        guard cluster != nil, let broker = image.brokers[id], !broker.fenced,
+              let endpoint = broker.endpoints.first(where: { $0.name == listener }) ?? broker.endpoints.first else { return nil }
         return (endpoint.host, Int32(endpoint.port))
     }
 

@@ -34,7 +34,7 @@ extension Controller {
                   ReplicaManager.fetcherIndex(tp, count: count) == index else { continue }
             work.append(ReplicaFetcher.Work(topicPartition: tp, partition: partition))
         }
-        return (brokerEndpoint(leader), work)
+        return (brokerEndpoint(leader, listener: interBrokerListenerName), work)
     }
 
     /// Sends an ISR change a leader proposed to the active controller (AlterPartition v2) and

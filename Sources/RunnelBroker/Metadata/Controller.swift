@@ -48,6 +48,8 @@ actor Controller {
     nonisolated let clientGate = ReadinessGate()
     /// Requests to the active controller; nil for a standalone node.
     nonisolated let controllerChannel: ControllerChannel?
+    /// The listener replica fetchers dial (`inter.broker.listener.name`, else the first client listener).
+    nonisolated let interBrokerListenerName: String?
     /// This broker's registration epoch with the active controller, once registered.
     var brokerEpoch: Int64 = -1
     /// Producer ids reserved in the metadata log and not handed out yet.
@@ -85,8 +87,11 @@ actor Controller {
         self.clusterID = meta.clusterID
         self.cluster = cluster
         self.hostsPartitions = cluster?.isBroker ?? true
+        self.interBrokerListenerName = NodeTLS.interBrokerListenerName(config)
+        var fetcherSettings = ReplicaFetcherSettings(config: config)
+        fetcherSettings.tls = try NodeTLS.forListener(NodeTLS.interBrokerListenerName(config), config: config)
         self.replicaManager = cluster?.isBroker == true
-            ? ReplicaManager(nodeID: config.nodeID, settings: ReplicaFetcherSettings(config: config), logger: replicationLogger) : nil
+            ? ReplicaManager(nodeID: config.nodeID, settings: fetcherSettings, logger: replicationLogger) : nil
         let image: MetadataImage
         if let cluster {
             let metadataDirectory = directory.appending(MetadataLog.directoryName)
@@ -99,7 +104,8 @@ actor Controller {
             let store = try QuorumStore(directory: metadataDirectory, logger: controllerLogger)
             let quorum = try QuorumDriver(settings: cluster, config: config, clusterID: meta.clusterID, store: store, logger: controllerLogger)
             self.quorum = quorum
-            self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: controllerLogger)
+            self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: controllerLogger,
+                                                       tls: try NodeTLS.forListener(config.controllerListenerNames.first, config: config))
             self.metadataLog = nil
             image = MetadataImage()
         } else {

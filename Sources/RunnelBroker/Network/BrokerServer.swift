@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The TCP side of the broker: accepts connections on one listener and serves each in its own
 /// structured task, one request at a time, so responses leave in request order (Kafka mutes a
@@ -15,6 +16,9 @@ import NIOPosix
 /// A connection that would pass `max.connections` or `max.connections.per.ip` is closed before
 /// any of its requests is handled (``ConnectionLimiter``); one that sends no request for
 /// `connections.max.idle.ms` is closed by the broker (``IdleConnectionWatcher``).
+///
+/// SSL and SASL_SSL listeners run TLS below the framing (``TLSHandshakeObserver``); a failed
+/// handshake closes only that connection, with one rate-limited warning naming the peer.
 struct BrokerServer {
     let listener: Listener
     let maxFrameBytes: Int
@@ -34,6 +38,8 @@ struct BrokerServer {
     /// `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`; nil keeps the OS default.
     var socketSendBufferBytes: Int? = nil
     var socketReceiveBufferBytes: Int? = nil
+    /// Server TLS contexts of the SSL and SASL_SSL listeners, by listener name.
+    var tlsContexts: [String: NIOSSLContext] = [:]
 
     /// A `socket.*.buffer.bytes` value as a socket option: nil (the OS default) for -1, as Kafka.
     static func socketBuffer(_ bytes: Int) -> Int? {
@@ -44,6 +50,10 @@ struct BrokerServer {
     struct Connection: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let flow: ConnectionFlow
+        /// The name of the listener that accepted it.
+        let listenerName: String
+        /// On a TLS listener, the handshake's outcome: the principal, or why it failed.
+        let handshake: EventLoopFuture<KafkaPrincipal>?
     }
 
     /// The listening channel ``bind(group:)`` returns.
@@ -60,6 +70,15 @@ struct BrokerServer {
         let maxInFlight = maxInFlightPerConnection
         let budget = requestBudget
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
+        let listenerName = listener.name
+        var tls: NIOSSLContext?
+        if listener.usesTLS {
+            guard let context = tlsContexts[listener.name] else {
+                preconditionFailure("listener \(listener.name) uses TLS but the broker built no TLS context for it")
+            }
+            tls = context
+        }
+        let tlsContext = tls
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,10 +95,12 @@ struct BrokerServer {
         return try await bootstrap
             .bind(host: host, port: listener.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let handshake = try tlsContext.map { try TLSHandshakeObserver.install(on: channel, context: $0) }
                     let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget)
                     try channel.pipeline.syncOperations.addHandler(flow)
                     return Connection(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
-                                      flow: ConnectionFlow(flow, eventLoop: channel.eventLoop))
+                                      flow: ConnectionFlow(flow, eventLoop: channel.eventLoop),
+                                      listenerName: listenerName, handshake: handshake)
                 }
             }
     }
@@ -116,7 +137,8 @@ struct BrokerServer {
             return
         }
         defer { connectionLimiter.release(ip: ip) }
-        let context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
+        var context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
+        context.listenerName = accepted.listenerName
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -130,6 +152,11 @@ struct BrokerServer {
                                 idleLogger.debug("closing connection idle for connections.max.idle.ms (\(idle.timeout))")
                             }
                         }
+                    }
+                    if let handshake = accepted.handshake {
+                        // Inside the group: the idle watcher also closes a peer that never completes it.
+                        guard let principal = await tlsPrincipal(handshake, ip: ip, logger: connectionLogger) else { return }
+                        context.principal = principal
                     }
                     if let gate, !gate.isOpen { await gate.wait() }
                     for try await frame in inbound {
@@ -170,6 +197,22 @@ struct BrokerServer {
             // A reset by the peer is common and a client can cause it at will: rate-limited.
             logLimiter.log(connectionLogger, .info, key: "ended /\(ip)", "connection ended: \(error)")
         }
+    }
+
+    /// Waits for a TLS connection's handshake. A failure is logged once per address and rate
+    /// limit (the peer and BoringSSL's reason) and returns nil: the caller closes the connection.
+    private func tlsPrincipal(_ handshake: EventLoopFuture<KafkaPrincipal>, ip: String, logger: Logger) async -> KafkaPrincipal? {
+        do {
+            let principal = try await handshake.get()
+            logger.debug("TLS handshake complete", metadata: ["principal": "\(principal)"])
+            return principal
+        } catch TLSHandshakeObserver.Failure.closedBeforeHandshake {
+            logger.debug("connection closed before the TLS handshake completed")
+        } catch {
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(logger, .warning, key: "tls /\(ip)", "TLS handshake with /\(ip) failed, closing the connection: \(error)")
+        }
+        return nil
     }
 
     /// Sends a response of a client over its quota and holds the connection for the throttle time:

@@ -64,7 +64,7 @@ struct RequestRouter: Sendable {
             let request = try ApiVersionsRequest.decode(body, apiKey: .apiVersions, version: version)
             return respond(handlers.apiVersions(request), header)
         case .metadata:
-            return try await serve(MetadataRequest.self, body, header, handlers.metadata)
+            return try await serve(MetadataRequest.self, body, header) { await handlers.metadata($0, version: $1, listener: context.listenerName) }
         case .produce:
             let request = try ProduceRequest.decode(body, apiKey: .produce, version: version)
             var response = await handlers.produce(request, version: version, context: context)
@@ -127,7 +127,9 @@ struct RequestRouter: Sendable {
         case .electLeaders:
             return try await serve(ElectLeadersRequest.self, body, header, handlers.electLeaders)
         case .describeCluster:
-            return try await serve(DescribeClusterRequest.self, body, header, handlers.describeCluster)
+            return try await serve(DescribeClusterRequest.self, body, header) {
+                await handlers.describeCluster($0, version: $1, listener: context.listenerName)
+            }
         case .initProducerID:
             return try await serve(InitProducerIDRequest.self, body, header, handlers.initProducerID)
         case .findCoordinator:
@@ -173,7 +175,8 @@ struct RequestRouter: Sendable {
         _ handler: (Request, ClientInfo) async -> Request.Response
     ) async throws -> RouterOutcome {
         let request = try Request.decode(body, apiKey: Request.apiKey, version: header.apiVersion)
-        let client = ClientInfo(version: header.apiVersion, clientID: header.clientID ?? "", clientHost: context.clientHost)
+        let client = ClientInfo(version: header.apiVersion, clientID: header.clientID ?? "", clientHost: context.clientHost,
+                                listenerName: context.listenerName)
         return respond(await handler(request, client), header)
     }
 

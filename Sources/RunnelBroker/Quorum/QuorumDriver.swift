@@ -67,12 +67,16 @@ actor QuorumDriver {
 
     /// Opens the store and starts the node from what it persisted.
     /// - Throws: a storage error, or `RaftStateError` when the persisted state contradicts the voters.
+    /// TLS to the other voters' controller listeners, when the controller listener is SSL.
+    private let tls: NodeTLS?
+
     init(settings: ClusterSettings, config: BrokerConfig, clusterID: String, store: QuorumStore, logger: Logger) throws {
         self.settings = settings
         self.clusterID = clusterID
         self.store = store
         self.logger = logger
         self.requestTimeout = .milliseconds(Int64(config.int("controller.quorum.request.timeout.ms")) + 500)
+        self.tls = try NodeTLS.forListener(config.controllerListenerNames.first, config: config)
         let seed = UInt64.random(in: 1...UInt64.max)
         node = try RaftNode(config: settings.raftConfig(nodeID: Int32(config.int("node.id")), config: config, seed: seed),
                             persistentState: store.persistentState)
@@ -261,7 +265,7 @@ actor QuorumDriver {
         defer { connecting.remove(key) }
         do {
             let connection = try await NodeConnection.connect(host: voter.host, port: voter.port,
-                                                              clientID: "runnel-quorum-\(node.nodeID)", timeout: .seconds(2))
+                                                              clientID: "runnel-quorum-\(node.nodeID)", timeout: .seconds(2), tls: tls)
             if stopped { connection.close(); return nil }
             connections[key] = connection
             return connection

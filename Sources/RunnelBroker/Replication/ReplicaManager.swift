@@ -95,6 +95,8 @@ struct ReplicaFetcherSettings: Sendable {
     var backoff: Duration = .seconds(1)
     /// `num.replica.fetchers`.
     var fetchersPerLeader = 1
+    /// TLS to the leaders' inter-broker listener, when it is SSL.
+    var tls: NodeTLS?
 
     init() {}
 

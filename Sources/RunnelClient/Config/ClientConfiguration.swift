@@ -19,6 +19,10 @@ public struct ClientConfiguration: Sendable, Equatable {
     public var retryBackoff: Duration = .milliseconds(100)
     /// Metadata older than this is refreshed even without an error (`metadata.max.age.ms`). Default 5 min.
     public var metadataMaxAge: Duration = .seconds(300)
+    /// How connections are secured (`security.protocol`). Default PLAINTEXT.
+    public var securityProtocol: SecurityProtocol = .plaintext
+    /// TLS settings, used when ``securityProtocol`` is SSL (`ssl.*`).
+    public var tls = TLSSettings()
 
     /// The defaults above.
     public init() {}

@@ -28,11 +28,12 @@ final class BrokerConnection: Sendable {
     /// Whether the TCP connection is still open.
     var isActive: Bool { channel.isActive }
 
-    /// Connects and runs the ApiVersions handshake (KIP-35, KIP-511).
+    /// Connects (over TLS when `tls` is given) and runs the ApiVersions handshake (KIP-35, KIP-511).
     /// - Throws: ``ClientError/brokerUnreachable(address:reason:)`` when the TCP connect fails or
     ///   the handshake gets no answer.
     static func connect(to address: BrokerAddress, brokerID: Int32?, group: any EventLoopGroup,
-                        clientID: String, connectTimeout: Duration, requestTimeout: Duration) async throws -> BrokerConnection {
+                        clientID: String, connectTimeout: Duration, requestTimeout: Duration,
+                        tls: ClientTLS? = nil) async throws -> BrokerConnection {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -40,6 +41,7 @@ final class BrokerConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls?.addHandlers(to: channel, host: address.host, address: address.description)
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(ResponseFrameDecoder(maxFrameBytes: 1 << 30)))
                         try channel.pipeline.syncOperations.addHandler(
@@ -57,6 +59,7 @@ final class BrokerConnection: Sendable {
         } catch {
             try? await channel.close()
             if let clientError = error as? ClientError, case .broker = clientError { throw clientError }
+            if let clientError = error as? ClientError, case .brokerUnreachable = clientError { throw clientError }
             throw ClientError.brokerUnreachable(address: address.description, reason: "ApiVersions handshake failed: \(error)")
         }
     }

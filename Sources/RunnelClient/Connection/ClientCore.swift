@@ -24,6 +24,8 @@ actor ClientCore {
     private(set) var clusterID: String?
     private(set) var controllerID: Int32 = -1
     private var isClosed = false
+    /// Built on the first connection when ``ClientConfiguration/securityProtocol`` uses TLS.
+    private var tls: ClientTLS?
 
     init(configuration: ClientConfiguration, logger: Logger,
          group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -68,6 +70,7 @@ actor ClientCore {
                 bootstrap = connection
                 return connection
             } catch let error as ClientError {
+                if case .invalidConfiguration = error { throw error }
                 if case .brokerUnreachable(_, let reason) = error { lastReason = reason } else { lastReason = "\(error)" }
             }
         }
@@ -80,10 +83,11 @@ actor ClientCore {
             let wait = state.retryAt - .now
             if wait > .zero { try await Task.sleep(for: wait) }
         }
+        if configuration.securityProtocol.usesTLS, tls == nil { tls = try ClientTLS(configuration.tls) }
         do {
             let connection = try await BrokerConnection.connect(
                 to: address, brokerID: brokerID, group: group, clientID: configuration.clientID,
-                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout)
+                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout, tls: tls)
             backoff[address] = nil
             logger.debug("connected", metadata: ["broker": "\(address)"])
             return connection

@@ -121,7 +121,8 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(ClientError.connectionClosed(address: address))
+        // A TLS failure arrives translated (TLSErrorTranslator) and says why.
+        failAll(error as? ClientError ?? ClientError.connectionClosed(address: address))
         context.close(promise: nil)
     }
 
