@@ -193,6 +193,9 @@ struct BrokerServer {
             logLimiter.log(connectionLogger, .warning, key: "close /\(ip)", "closing connection: \(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed {
             connectionLogger.debug("connection closed by peer")
+        } catch NIOSSLError.uncleanShutdown {
+            // A TLS client that closed its socket without close_notify, as many do.
+            connectionLogger.debug("connection closed by peer without TLS close_notify")
         } catch {
             // A reset by the peer is common and a client can cause it at will: rate-limited.
             logLimiter.log(connectionLogger, .info, key: "ended /\(ip)", "connection ended: \(error)")

@@ -49,7 +49,9 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        complete(.failure(Failure.handshake(reason: Self.reason(error))))
+        // A peer that connects and closes (a port probe, a client giving up) is no handshake failure.
+        let closed = error as? NIOSSLError == .uncleanShutdown || "\(error)".contains("EOF during handshake")
+        complete(.failure(closed ? Failure.closedBeforeHandshake : Failure.handshake(reason: Self.reason(error))))
         context.fireErrorCaught(error)
     }
 

@@ -75,7 +75,7 @@ final class TLSErrorTranslator: ChannelInboundHandler, RemovableChannelHandler {
     init(address: String) { self.address = address }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is NIOSSLError || error is BoringSSLError else {
+        guard error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError else {
             context.fireErrorCaught(error)
             return
         }
