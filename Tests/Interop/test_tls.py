@@ -210,6 +210,24 @@ def test_runnel_cli_over_ssl_with_command_config(ssl_broker, pki, topic, tmp_pat
     assert sorted(cp.stdout.decode().split()) == sorted(lines)
 
 
+def test_plaintext_and_ssl_listeners_side_by_side(broker_factory, pki, topic):
+    plain_port, ssl_port = _port(), _port()
+    overrides = _ssl_overrides(pki, ssl_port)
+    overrides["listeners"] = f"PLAINTEXT://127.0.0.1:{plain_port},SSL://127.0.0.1:{ssl_port}"
+    overrides["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{plain_port},SSL://localhost:{ssl_port}"
+    broker = broker_factory(overrides, port=plain_port)
+    from interop_util import kcat
+    kcat(f"127.0.0.1:{plain_port}", "-P", "-t", topic, input=b"plain\n")
+    tls = type("B", (), {"port": ssl_port})()
+    _kcat(tls, pki, "-P", "-t", topic, input=b"secure\n")
+    # Each listener's clients are sent to that listener's endpoint.
+    assert f"localhost:{ssl_port}" in _kcat(tls, pki, "-L").stdout.decode()
+    assert f"127.0.0.1:{plain_port}" in kcat(f"127.0.0.1:{plain_port}", "-L").stdout.decode()
+    cp = _kcat(tls, pki, "-C", "-t", topic, "-o", "beginning", "-e", "-c", "2", "-f", "%s\n")
+    assert cp.stdout.decode().split() == ["plain", "secure"]
+    assert broker.alive()
+
+
 # ---------------------------------------------------------------------------------------------
 # Refusals
 # ---------------------------------------------------------------------------------------------
