@@ -37,6 +37,12 @@ import Testing
         #expect(settings.trustedCertificates?.count == 1)
         #expect(settings.clientAuth == .required)
         #expect(settings.minimumVersion == .tlsv12 && settings.maximumVersion == .tlsv13)
+        #expect(settings.cipherSuites == nil)
+        let restricted = try BrokerConfig(overrides: [
+            ("listeners", "SSL://localhost:0"), ("ssl.keystore.location", certs.serverKeystore),
+            ("ssl.cipher.suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256"),
+        ])
+        #expect(try ListenerTLSSettings.load(from: restricted, listener: "SSL").cipherSuites == [.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384])
         #expect(try config.serverTLSContexts(for: config.listeners).keys.sorted() == ["SSL"])
     }
 
@@ -75,6 +81,8 @@ import Testing
             (ssl + [("ssl.keystore.location", certs.serverKeystore), ("ssl.truststore.location", garbage)], "ssl.truststore.location", "PEM"),
             (ssl + [("ssl.keystore.location", certs.serverKeystore), ("ssl.client.auth", "required")], "ssl.client.auth", "trust store"),
             (ssl + [("ssl.keystore.location", certs.serverKeystore), ("ssl.enabled.protocols", "TLSv1.1")], "ssl.enabled.protocols", "TLSv1.2"),
+            (ssl + [("ssl.keystore.location", certs.serverKeystore), ("ssl.cipher.suites", "TLS_RSA_WITH_RC4_128_MD5")], "ssl.cipher.suites",
+             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
             (ssl + [("listener.name.ssl.ssl.keystore.location", garbage)], "listener.name.ssl.ssl.keystore.location", "PEM"),
             ([("listeners", "PLAINTEXT://:1"), ("inter.broker.listener.name", "INTERNAL")], "inter.broker.listener.name", "listeners"),
         ]

@@ -39,6 +39,8 @@ public enum ConfigDefinitions {
                          doc: "Whether SSL listeners ask clients for a certificate: none; requested (a client may present one, which must then be valid); required (a connection without a valid one fails its handshake). A verified client certificate makes the connection's principal User:<subject DN in RFC 2253 form>."),
         ConfigDefinition("ssl.enabled.protocols", .broker, .list, default: "TLSv1.2,TLSv1.3", .nonEmptyList,
                          doc: "TLS versions SSL listeners and this broker's TLS connections accept: TLSv1.2, TLSv1.3 or both."),
+        ConfigDefinition("ssl.cipher.suites", .broker, .list, default: "",
+                         doc: "TLS 1.2 cipher suites SSL listeners and this broker's TLS connections allow, by their IANA names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, ...); empty keeps BoringSSL's defaults. TLS 1.3 suites are always enabled; naming them changes nothing."),
         ConfigDefinition("ssl.protocol", .broker, .string, default: "TLSv1.3", .oneOf(["TLSv1.2", "TLSv1.3", "TLS"]),
                          doc: "Kafka's SSLContext protocol; accepted for compatibility, ssl.enabled.protocols decides which versions are used."),
         ConfigDefinition("ssl.endpoint.identification.algorithm", .broker, .string, default: "https",

@@ -26,6 +26,8 @@ struct ListenerTLSSettings: Sendable {
     var maximumVersion: TLSVersion
     /// `ssl.endpoint.identification.algorithm` is `https`: as a client, check the peer's host name.
     var verifiesHostname: Bool
+    /// `ssl.cipher.suites` for TLS 1.2, nil for BoringSSL's defaults (TLS 1.3 suites are always on).
+    var cipherSuites: [NIOTLSCipher]? = nil
 
     /// Reads and checks the settings of `listener`.
     /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` or
@@ -56,7 +58,8 @@ struct ListenerTLSSettings: Sendable {
         }
         let settings = ListenerTLSSettings(listenerName: listener.uppercased(), certificateChain: chain, privateKey: key,
                                            trustedCertificates: trusted, clientAuth: clientAuth, minimumVersion: minimum,
-                                           maximumVersion: maximum, verifiesHostname: algorithm == "https")
+                                           maximumVersion: maximum, verifiesHostname: algorithm == "https",
+                                           cipherSuites: try cipherSuites(keys))
         // BoringSSL checks that the key belongs to the leaf certificate when both are set.
         do {
             _ = try settings.serverContext()
@@ -74,6 +77,7 @@ struct ListenerTLSSettings: Sendable {
                                                                       privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = minimumVersion
         configuration.maximumTLSVersion = maximumVersion
+        if let cipherSuites { configuration.cipherSuiteValues = cipherSuites }
         switch clientAuth {
         case .none: configuration.certificateVerification = .none
         case .requested: configuration.certificateVerification = .optionalVerification
@@ -92,6 +96,7 @@ struct ListenerTLSSettings: Sendable {
         configuration.privateKey = .privateKey(privateKey)
         configuration.minimumTLSVersion = minimumVersion
         configuration.maximumTLSVersion = maximumVersion
+        if let cipherSuites { configuration.cipherSuiteValues = cipherSuites }
         configuration.certificateVerification = verifiesHostname ? .fullVerification : .noHostnameVerification
         if let trustedCertificates { configuration.trustRoots = .certificates(trustedCertificates) }
         return try NIOSSLContext(configuration: configuration)
@@ -169,6 +174,42 @@ struct ListenerTLSSettings: Sendable {
             throw ConfigError.invalidValue(key: key, value: path, reason: "the file does not exist or is not readable")
         }
         return Array(data)
+    }
+
+    /// TLS 1.2 cipher suites by their IANA names, as Kafka (Java) takes them in `ssl.cipher.suites`.
+    static let namedCipherSuites: [String: NIOTLSCipher] = [
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": .TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": .TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": .TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": .TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+        "TLS_RSA_WITH_AES_128_GCM_SHA256": .TLS_RSA_WITH_AES_128_GCM_SHA256,
+        "TLS_RSA_WITH_AES_256_GCM_SHA384": .TLS_RSA_WITH_AES_256_GCM_SHA384,
+        "TLS_RSA_WITH_AES_128_CBC_SHA": .TLS_RSA_WITH_AES_128_CBC_SHA,
+        "TLS_RSA_WITH_AES_256_CBC_SHA": .TLS_RSA_WITH_AES_256_CBC_SHA,
+    ]
+
+    /// TLS 1.3 suites: BoringSSL always enables them, so naming them changes nothing.
+    static let tls13CipherSuites: Set<String> = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
+
+    /// `ssl.cipher.suites` as BoringSSL's TLS 1.2 suites; nil when unset (the defaults).
+    private static func cipherSuites(_ keys: Keys) throws -> [NIOTLSCipher]? {
+        guard let text = keys.value("ssl.cipher.suites") else { return nil }
+        var suites: [NIOTLSCipher] = []
+        for name in text.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !name.isEmpty {
+            if tls13CipherSuites.contains(name) { continue }
+            guard let suite = namedCipherSuites[name] else {
+                throw ConfigError.invalidValue(key: keys.name("ssl.cipher.suites"), value: name,
+                                               reason: "unknown or unsupported cipher suite; supported: " + namedCipherSuites.keys.sorted().joined(separator: ", "))
+            }
+            suites.append(suite)
+        }
+        return suites.isEmpty ? nil : suites
     }
 
     /// TLS versions from `ssl.enabled.protocols` as the range BoringSSL takes.
