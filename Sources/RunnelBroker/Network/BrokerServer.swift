@@ -71,14 +71,8 @@ struct BrokerServer {
         let budget = requestBudget
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         let listenerName = listener.name
-        var tls: NIOSSLContext?
-        if listener.usesTLS {
-            guard let context = tlsContexts[listener.name] else {
-                preconditionFailure("listener \(listener.name) uses TLS but the broker built no TLS context for it")
-            }
-            tls = context
-        }
-        let tlsContext = tls
+        let tlsContext = listener.usesTLS ? tlsContexts[listener.name] : nil
+        precondition(!listener.usesTLS || tlsContext != nil, "listener \(listener.name) uses TLS but the broker built no TLS context for it")
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
