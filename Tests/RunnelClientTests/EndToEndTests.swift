@@ -15,7 +15,9 @@ struct InProcessBroker {
     let task: Task<Void, any Error>
     let directory: String
 
-    static func start() async throws -> InProcessBroker {
+    /// - Parameter overrides: more broker settings; `listeners` in them may use `{port}` for the
+    ///   free port picked.
+    static func start(overrides: [(key: String, value: String)] = []) async throws -> InProcessBroker {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-client-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try await freePort()
@@ -23,7 +25,7 @@ struct InProcessBroker {
             ("listeners", "PLAINTEXT://127.0.0.1:\(port)"), ("log.dirs", directory),
             ("offsets.topic.replication.factor", "1"), ("group.initial.rebalance.delay.ms", "0"),
             ("runnel.metrics.listener", ""),
-        ])
+        ] + overrides.map { ($0.key, $0.value.replacingOccurrences(of: "{port}", with: "\(port)")) })
         var logger = Logger(label: "test.broker")
         logger.logLevel = .error
         let listening = AsyncStream<Int>.makeStream()
