@@ -260,6 +260,10 @@ def test_required_client_auth_refuses_missing_expired_and_foreign_certificates(m
     # One warning per failed handshake (rate-limited per address), naming the peer and the reason.
     warnings = mtls_broker.wait_for_log(r"TLS handshake with /127\.0\.0\.1 failed")
     assert warnings and any("CERTIFICATE" in line.upper() for line in warnings), warnings
+    import urllib.request
+    metrics = urllib.request.urlopen(mtls_broker.metrics_url, timeout=5).read().decode()
+    failures = [float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("runnel_tls_handshake_failures_total")]
+    assert failures and failures[0] >= 3, failures
     # The broker and its other clients go on.
     _kcat(mtls_broker, pki, "-P", "-t", topic, cert="alice", input=b"after\n")
     cp = _kcat(mtls_broker, pki, "-C", "-t", topic, "-o", "beginning", "-e", "-c", "2", "-f", "%s\n", cert="alice")

@@ -206,7 +206,7 @@ struct BrokerServer {
         } catch TLSHandshakeObserver.Failure.closedBeforeHandshake {
             logger.debug("connection closed before the TLS handshake completed")
         } catch {
-            metrics?.connectionsClosedByBroker.increment()
+            metrics?.tlsHandshakeFailures.increment()
             logLimiter.log(logger, .warning, key: "tls /\(ip)", "TLS handshake with /\(ip) failed, closing the connection: \(error)")
         }
         return nil

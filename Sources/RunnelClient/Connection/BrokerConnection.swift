@@ -35,13 +35,17 @@ final class BrokerConnection: Sendable {
                         clientID: String, connectTimeout: Duration, requestTimeout: Duration,
                         tls: ClientTLS? = nil) async throws -> BrokerConnection {
         let channel: any Channel
+        // Completed by the connection's TLSHandshakeWaiter (promises may be completed from any loop).
+        let tlsHandshake = tls.map { _ in group.any().makePromise(of: Void.self) }
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try tls?.addHandlers(to: channel, host: address.host, address: address.description)
+                        if let tls, let tlsHandshake {
+                            try tls.addHandlers(to: channel, host: address.host, address: address.description, handshake: tlsHandshake)
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(ResponseFrameDecoder(maxFrameBytes: 1 << 30)))
                         try channel.pipeline.syncOperations.addHandler(
@@ -50,9 +54,13 @@ final class BrokerConnection: Sendable {
                 }
                 .connect(host: address.host, port: address.port).get()
         } catch {
+            tlsHandshake?.fail(ClientError.brokerUnreachable(address: address.description, reason: "not connected"))
             throw ClientError.brokerUnreachable(address: address.description, reason: Self.describe(error))
         }
         do {
+            if let tlsHandshake {
+                try await withTLSTimeout(tlsHandshake.futureResult, channel: channel, timeout: requestTimeout)
+            }
             let versions = try await handshake(channel: channel, address: address, timeout: requestTimeout)
             return BrokerConnection(address: address, brokerID: brokerID, channel: channel,
                                     versions: versions, requestTimeout: requestTimeout)
@@ -62,6 +70,13 @@ final class BrokerConnection: Sendable {
             if let clientError = error as? ClientError, case .brokerUnreachable = clientError { throw clientError }
             throw ClientError.brokerUnreachable(address: address.description, reason: "ApiVersions handshake failed: \(error)")
         }
+    }
+
+    /// Waits for the TLS handshake, closing the channel (which fails it) after `timeout`.
+    private static func withTLSTimeout(_ handshake: EventLoopFuture<Void>, channel: any Channel, timeout: Duration) async throws {
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        try await handshake.get()
     }
 
     /// Sends ApiVersions v3 and falls back to v0 when the broker is older (it then answers v0 with

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 /// The TLS side of a client's connections (``SecurityProtocol/ssl``): one `NIOSSLContext` built
 /// from ``TLSSettings`` and shared by every connection of a client.
@@ -41,12 +42,14 @@ struct ClientTLS: Sendable {
         verifiesHostname = settings.verifiesHostname
     }
 
-    /// Adds the TLS handler and the error translator to a new connection to `host`. A host name is
-    /// sent as SNI and checked against the certificate's names; an IP address against its IP SANs.
-    func addHandlers(to channel: any Channel, host: String, address: String) throws {
+    /// Adds the TLS handler and a ``TLSHandshakeWaiter`` to a new connection to `host`. A host name
+    /// is sent as SNI and checked against the certificate's names; an IP address against its IP SANs.
+    /// - Parameter handshake: completed when the handshake has; failed with
+    ///   ``ClientError/brokerUnreachable(address:reason:)`` naming BoringSSL's reason.
+    func addHandlers(to channel: any Channel, host: String, address: String, handshake: EventLoopPromise<Void>) throws {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
-        try channel.pipeline.syncOperations.addHandler(TLSErrorTranslator(address: address))
+        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(address: address, handshake: handshake))
     }
 
     private static func read(_ path: String, property: String) throws -> [UInt8] {
@@ -65,17 +68,46 @@ struct ClientTLS: Sendable {
     }
 }
 
-/// Turns a TLS failure into ``ClientError/brokerUnreachable(address:reason:)`` with BoringSSL's
-/// reason (`CERTIFICATE_VERIFY_FAILED`...), so the caller sees why instead of "connection closed".
-final class TLSErrorTranslator: ChannelInboundHandler, RemovableChannelHandler {
+/// Reports the end of a client connection's TLS handshake, and turns a TLS failure into
+/// ``ClientError/brokerUnreachable(address:reason:)`` with BoringSSL's reason
+/// (`CERTIFICATE_VERIFY_FAILED`...), so the caller sees why instead of "connection closed". The
+/// connection waits for it before its first request: a request written earlier would fail with
+/// the write, before the reason is known.
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     private let address: String
+    private let handshake: EventLoopPromise<Void>
+    private var done = false
 
-    init(address: String) { self.address = address }
+    init(address: String, handshake: EventLoopPromise<Void>) {
+        self.address = address
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls { complete(nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(ClientError.connectionClosed(address: address))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        complete(ClientError.connectionClosed(address: address))
+    }
+
+    private func complete(_ error: (any Error)?) {
+        guard !done else { return }
+        done = true
+        if let error { handshake.fail(error) } else { handshake.succeed() }
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError else {
+            complete(error)
             context.fireErrorCaught(error)
             return
         }
@@ -85,6 +117,8 @@ final class TLSErrorTranslator: ChannelInboundHandler, RemovableChannelHandler {
             String(part.prefix { $0 != "]" && $0 != "," && $0 != ")" && $0 != " " })
         }
         let reason = "TLS handshake failed: " + (reasons.isEmpty ? text : reasons.joined(separator: ", "))
-        context.fireErrorCaught(ClientError.brokerUnreachable(address: address, reason: reason))
+        let translated = ClientError.brokerUnreachable(address: address, reason: reason)
+        complete(translated)
+        context.fireErrorCaught(translated)
     }
 }
