@@ -56,6 +56,7 @@ public struct Broker: Service {
         defer { lock.release() }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
+        let authorizer = try Authorizer.make(config: config)
         let connectionLimiter = try ConnectionLimiter(config: config)
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
@@ -71,7 +72,14 @@ public struct Broker: Service {
             }
         }
         let handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
-                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
+                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger,
+                                       authorizer: authorizer)
+        if let authorizer {
+            authorizer.replace(await controller.acls)
+            await controller.onAclsChanged { authorizer.replace($0) }
+            logger.info("authorization enabled", metadata: ["acls": "\(authorizer.bindings.count)",
+                                                            "super.users": "\(authorizer.superUsers.sorted().joined(separator: ";"))"])
+        }
         handlers.quotas.replace(await controller.clientQuotas)
         let quotaManager = handlers.quotas
         await controller.onClientQuotasChanged { quotaManager.replace($0) }

@@ -35,7 +35,11 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidSessionTimeout = ErrorCode(26)
     public static let rebalanceInProgress = ErrorCode(27)
     public static let invalidCommitOffsetSize = ErrorCode(28)
+    public static let topicAuthorizationFailed = ErrorCode(29)
     public static let groupAuthorizationFailed = ErrorCode(30)
+    public static let clusterAuthorizationFailed = ErrorCode(31)
+    /// ACL APIs on a broker with no authorizer (`authorizer.class.name` empty).
+    public static let securityDisabled = ErrorCode(54)
     public static let invalidTimestamp = ErrorCode(32)
     public static let unsupportedVersion = ErrorCode(35)
     public static let topicAlreadyExists = ErrorCode(36)

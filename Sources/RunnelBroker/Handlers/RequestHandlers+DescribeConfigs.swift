@@ -20,6 +20,10 @@ extension RequestHandlers {
                 .init(errorCode: code, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName,
                       configs: configs)
             }
+            if let refused = configAuthorizationError(.describeConfigs, type: resource.resourceType, name: resource.resourceName) {
+                results.append(result(refused, "Authorization failed."))
+                continue
+            }
             switch resource.resourceType {
             case 2:
                 guard let topic = image.topics[resource.resourceName] else {

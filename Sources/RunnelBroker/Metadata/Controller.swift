@@ -44,6 +44,8 @@ actor Controller {
     let replicaManager: ReplicaManager?
     /// Told the quotas in force after a `ClientQuotaRecord` applies.
     var clientQuotasChanged: (@Sendable (ClientQuotas) -> Void)?
+    /// Told the ACLs in force after an `AccessControlEntryRecord` or its removal applies.
+    var aclsChanged: (@Sendable ([AclBinding]) -> Void)?
     /// Opens when a cluster broker may serve clients (the active controller unfenced it).
     nonisolated let clientGate = ReadinessGate()
     /// Requests to the active controller; nil for a standalone node.

@@ -46,6 +46,8 @@ public struct MetadataImage: Sendable, Equatable {
     private var namesByID: [UUIDBytes: String] = [:]
     /// Client quotas (KIP-546), from `ClientQuotaRecord`s.
     private(set) var clientQuotas = ClientQuotas()
+    /// ACLs (KIP-801) by id, from `AccessControlEntryRecord`s; those that fail validation are skipped.
+    private(set) var acls: [UUIDBytes: AclBinding] = [:]
     /// The first producer id not yet handed out (from the last `ProducerIdsRecord`), 0 if none.
     public private(set) var nextProducerID: Int64 = 0
 
@@ -105,6 +107,11 @@ public struct MetadataImage: Sendable, Equatable {
             // Records only ever hold entities that passed validation; anything else is skipped.
             guard let entity = try? ClientQuotaEntity(components: components) else { return }
             clientQuotas.set(entity, key: key, value: remove ? nil : value)
+        case .accessControlEntry(let id, let data):
+            guard let acl = try? AclBinding(creation: data, id: id) else { return }
+            acls[id] = acl
+        case .removeAccessControlEntry(let id):
+            acls.removeValue(forKey: id)
         case .partitionChange(let c):
             guard let name = namesByID[c.topicID], var p = topics[name]?.partitions[c.partitionID] else { return }
             // Kafka's PartitionRegistration.merge: nil lists and leader -2 mean no change; any leader

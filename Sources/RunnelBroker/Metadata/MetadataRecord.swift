@@ -34,6 +34,10 @@ public enum MetadataRecord: Equatable, Sendable {
     /// `ClientQuotaRecord` (api key 14, v0): sets (or with `remove`, removes) one quota key of a
     /// client quota entity (KIP-546); the value is ignored when removing.
     case clientQuota(entity: [ClientQuotaEntityComponent], key: String, value: Double, remove: Bool)
+    /// `AccessControlEntryRecord` (api key 18, v0): one ACL (KIP-801) and the id it is removed by.
+    case accessControlEntry(id: UUIDBytes, acl: AclData)
+    /// `RemoveAccessControlEntryRecord` (api key 19, v0): removes the ACL with this id.
+    case removeAccessControlEntry(id: UUIDBytes)
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
@@ -115,6 +119,13 @@ public enum MetadataRecord: Equatable, Sendable {
                 w.writeString(c.entityType); w.writeNullableString(c.entityName); w.writeTaggedFields()
             }
             w.writeString(key); w.writeFloat64(value); w.writeBool(remove)
+        case .accessControlEntry(let id, let acl):
+            w.writeUnsignedVarint(18); w.writeUnsignedVarint(0)
+            w.writeUUID(id); w.writeInt8(acl.resourceType); w.writeString(acl.resourceName); w.writeInt8(acl.patternType)
+            w.writeString(acl.principal); w.writeString(acl.host); w.writeInt8(acl.operation); w.writeInt8(acl.permissionType)
+        case .removeAccessControlEntry(let id):
+            w.writeUnsignedVarint(19); w.writeUnsignedVarint(0)
+            w.writeUUID(id)
         }
         w.writeTaggedFields()
         return w.buffer
@@ -172,6 +183,14 @@ public enum MetadataRecord: Equatable, Sendable {
                 return c
             }
             record = .clientQuota(entity: entity, key: try r.readString("key"), value: try r.readFloat64("value"), remove: try r.readBool("remove"))
+        case 18:
+            let id = try r.readUUID("id")
+            record = .accessControlEntry(id: id, acl: AclData(
+                resourceType: try r.readInt8("resource type"), resourceName: try r.readString("resource name"),
+                patternType: try r.readInt8("pattern type"), principal: try r.readString("principal"), host: try r.readString("host"),
+                operation: try r.readInt8("operation"), permissionType: try r.readInt8("permission type")))
+        case 19:
+            record = .removeAccessControlEntry(id: try r.readUUID("id"))
         case 17:
             guard version <= 2 else { throw ProtocolError.invalid("unsupported BrokerRegistrationChangeRecord version \(version)") }
             return .brokerRegistrationChange(try BrokerRegistrationChangeData.decode(from: &r, version: Int16(version)))

@@ -42,9 +42,13 @@ struct RequestRouter: Sendable {
         let timer = RequestTimer()
         do {
             let fromBroker = header.clientID?.hasPrefix(ControllerChannel.clientIDPrefix) == true
+            let session = RequestSession(principal: context.principal, host: context.clientHost.hasPrefix("/") ? String(context.clientHost.dropFirst()) : context.clientHost)
             let outcome = try await RequestTimer.$current.withValue(timer) {
                 try await ControllerChannel.$requestFromBroker.withValue(fromBroker) {
-                    try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                    try await RequestSession.$current.withValue(session) {
+                        if let refusal = refuseInterNode(header) { return refusal }
+                        return try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                    }
                 }
             }
             return throttledForRequestTime(outcome, header: header, timer: timer)
@@ -82,7 +86,12 @@ struct RequestRouter: Sendable {
             return throttled(respond(response, header), throttleMs: throttleMs, clientBacksOff: version >= 6)
         case .fetch:
             let request = try FetchRequest.decode(body, apiKey: .fetch, version: version)
-            if QuorumWire.isQuorumFetch(request) { return respond(await handlers.quorumFetch(request, version: version), header) }
+            if QuorumWire.isQuorumFetch(request) {
+                guard handlers.authorized(.clusterAction, .cluster) else {
+                    return .close(reason: "metadata quorum Fetch from \(RequestSession.current.principal) refused: CLUSTER_ACTION on the cluster is not allowed")
+                }
+                return respond(await handlers.quorumFetch(request, version: version), header)
+            }
             return fetchOutcome(request, response: await handlers.fetch(request, version: version), header: header)
         case .vote:
             return try await serve(VoteRequest.self, body, header, handlers.vote)
@@ -152,9 +161,25 @@ struct RequestRouter: Sendable {
             return try await serve(ListGroupsRequest.self, body, header, context, handlers.listGroups)
         case .deleteGroups:
             return try await serve(DeleteGroupsRequest.self, body, header, context, handlers.deleteGroups)
+        case .describeAcls:
+            return try await serve(DescribeAclsRequest.self, body, header, handlers.describeAcls)
+        case .createAcls:
+            return try await serve(CreateAclsRequest.self, body, header, handlers.createAcls)
+        case .deleteAcls:
+            return try await serve(DeleteAclsRequest.self, body, header, handlers.deleteAcls)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
+    }
+
+    /// Requests between the nodes of a cluster need CLUSTER_ACTION on the cluster (Kafka's
+    /// `authorizeClusterOperation(request, CLUSTER_ACTION)` in the controller and broker APIs). A
+    /// refused one closes its connection with the reason logged: no client sends these, and the
+    /// refused peer (a node whose principal is not allowed) then logs the failure on its side.
+    private func refuseInterNode(_ header: RequestHeader) -> RouterOutcome? {
+        guard handlers.authorizer != nil, SupportedApis.interNodeRanges[header.apiKey] != nil,
+              !handlers.authorized(.clusterAction, .cluster) else { return nil }
+        return .close(reason: "\(header.apiKey) from \(RequestSession.current.principal) refused: CLUSTER_ACTION on the cluster is not allowed (add the principal to super.users or grant it CLUSTER_ACTION)")
     }
 
     /// Decodes a `Request` body (the API key comes from the type, so it cannot disagree with the

@@ -40,6 +40,11 @@ enum SupportedApis {
         .offsetDelete: 0...0,
         .describeClientQuotas: 0...1,
         .alterClientQuotas: 0...1,
+        // ACLs (KIP-140, KIP-290): Kafka 3.x serves 0-3, 4.0 dropped v0; librdkafka sends v0-1,
+        // kafka-python v0-1, so v0 stays.
+        .describeAcls: 0...3,
+        .createAcls: 0...3,
+        .deleteAcls: 0...3,
     ]
 
     /// Requests between the nodes of a cluster (the metadata quorum and broker lifecycle). They are
