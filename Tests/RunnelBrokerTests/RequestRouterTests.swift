@@ -74,7 +74,10 @@ struct RequestRouterTests {
             #expect(table[48] == 0...1)  // DescribeClientQuotas (KIP-546)
             #expect(table[49] == 0...1)  // AlterClientQuotas
             #expect(table[43] == 0...2)  // ElectLeaders (KIP-183, KIP-460)
-            #expect(table.count == 30)
+            #expect(table[29] == 0...3)  // DescribeAcls, CreateAcls, DeleteAcls (KIP-140, KIP-290)
+            #expect(table[30] == 0...3)
+            #expect(table[31] == 0...3)
+            #expect(table.count == 33)
         }
     }
 
