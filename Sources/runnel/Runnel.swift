@@ -8,7 +8,7 @@ struct Runnel: AsyncParsableCommand {
         commandName: "runnel",
         abstract: "Runnel: a Kafka-compatible, replicated, append-only log broker.",
         subcommands: [BrokerCommand.self, ConfigReferenceCommand.self, LogCommand.self,
-                      TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
+                      TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, AclCommand.self,
                       ClusterCommand.self, PerfCommand.self]
     )
 

@@ -35,6 +35,9 @@ enum ClientApis {
         .listGroups: 0...4,
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
+        .describeAcls: 1...3,
+        .createAcls: 1...3,
+        .deleteAcls: 1...3,
     ]
 
     /// The version ranges usable with a broker that advertised `brokerVersions`: for each API in
