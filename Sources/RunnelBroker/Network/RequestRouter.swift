@@ -152,9 +152,27 @@ struct RequestRouter: Sendable {
             return try await serve(ListGroupsRequest.self, body, header, context, handlers.listGroups)
         case .deleteGroups:
             return try await serve(DeleteGroupsRequest.self, body, header, context, handlers.deleteGroups)
+        case .describeUserScramCredentials:
+            return try await serve(DescribeUserScramCredentialsRequest.self, body, header, handlers.describeUserScramCredentials)
+        case .alterUserScramCredentials:
+            return try await serve(AlterUserScramCredentialsRequest.self, body, header, handlers.alterUserScramCredentials)
+        case .saslHandshake, .saslAuthenticate:
+            return try illegalSaslState(header: header, body: body)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
+    }
+
+    /// SaslHandshake and SaslAuthenticate that reach the router come on a listener without SASL or
+    /// after authentication: ILLEGAL_SASL_STATE, as Kafka's `KafkaApis` answers them.
+    private func illegalSaslState(header: RequestHeader, body: ByteBuffer) throws -> RouterOutcome {
+        if header.apiKey == .saslHandshake {
+            _ = try SaslHandshakeRequest.decode(body, apiKey: .saslHandshake, version: header.apiVersion)
+            return respond(SaslHandshakeResponse(errorCode: .illegalSaslState, mechanisms: []), header)
+        }
+        _ = try SaslAuthenticateRequest.decode(body, apiKey: .saslAuthenticate, version: header.apiVersion)
+        return respond(SaslAuthenticateResponse(errorCode: .illegalSaslState,
+                                                errorMessage: "SaslAuthenticate request received after successful authentication or on a listener without SASL"), header)
     }
 
     /// Decodes a `Request` body (the API key comes from the type, so it cannot disagree with the
