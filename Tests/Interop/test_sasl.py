@@ -251,3 +251,150 @@ def test_failed_attempt_is_delayed(broker_factory):
     sock, reply = sasl_wire.plain_login("127.0.0.1", b.port, "alice", "alice-secret")
     sock.close()
     assert reply["error_code"] == 0 and time.monotonic() - start < 0.3
+
+
+# ---------------------------------------------------------------------------------------
+# SCRAM: credentials in the metadata log
+# ---------------------------------------------------------------------------------------
+
+def ck_admin(bootstrap: str, sasl: dict):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({**CK_COMMON, "bootstrap.servers": bootstrap, **sasl})
+
+
+def set_scram(bootstrap: str, user: str, password: str, mechanism: str = "SCRAM-SHA-512", iterations: int = 4096) -> None:
+    """Creates a SCRAM credential through confluent-kafka's AdminClient, logged in with PLAIN."""
+    from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+    mech = {"SCRAM-SHA-256": ScramMechanism.SCRAM_SHA_256, "SCRAM-SHA-512": ScramMechanism.SCRAM_SHA_512}[mechanism]
+    admin = ck_admin(bootstrap, ck_sasl("PLAIN", "admin", "admin-secret"))
+    futures = admin.alter_user_scram_credentials(
+        [UserScramCredentialUpsertion(user, ScramCredentialInfo(mech, iterations), password.encode())])
+    futures[user].result(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def scram_users(sasl_broker):
+    set_scram(sasl_broker.bootstrap, "carol", "carol-secret", "SCRAM-SHA-512", 8192)
+    set_scram(sasl_broker.bootstrap, "dave", "dave-secret", "SCRAM-SHA-256")
+    return sasl_broker
+
+
+def test_confluent_scram_sha512(scram_users, topic):
+    sasl = ck_sasl("SCRAM-SHA-512", "carol", "carol-secret")
+    ck_produce(scram_users.bootstrap, topic, [b"s1", b"s2"], sasl)
+    got = ck_consume(scram_users.bootstrap, topic, 0, 2, extra=sasl)
+    assert [m.value() for m in got] == [b"s1", b"s2"]
+
+
+def test_confluent_scram_sha256(scram_users, topic):
+    sasl = ck_sasl("SCRAM-SHA-256", "dave", "dave-secret")
+    ck_produce(scram_users.bootstrap, topic, [b"x"], sasl)
+    assert [m.value() for m in ck_consume(scram_users.bootstrap, topic, 0, 1, extra=sasl)] == [b"x"]
+
+
+def test_kcat_scram_sha512(scram_users, topic):
+    sasl = kcat_sasl("SCRAM-SHA-512", "carol", "carol-secret")
+    kcat(scram_users.bootstrap, *sasl, "-P", "-t", topic, "-p", "0", input=b"k1\n")
+    out = kcat(scram_users.bootstrap, *sasl, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e")
+    assert out.stdout.decode().splitlines() == ["k1"]
+
+
+def test_kafka_python_scram_sha512(scram_users, topic):
+    sasl = dict(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
+                sasl_plain_username="carol", sasl_plain_password="carol-secret")
+    p = kp_producer(scram_users.bootstrap, **sasl)
+    try:
+        p.send(topic, b"kp-scram", partition=0).get(timeout=15)
+    finally:
+        p.close()
+
+
+def test_aiokafka_scram_sha256(scram_users, topic):
+    from aiokafka import AIOKafkaProducer
+
+    async def run():
+        p = AIOKafkaProducer(bootstrap_servers=scram_users.bootstrap, security_protocol="SASL_PLAINTEXT",
+                             sasl_mechanism="SCRAM-SHA-256", sasl_plain_username="dave",
+                             sasl_plain_password="dave-secret", request_timeout_ms=10000)
+        await p.start()
+        try:
+            return await p.send_and_wait(topic, b"aio-scram", partition=0)
+        finally:
+            await p.stop()
+
+    assert asyncio.run(run()).offset == 0
+
+
+def test_scram_wrong_password_and_unknown_user_fail_alike(scram_users):
+    messages = []
+    for user, password in [("carol", "wrong"), ("nobody", "carol-secret")]:
+        client = sasl_wire.ScramClient("SCRAM-SHA-512", user, password)
+        sock = kw.connect("127.0.0.1", scram_users.port)
+        try:
+            assert sasl_wire.handshake(sock, "SCRAM-SHA-512")["error_code"] == 0
+            first = sasl_wire.authenticate(sock, client.first())
+            # The server's first message looks the same for unknown users: a salt and iterations.
+            assert first["error_code"] == 0 and b",s=" in first["auth_bytes"] and b",i=" in first["auth_bytes"]
+            final = sasl_wire.authenticate(sock, client.final(first["auth_bytes"]), correlation_id=3)
+            assert final["error_code"] == sasl_wire.SASL_AUTHENTICATION_FAILED, final
+            messages.append(final["error_message"])
+            assert kw.wait_closed(sock, 5)[0] == "closed"
+        finally:
+            sock.close()
+    assert messages[0] == messages[1], messages
+    assert "nobody" not in messages[0]
+
+
+def test_scram_server_signature_verifies(scram_users):
+    client = sasl_wire.ScramClient("SCRAM-SHA-512", "carol", "carol-secret")
+    sock = kw.connect("127.0.0.1", scram_users.port)
+    try:
+        assert sasl_wire.handshake(sock, "SCRAM-SHA-512")["error_code"] == 0
+        first = sasl_wire.authenticate(sock, client.first())
+        assert b",i=8192" in first["auth_bytes"], first
+        final = sasl_wire.authenticate(sock, client.final(first["auth_bytes"]), correlation_id=3)
+        assert final["error_code"] == 0 and client.verify(final["auth_bytes"]), final
+    finally:
+        sock.close()
+
+
+def test_describe_and_delete_scram_credentials(scram_users):
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import ScramMechanism, UserScramCredentialDeletion
+
+    set_scram(scram_users.bootstrap, "erin", "erin-secret", "SCRAM-SHA-256")
+    admin = ck_admin(scram_users.bootstrap, ck_sasl("SCRAM-SHA-512", "carol", "carol-secret"))
+    described = admin.describe_user_scram_credentials(["carol", "erin"])
+    carol = described["carol"].result(timeout=15)
+    assert [(i.mechanism, i.iterations) for i in carol.scram_credential_infos] == [(ScramMechanism.SCRAM_SHA_512, 8192)]
+    assert [i.mechanism for i in described["erin"].result(timeout=15).scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
+    with pytest.raises(KafkaException) as unknown:
+        admin.describe_user_scram_credentials(["ghost"])["ghost"].result(timeout=15)
+    assert "RESOURCE_NOT_FOUND" in str(unknown.value) or "does not exist" in str(unknown.value)
+    everyone = admin.describe_user_scram_credentials().result(timeout=15)
+    assert {"carol", "dave", "erin"} <= set(everyone)
+
+    admin.alter_user_scram_credentials([UserScramCredentialDeletion("erin", ScramMechanism.SCRAM_SHA_256)])["erin"].result(timeout=15)
+    with pytest.raises(KafkaException):
+        admin.describe_user_scram_credentials(["erin"])["erin"].result(timeout=15)
+    # erin can no longer log in.
+    assert "Authentication failed" in ck_auth_error(scram_users.bootstrap, ck_sasl("SCRAM-SHA-256", "erin", "erin-secret"))
+
+
+def test_alter_scram_validation(scram_users):
+    """Iterations outside 4096-16384 and a user+mechanism twice in one request are refused."""
+    import sasl_admin_wire as aw
+
+    sock, reply = sasl_wire.plain_login("127.0.0.1", scram_users.port, "admin", "admin-secret")
+    try:
+        assert reply["error_code"] == 0
+        results = aw.alter(sock, upsertions=[("few", 2, 1000), ("many", 2, 20000), ("twice", 2, 4096), ("twice", 2, 4096),
+                                              ("weird", 7, 4096)],
+                           deletions=[("absent", 1)])
+        assert results == {"few": 93, "many": 93, "twice": 92, "weird": 33, "absent": 91}, results
+        described = aw.describe(sock, ["few", "carol", "carol"])
+        assert described == {"few": 91, "carol": 92}, described
+    finally:
+        sock.close()

@@ -126,3 +126,22 @@ import Testing
         #expect(!constantTimeEquals([1, 2], [1, 2, 3]))
     }
 }
+
+@Suite struct ScramInteropQuirkTests {
+    /// librdkafka 2.0.2 repeats its nonce in the client-final-message (`r=<cnonce><cnonce><snonce>`)
+    /// and signs that; Kafka accepts a nonce that ends with the server's, and so do we.
+    @Test func acceptsLibrdkafkaDoubledNonce() throws {
+        let credential = try ScramCredential(algorithm: .sha512, password: "pw", salt: Array("saltsaltsaltsalt".utf8), iterations: 4096)
+        var server = ScramServerExchange(algorithm: .sha512, unknownUserSecret: ScramTests.secret, serverNonce: "SERVER")
+        let first = String(decoding: try server.handleClientFirst(Array("n,,n=u,r=CLIENT".utf8)) { _ in credential }, as: UTF8.self)
+        let withoutProof = "c=biws,r=CLIENTCLIENTSERVER"
+        let authMessage = Array("n=u,r=CLIENT,\(first),\(withoutProof)".utf8)
+        let salted = try ScramAlgorithm.sha512.saltedPassword("pw", salt: credential.salt, iterations: 4096)
+        let clientKey = ScramAlgorithm.sha512.hmac(key: salted, Array("Client Key".utf8))
+        let signature = ScramAlgorithm.sha512.hmac(key: ScramAlgorithm.sha512.hash(clientKey), authMessage)
+        let proof = zip(clientKey, signature).map { $0 ^ $1 }
+        let final = ScramMessages.ClientFinal(channelBinding: "biws", nonce: "CLIENTCLIENTSERVER", proof: proof)
+        _ = try server.handleClientFinal(Array(final.text.utf8))
+        #expect(server.authenticatedUser == "u")
+    }
+}
