@@ -58,6 +58,7 @@ public struct Broker: Service {
         let levels = try LogLevels(config)
         let authorizer = try Authorizer.make(config: config)
         let connectionLimiter = try ConnectionLimiter(config: config)
+        let sasl = try SaslAuthentication(config: config, listeners: [listener] + (controllerListener.map { [$0] } ?? []))
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
@@ -83,6 +84,8 @@ public struct Broker: Service {
         handlers.quotas.replace(await controller.clientQuotas)
         let quotaManager = handlers.quotas
         await controller.onClientQuotasChanged { quotaManager.replace($0) }
+        let scramCredentials = sasl.scramCredentials
+        await controller.onScramCredentialsChanged { scramCredentials.replace($0) }
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
                                   logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
@@ -90,7 +93,8 @@ public struct Broker: Service {
                                   requestBudget: RequestQueueBudget(config: config),
                                   maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
                                   socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
-                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")))
+                                  socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")),
+                                  sasl: sasl)
         let channel: BrokerServer.ListeningChannel
         var controllerChannel: BrokerServer.ListeningChannel?
         do {
@@ -164,8 +168,8 @@ public struct Broker: Service {
                         await cancelWhenGracefulShutdown { await controller.runISRMaintenance() }
                     }
                 }
-                if let controllerChannel {
-                    group.addTask { try await server.serve(controllerChannel) }
+                if let controllerChannel, let controllerListener {
+                    group.addTask { try await server.serve(controllerChannel, listener: controllerListener) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await Self.monitorLogDirectory(controller.logDirectoryHealth) } }

@@ -77,7 +77,7 @@ struct RequestRouterTests {
             #expect(table[29] == 0...3)  // DescribeAcls, CreateAcls, DeleteAcls (KIP-140, KIP-290)
             #expect(table[30] == 0...3)
             #expect(table[31] == 0...3)
-            #expect(table.count == 33)
+            #expect(table.count == 37)
         }
     }
 

@@ -23,12 +23,12 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
         }
         let name = String(t[..<sep.lowerBound]).uppercased()
         let proto = protocolMap[name] ?? name
-        guard proto == "PLAINTEXT" else {
+        guard proto == "PLAINTEXT" || proto == "SASL_PLAINTEXT" else {
             if protocolMap[name] == nil, !["SSL", "SASL_PLAINTEXT", "SASL_SSL"].contains(name) {
                 throw ConfigError.invalidValue(key: key, value: text,
                                                reason: "listener name \(name) is not in listener.security.protocol.map")
             }
-            throw ConfigError.invalidValue(key: key, value: text, reason: "allowed security protocols: PLAINTEXT (TLS and SASL are not implemented yet)")
+            throw ConfigError.invalidValue(key: key, value: text, reason: "allowed security protocols: PLAINTEXT, SASL_PLAINTEXT (TLS is not implemented yet)")
         }
         let rest = t[sep.upperBound...]
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {

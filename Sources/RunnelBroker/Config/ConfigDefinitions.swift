@@ -182,7 +182,7 @@ public enum ConfigDefinitions {
                          doc: "Runnel extension: the lowest level of log lines written to stderr."),
         ConfigDefinition("runnel.log.levels", .broker, .string, default: "",
                          doc: "Runnel extension: per-subsystem levels overriding runnel.log.level, as subsystem=level pairs separated by commas (subsystems: network, storage, groups, metrics, controller, replication), e.g. network=debug,storage=warning."),
-    ]
+    ] + sasl
 
     public static let topic: [ConfigDefinition] = [
         ConfigDefinition("segment.bytes", .topic, .int, default: "1073741824", .atLeast(14), brokerKey: "log.segment.bytes",
@@ -239,7 +239,7 @@ public enum ConfigDefinitions {
     static let topicByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: topic.map { ($0.name, $0) })
 
     /// The definition of a broker key, or `nil`.
-    public static func brokerKey(_ name: String) -> ConfigDefinition? { brokerByName[name] }
+    public static func brokerKey(_ name: String) -> ConfigDefinition? { brokerByName[name] ?? listenerPrefixedSaslKey(name) }
     /// The definition of a topic key, or `nil`.
     public static func topicKey(_ name: String) -> ConfigDefinition? { topicByName[name] }
 }

@@ -39,7 +39,7 @@ extension RequestHandlers {
                     results.append(result(.invalidRequest, "Broker \(resource.resourceName) is not this broker (\(nodeID))."))
                     continue
                 }
-                let configs = ConfigDefinitions.broker.filter { wanted($0.name) }.map { def in
+                let configs = ConfigDefinitions.broker.filter { wanted($0.name) && !$0.name.contains("<") }.map { def in
                     Self.brokerConfig(def, config: config, request: request)
                 }
                 results.append(result(.none, nil, configs))

@@ -116,6 +116,7 @@ extension Controller {
         if records.contains(where: \.changesAcls) {
             aclsChanged?(Array(image.acls.values))
         }
+        if records.contains(where: \.isScramCredential) { scramCredentialsChanged?(image.scramCredentials) }
         // New partitions assigned here.
         var openedOffsetsPartitions: [Int32] = []
         var followersChanged = false

@@ -34,6 +34,8 @@ struct BrokerServer {
     /// `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`; nil keeps the OS default.
     var socketSendBufferBytes: Int? = nil
     var socketReceiveBufferBytes: Int? = nil
+    /// SASL on SASL_PLAINTEXT and SASL_SSL listeners; nil when no listener uses SASL.
+    var sasl: SaslAuthentication? = nil
 
     /// A `socket.*.buffer.bytes` value as a socket option: nil (the OS default) for -1, as Kafka.
     static func socketBuffer(_ bytes: Int) -> Int? {
@@ -86,22 +88,25 @@ struct BrokerServer {
 
     /// Serves connections until the server channel closes, then cancels the connection handlers
     /// (ending each connection after its in-flight request) and returns when all are closed.
-    /// - Parameter gate: when set, each connection's requests are read only once it opens (a
-    ///   cluster broker that has not caught up with the metadata log yet).
-    func serve(_ server: ListeningChannel, gate: ReadinessGate? = nil) async throws {
+    /// - Parameters:
+    ///   - gate: when set, each connection's requests are read only once it opens (a cluster
+    ///     broker that has not caught up with the metadata log yet).
+    ///   - listener: the listener `server` was bound for (``listener`` unless given).
+    func serve(_ server: ListeningChannel, gate: ReadinessGate? = nil, listener: Listener? = nil) async throws {
+        let listener = listener ?? self.listener
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 // The caller stops this loop by closing the listener, not by cancelling: a
                 // cancelled iteration would drop connections already accepted, unclosed.
                 for try await connection in inbound {
-                    group.addTask { await handle(connection, gate: gate) }
+                    group.addTask { await handle(connection, gate: gate, listener: listener) }
                 }
             }
             group.cancelAll()
         }
     }
 
-    private func handle(_ accepted: Connection, gate: ReadinessGate?) async {
+    private func handle(_ accepted: Connection, gate: ReadinessGate?, listener: Listener) async {
         let connection = accepted.channel
         let flow = accepted.flow
         metrics?.connectionsAccepted.increment()
@@ -116,7 +121,9 @@ struct BrokerServer {
             return
         }
         defer { connectionLimiter.release(ip: ip) }
-        let context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
+        var context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
+        context.listenerName = listener.name
+        var authenticator = sasl?.authenticator(for: listener)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -135,6 +142,12 @@ struct BrokerServer {
                     for try await frame in inbound {
                         idle?.requestStarted()
                         defer { idle?.requestFinished() }
+                        if authenticator != nil, authenticator!.principal == nil {
+                            let action = authenticator!.handle(frame: frame)
+                            if let principal = authenticator!.principal { context.principal = principal }
+                            guard try await perform(action, outbound: outbound, flow: flow, ip: ip, logger: connectionLogger) else { return }
+                            if case .route = action {} else { continue }
+                        }
                         let outcome = await router.handle(frame: frame, context: context)
                         // Answered (or dropped with the connection) from here on, whatever follows.
                         // One hop per request: while the response waits for a client that does not
@@ -169,6 +182,39 @@ struct BrokerServer {
         } catch {
             // A reset by the peer is common and a client can cause it at will: rate-limited.
             logLimiter.log(connectionLogger, .info, key: "ended /\(ip)", "connection ended: \(error)")
+        }
+    }
+
+    /// Carries out a ``SaslAuthenticator`` action for a frame that does not go to the router.
+    /// - Returns: false when the connection must close.
+    private func perform(_ action: SaslAuthenticator.Action, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                         flow: ConnectionFlow, ip: String, logger: Logger) async throws -> Bool {
+        switch action {
+        case .route:
+            return true
+        case .respond(let bytes):
+            try await outbound.write(bytes)
+            flow.finished()
+            return true
+        case .respondAndClose(let bytes, let reason):
+            try await outbound.write(bytes)
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
+            return false
+        case .failAuthentication(let bytes, let reason):
+            // Slows a password guesser down; only this connection's task waits.
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "\(reason)")
+            if let delay = sasl?.failedAuthenticationDelay, delay > .zero { try await Task.sleep(for: delay) }
+            if let bytes { try await outbound.write(bytes) }
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            return false
+        case .close(let reason):
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
+            return false
         }
     }
 

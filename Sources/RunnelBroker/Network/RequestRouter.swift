@@ -167,6 +167,12 @@ struct RequestRouter: Sendable {
             return try await serve(CreateAclsRequest.self, body, header, handlers.createAcls)
         case .deleteAcls:
             return try await serve(DeleteAclsRequest.self, body, header, handlers.deleteAcls)
+        case .describeUserScramCredentials:
+            return try await serve(DescribeUserScramCredentialsRequest.self, body, header, handlers.describeUserScramCredentials)
+        case .alterUserScramCredentials:
+            return try await serve(AlterUserScramCredentialsRequest.self, body, header, handlers.alterUserScramCredentials)
+        case .saslHandshake, .saslAuthenticate:
+            return try illegalSaslState(header: header, body: body)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
@@ -180,6 +186,18 @@ struct RequestRouter: Sendable {
         guard handlers.authorizer != nil, SupportedApis.interNodeRanges[header.apiKey] != nil,
               !handlers.authorized(.clusterAction, .cluster) else { return nil }
         return .close(reason: "\(header.apiKey) from \(RequestSession.current.principal) refused: CLUSTER_ACTION on the cluster is not allowed (add the principal to super.users or grant it CLUSTER_ACTION)")
+    }
+
+    /// SaslHandshake and SaslAuthenticate that reach the router come on a listener without SASL or
+    /// after authentication: ILLEGAL_SASL_STATE, as Kafka's `KafkaApis` answers them.
+    private func illegalSaslState(header: RequestHeader, body: ByteBuffer) throws -> RouterOutcome {
+        if header.apiKey == .saslHandshake {
+            _ = try SaslHandshakeRequest.decode(body, apiKey: .saslHandshake, version: header.apiVersion)
+            return respond(SaslHandshakeResponse(errorCode: .illegalSaslState, mechanisms: []), header)
+        }
+        _ = try SaslAuthenticateRequest.decode(body, apiKey: .saslAuthenticate, version: header.apiVersion)
+        return respond(SaslAuthenticateResponse(errorCode: .illegalSaslState,
+                                                errorMessage: "SaslAuthenticate request received after successful authentication or on a listener without SASL"), header)
     }
 
     /// Decodes a `Request` body (the API key comes from the type, so it cannot disagree with the

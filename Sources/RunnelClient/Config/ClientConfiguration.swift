@@ -19,6 +19,9 @@ public struct ClientConfiguration: Sendable, Equatable {
     public var retryBackoff: Duration = .milliseconds(100)
     /// Metadata older than this is refreshed even without an error (`metadata.max.age.ms`). Default 5 min.
     public var metadataMaxAge: Duration = .seconds(300)
+    /// SASL authentication of every connection (`security.protocol=SASL_PLAINTEXT` or `SASL_SSL`
+    /// with `sasl.mechanism`, `sasl.username`, `sasl.password`); nil for none. Default nil.
+    public var sasl: SaslConfiguration? = nil
 
     /// The defaults above.
     public init() {}

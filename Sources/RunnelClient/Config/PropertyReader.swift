@@ -58,7 +58,8 @@ struct PropertyReader {
 extension ClientConfiguration {
     /// Settings from Kafka property names (`bootstrap.servers`, `client.id`, `request.timeout.ms`,
     /// `socket.connection.setup.timeout.ms`, `reconnect.backoff.ms`, `reconnect.backoff.max.ms`,
-    /// `retry.backoff.ms`, `metadata.max.age.ms`); others keep their defaults.
+    /// `retry.backoff.ms`, `metadata.max.age.ms`, and SASL's `security.protocol`, `sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`); others keep their defaults.
     /// - Throws: ``ClientError/unknownProperty(_:)`` or ``ClientError/invalidConfiguration(property:value:reason:)``.
     public init(properties: [String: String]) throws {
         var reader = PropertyReader(properties)
@@ -76,7 +77,8 @@ extension ClientConfiguration {
         if let v = try reader.milliseconds("reconnect.backoff.max.ms") { reconnectBackoffMax = v }
         if let v = try reader.milliseconds("retry.backoff.ms") { retryBackoff = v }
         if let v = try reader.milliseconds("metadata.max.age.ms") { metadataMaxAge = v }
-        reader.ignore(["security.protocol", "client.dns.lookup", "socket.keepalive.enable", "api.version.request"])
+        sasl = try SaslConfiguration.read(from: &reader)
+        reader.ignore(["client.dns.lookup", "socket.keepalive.enable", "api.version.request"])
     }
 }
 

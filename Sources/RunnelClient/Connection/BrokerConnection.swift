@@ -28,11 +28,14 @@ final class BrokerConnection: Sendable {
     /// Whether the TCP connection is still open.
     var isActive: Bool { channel.isActive }
 
-    /// Connects and runs the ApiVersions handshake (KIP-35, KIP-511).
+    /// Connects, runs the ApiVersions handshake (KIP-35, KIP-511), then SASL authentication when
+    /// `sasl` is set (KIP-152).
     /// - Throws: ``ClientError/brokerUnreachable(address:reason:)`` when the TCP connect fails or
-    ///   the handshake gets no answer.
+    ///   the handshake gets no answer; ``ClientError/broker(code:message:context:)`` when SASL
+    ///   authentication fails.
     static func connect(to address: BrokerAddress, brokerID: Int32?, group: any EventLoopGroup,
-                        clientID: String, connectTimeout: Duration, requestTimeout: Duration) async throws -> BrokerConnection {
+                        clientID: String, connectTimeout: Duration, requestTimeout: Duration,
+                        sasl: SaslConfiguration? = nil) async throws -> BrokerConnection {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -52,8 +55,14 @@ final class BrokerConnection: Sendable {
         }
         do {
             let versions = try await handshake(channel: channel, address: address, timeout: requestTimeout)
-            return BrokerConnection(address: address, brokerID: brokerID, channel: channel,
-                                    versions: versions, requestTimeout: requestTimeout)
+            let connection = BrokerConnection(address: address, brokerID: brokerID, channel: channel,
+                                              versions: versions, requestTimeout: requestTimeout)
+            if let sasl {
+                try await SaslClient.authenticate(sasl, address: address.description,
+                                                  handshake: { try await connection.send($0) },
+                                                  authenticate: { try await connection.send($0) })
+            }
+            return connection
         } catch {
             try? await channel.close()
             if let clientError = error as? ClientError, case .broker = clientError { throw clientError }

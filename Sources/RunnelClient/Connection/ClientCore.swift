@@ -83,7 +83,7 @@ actor ClientCore {
         do {
             let connection = try await BrokerConnection.connect(
                 to: address, brokerID: brokerID, group: group, clientID: configuration.clientID,
-                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout)
+                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout, sasl: configuration.sasl)
             backoff[address] = nil
             logger.debug("connected", metadata: ["broker": "\(address)"])
             return connection
