@@ -381,3 +381,36 @@ def test_unknown_authorizer_class_is_refused_at_startup(broker_factory):
 
     with pytest.raises(BrokerError):
         broker_factory({"authorizer.class.name": "com.example.MyAuthorizer"})
+
+
+# ---------------------------------------------------------------------------------------
+# A three-node cluster with an authorizer: inter-node traffic as User:ANONYMOUS (a super user)
+# ---------------------------------------------------------------------------------------
+
+def test_cluster_with_authorizer_forwards_acl_changes_and_replicates(tmp_path):
+    from test_cluster import Cluster, _until
+
+    c = Cluster(tmp_path / "cluster", extra=[f"authorizer.class.name={AUTHORIZER}", "super.users=User:ANONYMOUS"]).start()
+    try:
+        clients = {n: AdminClient({**CK_COMMON, "bootstrap.servers": c.bootstrap(n)}) for n in c.broker_ids}
+        # Registration, heartbeats and the quorum all passed the CLUSTER_ACTION check: every broker is live.
+        _until(lambda: all(len(clients[n].list_topics(timeout=5).brokers) == 3 for n in c.broker_ids), 30, "three live brokers")
+        binding = AclBinding(ResourceType.TOPIC, "audited", ResourcePatternType.PREFIXED, "User:alice", "*",
+                             AclOperation.READ, AclPermissionType.ALLOW)
+        # Created through each broker in turn: at least two of them forward it to the active controller.
+        for n in c.broker_ids:
+            clients[n].create_acls([binding])[binding].result(15)
+        everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+                                      AclPermissionType.ANY)
+        _until(lambda: all(clients[n].describe_acls(everything).result(10) == [binding] for n in c.broker_ids), 15,
+               "the ACL on every broker")
+        # Followers fetch with CLUSTER_ACTION: a topic with three replicas gets all three in sync.
+        clients[1].create_topics([NewTopic("replicated", 1, 3)])["replicated"].result(15)
+        kcat(c.bootstrap(), "-X", "acks=all", "-P", "-t", "replicated", "-p", "0", input=b"a\nb\n")
+        _until(lambda: len(clients[2].list_topics("replicated", timeout=5).topics["replicated"].partitions[0].isrs) == 3, 20,
+               "three in-sync replicas")
+        deleted = next(iter(clients[3].delete_acls([everything]).values())).result(15)
+        assert deleted == [binding]
+        _until(lambda: all(clients[n].describe_acls(everything).result(10) == [] for n in c.broker_ids), 15, "the ACL gone everywhere")
+    finally:
+        c.stop()
