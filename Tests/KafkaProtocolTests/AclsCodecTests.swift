@@ -1,3 +1,4 @@
+import Foundation
 import KafkaProtocol
 import NIOCore
 import Testing
@@ -118,5 +119,40 @@ import Testing
             + Self.str("User:a") + Self.str("*") + [4, 3, 0, 42] + Self.str("x") + [0, 0, 0, 0]
         #expect(Self.bytes(response.encoded(apiKey: .deleteAcls, version: 1)) == v1)
         for version: Int16 in 0...3 { try Self.roundTrip(response, .deleteAcls, version) }
+    }
+
+    // MARK: frames captured from real clients (Tests/Interop/capture_acl_fixtures.py)
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/acls")
+
+    /// The captured frame's header and body, the body decoded as `M` and re-encoded to the same bytes.
+    private static func captured<M: KafkaRequest & Equatable>(_ file: String, _ type: M.Type,
+                                                              sourceLocation: SourceLocation = #_sourceLocation) throws -> (RequestHeader, M) {
+        var frame = ByteBuffer(bytes: Array(try Data(contentsOf: fixtures.appendingPathComponent(file))))
+        let header = try RequestHeader.decode(from: &frame)
+        #expect(header.apiKey == M.apiKey, sourceLocation: sourceLocation)
+        let body = Array(frame.readableBytesView)
+        let request = try decode(M.self, body, M.apiKey, header.apiVersion)
+        #expect(bytes(request.encoded(apiKey: M.apiKey, version: header.apiVersion)) == body, sourceLocation: sourceLocation)
+        return (header, request)
+    }
+
+    /// Both clients asked for `User:alice ALLOW READ from * on TOPIC prefixed "fixture-"`.
+    static let fixtureAcl = AclData(resourceType: 2, resourceName: "fixture-", patternType: 4, principal: "User:alice", host: "*",
+                                    operation: 3, permissionType: 3)
+    static let fixtureFilter = AclFilterData(resourceType: 2, resourceName: "fixture-", patternType: 4, principal: "User:alice",
+                                             host: "*", operation: 3, permissionType: 3)
+
+    @Test(arguments: [("confluent-kafka", "confluent-fixture", Int16(2)), ("kafka-python", "kafka-python-fixture", Int16(3))])
+    func capturedClientFrames(client: String, clientID: String, version: Int16) throws {
+        let (createHeader, create) = try Self.captured("\(client)-createacls-v\(version).bin", CreateAclsRequest.self)
+        #expect(createHeader.apiVersion == version && createHeader.clientID == clientID)
+        #expect(create.creations == [Self.fixtureAcl])
+        let (describeHeader, describe) = try Self.captured("\(client)-describeacls-v\(version).bin", DescribeAclsRequest.self)
+        #expect(describeHeader.apiVersion == version)
+        #expect(describe.filter == Self.fixtureFilter)
+        let (deleteHeader, delete) = try Self.captured("\(client)-deleteacls-v\(version).bin", DeleteAclsRequest.self)
+        #expect(deleteHeader.apiVersion == version)
+        #expect(delete.filters == [Self.fixtureFilter])
     }
 }
