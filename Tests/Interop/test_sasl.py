@@ -488,6 +488,7 @@ def test_runnel_cli_sets_scram_user_and_logs_in_with_it(scram_users, topic):
     # ... and RunnelClient logs in with SCRAM too: produce, then consume what it produced.
     frank = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=SCRAM-SHA-256",
              "-X", "sasl.username=frank", "-X", "sasl.password=frank-secret", "-X", "request.timeout.ms=10000"]
+    runnel(scram_users.bootstrap, "topic", "create", topic, *frank)
     runnel(scram_users.bootstrap, "produce", topic, "--partition", "0", *frank, input=b"from-runnel\n")
     out = runnel(scram_users.bootstrap, "consume", topic, "--partition", "0", "--from-beginning", "-e", *frank)
     assert out.stdout.decode().splitlines() == ["from-runnel"]
@@ -497,3 +498,57 @@ def test_runnel_cli_sets_scram_user_and_logs_in_with_it(scram_users, topic):
                  "-X", "request.timeout.ms=5000", check=False)
     assert bad.returncode == 1
     assert "SASL_AUTHENTICATION_FAILED" in bad.stderr.decode(), bad.stderr.decode()
+
+
+# ---------------------------------------------------------------------------------------
+# Between nodes: a 3-node cluster whose client and controller listeners both use SASL
+# ---------------------------------------------------------------------------------------
+
+def test_cluster_nodes_authenticate_to_each_other(tmp_path):
+    """`runnel cluster up` names its listeners PLAINTEXT and CONTROLLER; mapping both to
+    SASL_PLAINTEXT makes every node's replica fetches, quorum RPCs and controller requests log in
+    with the JAAS entry's username/password. acks=all with min.insync.replicas=3 succeeds only if
+    both followers fetch (authenticated) from the leader."""
+    from confluent_kafka.admin import NewTopic
+
+    from test_replication import start_cluster
+
+    jaas = PLAIN_JAAS
+    c = start_cluster(tmp_path / "cluster", extra=[
+        "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        f"listener.name.plaintext.plain.sasl.jaas.config={jaas}",
+        f"listener.name.controller.plain.sasl.jaas.config={jaas}",
+        "sasl.enabled.mechanisms=PLAIN",
+    ])
+    try:
+        sasl = ck_sasl("PLAIN", "alice", "alice-secret")
+        admin = ck_admin(c.bootstrap(), sasl)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and len(admin.list_topics(timeout=5).brokers) < 3:
+            time.sleep(0.3)
+        assert len(admin.list_topics(timeout=5).brokers) == 3, "\n".join(c.log(n)[-2000:] for n in c.broker_ids)
+        topic = f"sasl-cluster-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(topic, 1, 3, config={"min.insync.replicas": "3"})])[topic].result(timeout=30)
+        from confluent_kafka import Producer
+
+        errors: list = []
+        p = Producer({**CK_COMMON, "bootstrap.servers": c.bootstrap(), "acks": "all", "error_cb": errors.append,
+                      "message.timeout.ms": 30000, **sasl})
+        results: list = []
+        for i in range(5):
+            p.produce(topic, f"r{i}".encode(), partition=0, on_delivery=lambda err, msg: results.append(err))
+        assert p.flush(40) == 0, errors
+        assert results == [None] * 5, (results, errors)
+        got = ck_consume(c.bootstrap(), topic, 0, 5, extra=sasl)
+        assert [m.value() for m in got] == [f"r{i}".encode() for i in range(5)]
+        for n in c.broker_ids:
+            assert "failed SASL authentication" not in c.log(n), c.log(n)[-3000:]
+        # The controller listener the nodes used really demands SASL.
+        sock = kw.connect("127.0.0.1", c.controller_port(1))
+        try:
+            kw.send_ignoring_reset(sock, kw.frame(kw.encode_metadata_request(1, 3, None)))
+            assert kw.wait_closed(sock, 5)[0] == "closed"
+        finally:
+            sock.close()
+    finally:
+        c.stop()
