@@ -398,3 +398,157 @@ def test_alter_scram_validation(scram_users):
         assert described == {"few": 91, "carol": 92}, described
     finally:
         sock.close()
+
+
+# ---------------------------------------------------------------------------------------
+# A password guesser does not slow other clients down
+# ---------------------------------------------------------------------------------------
+
+def _guess(port: int, attempts: int, outcomes: list) -> None:
+    for i in range(attempts):
+        try:
+            sock, reply = sasl_wire.plain_login("127.0.0.1", port, "alice", f"guess-{i}")
+            outcomes.append(reply["error_code"])
+            sock.close()
+        except Exception as e:  # noqa: BLE001 - recorded and asserted on below
+            outcomes.append(repr(e))
+
+
+def test_thousand_wrong_passwords_do_not_slow_other_clients(broker_factory, topic):
+    """1,000 failed PLAIN logins (50 connections at a time, each failure held for the default
+    connection.failed.authentication.delay.ms of 100 ms) while a confluent-kafka producer keeps
+    producing one record at a time: its latency stays within a generous factor of its baseline."""
+    import statistics
+    import threading
+
+    from confluent_kafka import Producer
+
+    port = free_port()
+    b = broker_factory(sasl_overrides(port, **{"connection.failed.authentication.delay.ms": 100}), port=port)
+    p = Producer({**CK_COMMON, "bootstrap.servers": b.bootstrap, "linger.ms": 0, **ck_sasl("PLAIN", "alice", "alice-secret")})
+
+    def produce_latencies(stop: threading.Event | None, count: int) -> list[float]:
+        out = []
+        i = 0
+        while (stop is None and i < count) or (stop is not None and not stop.is_set()):
+            start = time.monotonic()
+            p.produce(topic, f"v{i}".encode(), partition=0)
+            assert p.flush(10) == 0
+            out.append(time.monotonic() - start)
+            i += 1
+        return out
+
+    produce_latencies(None, 20)  # warm up: connection, metadata, topic creation
+    baseline = produce_latencies(None, 50)
+
+    outcomes: list = []
+    threads = [threading.Thread(target=_guess, args=(b.port, 20, outcomes)) for _ in range(50)]
+    stop = threading.Event()
+    during: list[float] = []
+    producer = threading.Thread(target=lambda: during.extend(produce_latencies(stop, 0)))
+    started = time.monotonic()
+    producer.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    attack_seconds = time.monotonic() - started
+    stop.set()
+    producer.join(timeout=30)
+
+    assert outcomes.count(sasl_wire.SASL_AUTHENTICATION_FAILED) == 1000, [o for o in outcomes if o != 58][:5]
+    assert len(during) >= 10, (len(during), attack_seconds)
+    base_p50 = statistics.median(baseline)
+    during_p50 = statistics.median(during)
+    print(f"1000 failed logins in {attack_seconds:.1f}s; produce p50 {base_p50 * 1000:.1f} ms before, "
+          f"{during_p50 * 1000:.1f} ms during ({len(during)} records)")
+    assert during_p50 <= 10 * base_p50 + 0.05, (base_p50, during_p50)
+    # The failures were logged, rate-limited: far fewer lines than attempts.
+    lines = b.wait_for_log("failed SASL authentication", timeout=2)
+    assert 1 <= len(lines) <= 50, len(lines)
+    # The good client's connection still works.
+    assert produce_latencies(None, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# RunnelClient and the runnel CLI
+# ---------------------------------------------------------------------------------------
+
+def test_runnel_cli_sets_scram_user_and_logs_in_with_it(scram_users, topic):
+    from runnel_cli import runnel
+
+    admin = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
+             "-X", "sasl.username=admin", "-X", "sasl.password=admin-secret", "-X", "request.timeout.ms=10000"]
+    runnel(scram_users.bootstrap, "user", "set-password", "frank", "--mechanism", "SCRAM-SHA-256", *admin,
+           input=b"frank-secret\n")
+    described = runnel(scram_users.bootstrap, "user", "describe", "frank", *admin).stdout.decode()
+    assert "frank" in described and "SCRAM-SHA-256" in described and "4096" in described, described
+    # kcat logs in with the credential the CLI stored ...
+    kcat(scram_users.bootstrap, *kcat_sasl("SCRAM-SHA-256", "frank", "frank-secret"), "-L")
+    # ... and RunnelClient logs in with SCRAM too: produce, then consume what it produced.
+    frank = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=SCRAM-SHA-256",
+             "-X", "sasl.username=frank", "-X", "sasl.password=frank-secret", "-X", "request.timeout.ms=10000"]
+    runnel(scram_users.bootstrap, "topic", "create", topic, *frank)
+    runnel(scram_users.bootstrap, "produce", topic, "--partition", "0", *frank, input=b"from-runnel\n")
+    out = runnel(scram_users.bootstrap, "consume", topic, "--partition", "0", "--from-beginning", "-e", *frank)
+    assert out.stdout.decode().splitlines() == ["from-runnel"]
+    # A wrong password is reported with Kafka's error name and exit status 1.
+    bad = runnel(scram_users.bootstrap, "topic", "list", "-X", "security.protocol=SASL_PLAINTEXT",
+                 "-X", "sasl.mechanism=SCRAM-SHA-512", "-X", "sasl.username=carol", "-X", "sasl.password=nope",
+                 "-X", "request.timeout.ms=5000", check=False)
+    assert bad.returncode == 1
+    assert "SASL_AUTHENTICATION_FAILED" in bad.stderr.decode(), bad.stderr.decode()
+
+
+# ---------------------------------------------------------------------------------------
+# Between nodes: a 3-node cluster whose client and controller listeners both use SASL
+# ---------------------------------------------------------------------------------------
+
+def test_cluster_nodes_authenticate_to_each_other(tmp_path):
+    """`runnel cluster up` names its listeners PLAINTEXT and CONTROLLER; mapping both to
+    SASL_PLAINTEXT makes every node's replica fetches, quorum RPCs and controller requests log in
+    with the JAAS entry's username/password. acks=all with min.insync.replicas=3 succeeds only if
+    both followers fetch (authenticated) from the leader."""
+    from confluent_kafka.admin import NewTopic
+
+    from test_replication import start_cluster
+
+    jaas = PLAIN_JAAS
+    c = start_cluster(tmp_path / "cluster", extra=[
+        "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        f"listener.name.plaintext.plain.sasl.jaas.config={jaas}",
+        f"listener.name.controller.plain.sasl.jaas.config={jaas}",
+        "sasl.enabled.mechanisms=PLAIN",
+    ])
+    try:
+        sasl = ck_sasl("PLAIN", "alice", "alice-secret")
+        admin = ck_admin(c.bootstrap(), sasl)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and len(admin.list_topics(timeout=5).brokers) < 3:
+            time.sleep(0.3)
+        assert len(admin.list_topics(timeout=5).brokers) == 3, "\n".join(c.log(n)[-2000:] for n in c.broker_ids)
+        topic = f"sasl-cluster-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(topic, 1, 3, config={"min.insync.replicas": "3"})])[topic].result(timeout=30)
+        from confluent_kafka import Producer
+
+        errors: list = []
+        p = Producer({**CK_COMMON, "bootstrap.servers": c.bootstrap(), "acks": "all", "error_cb": errors.append,
+                      "message.timeout.ms": 30000, **sasl})
+        results: list = []
+        for i in range(5):
+            p.produce(topic, f"r{i}".encode(), partition=0, on_delivery=lambda err, msg: results.append(err))
+        assert p.flush(40) == 0, errors
+        assert results == [None] * 5, (results, errors)
+        got = ck_consume(c.bootstrap(), topic, 0, 5, extra=sasl)
+        assert [m.value() for m in got] == [f"r{i}".encode() for i in range(5)]
+        for n in c.broker_ids:
+            assert "failed SASL authentication" not in c.log(n), c.log(n)[-3000:]
+        # The controller listener the nodes used really demands SASL.
+        sock = kw.connect("127.0.0.1", c.controller_port(1))
+        try:
+            kw.send_ignoring_reset(sock, kw.frame(kw.encode_metadata_request(1, 3, None)))
+            assert kw.wait_closed(sock, 5)[0] == "closed"
+        finally:
+            sock.close()
+    finally:
+        c.stop()

@@ -48,7 +48,7 @@ actor ControllerChannel {
                     } else {
                         connection?.connection.close()
                         conn = try await NodeConnection.connect(host: voter.host, port: voter.port, clientID: "\(Self.clientIDPrefix)\(nodeID)",
-                                                                timeout: .seconds(2))
+                                                                timeout: .seconds(2), sasl: settings.controllerSasl)
                         connection = (leader, conn)
                     }
                     let remaining = deadline - clock.now

@@ -35,10 +35,25 @@ final class NodeConnection: Sendable {
         self.clientID = clientID
     }
 
-    /// Connects to `host:port`.
-    /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``.
+    /// Connects to `host:port`, then authenticates with `sasl` when the listener there uses SASL.
+    /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``; ``NodeSaslError`` when
+    ///   the other node refuses the credentials.
     static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount,
-                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NodeConnection {
+                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                        sasl: NodeSaslCredentials? = nil) async throws -> NodeConnection {
+        let connection = try await connect(host: host, port: port, clientID: clientID, timeout: timeout, group: group)
+        guard let sasl else { return connection }
+        do {
+            try await sasl.authenticate(connection, timeout: timeout)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    private static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount,
+                                group: any EventLoopGroup) async throws -> NodeConnection {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)

@@ -10,6 +10,9 @@ extension ConfigDefinitions {
         ConfigDefinition("sasl.mechanism.inter.broker.protocol", .broker, .string, default: "PLAIN",
                          .oneOf(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
                          doc: "SASL mechanism brokers use towards each other when inter.broker.listener.name (or the controller listener) is a SASL listener, with the username and password of that listener's JAAS configuration for the mechanism (Kafka's default is GSSAPI)."),
+        ConfigDefinition("sasl.mechanism.controller.protocol", .broker, .string, default: "PLAIN",
+                         .oneOf(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+                         doc: "SASL mechanism nodes use towards the controllers when the controller listener (the first of controller.listener.names) is a SASL listener, with the username and password of that listener's JAAS configuration for the mechanism (Kafka's default is GSSAPI)."),
         ConfigDefinition("connection.failed.authentication.delay.ms", .broker, .int, default: "100", .atLeast(0),
                          doc: "Milliseconds a failed SASL authentication waits before its error response is sent and the connection closed, slowing down password guessing without holding up other connections."),
     ]

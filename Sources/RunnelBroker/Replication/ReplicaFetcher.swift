@@ -49,7 +49,8 @@ struct ReplicaFetcher: Sendable {
                     connection?.connection.close()
                     connection = nil
                     conn = try await NodeConnection.connect(host: endpoint.host, port: Int(endpoint.port),
-                                                            clientID: "\(ControllerChannel.clientIDPrefix)\(nodeID)", timeout: .seconds(2))
+                                                            clientID: "\(ControllerChannel.clientIDPrefix)\(nodeID)", timeout: .seconds(2),
+                                                            sasl: settings.sasl)
                     connection = (address, conn)
                 }
                 try await fetchOnce(work, over: conn)

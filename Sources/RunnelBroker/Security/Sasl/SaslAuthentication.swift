@@ -20,6 +20,8 @@ struct SaslAuthentication: Sendable {
             settings[listener.name] = try SaslListenerSettings.make(config: config, listenerName: listener.name)
         }
         self.listeners = settings
+        // A cluster broker authenticates its own replica fetches: its JAAS entry must name it.
+        if !(config.string("process.roles") ?? "").isEmpty { _ = try NodeSaslCredentials.interBroker(config) }
         self.scramCredentials = scramCredentials
         failedAuthenticationDelay = .milliseconds(config.int("connection.failed.authentication.delay.ms"))
     }
