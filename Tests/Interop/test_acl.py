@@ -9,7 +9,6 @@ broker allow.everyone.if.no.acl.found and ACLs surviving a restart."""
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import time
@@ -41,7 +40,7 @@ def sasl(user: str) -> dict:
 @pytest.fixture(scope="module")
 def acl_broker(module_broker_factory):
     port = free_port()
-    return module_broker_factory({
+    yield module_broker_factory({
         "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
         "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
         "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
@@ -51,12 +50,19 @@ def acl_broker(module_broker_factory):
         "super.users": "User:admin",
         "group.initial.rebalance.delay.ms": 0,
     }, port=port)
+    _ADMINS.clear()  # closes the clients before the broker stops, so they do not retry it
 
 
-@functools.lru_cache(maxsize=None)
+_ADMINS: dict[tuple[str, str], AdminClient] = {}
+
+
 def admin_client(bootstrap: str, user: str = "admin") -> AdminClient:
-    """One client per user, kept alive: a dropped AdminClient fails its pending futures."""
-    return AdminClient({**CK_COMMON, "bootstrap.servers": bootstrap, **sasl(user)})
+    """One client per broker and user, kept until the module's broker stops: a dropped AdminClient
+    fails its pending futures."""
+    key = (bootstrap, user)
+    if key not in _ADMINS:
+        _ADMINS[key] = AdminClient({**CK_COMMON, "bootstrap.servers": bootstrap, **sasl(user)})
+    return _ADMINS[key]
 
 
 def outcome(future, timeout: float = 15.0):
