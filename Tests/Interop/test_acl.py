@@ -324,6 +324,7 @@ def test_acls_created_with_confluent_kafka_are_seen_by_kafka_python(acl_broker):
 # ---------------------------------------------------------------------------------------
 
 CLI_CASES = [
+    ("acl-add-not-allowed", ["acl", "add", "--allow-principal", "User:alice", "--operation", "ALL", "--cluster"]),
     ("acl-add", ["acl", "add", "--allow-principal", "User:gold", "--operation", "READ", "--operation", "DESCRIBE",
                  "--topic", "golden-", "--resource-pattern-type", "prefixed"]),
     ("acl-add-deny", ["acl", "add", "--deny-principal", "User:bob", "--operation", "ALL", "--group", "golden-g",
@@ -339,8 +340,9 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("name,args", CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_acl_cli_golden(acl_broker, name, args):
+    user = "alice" if name == "acl-add-not-allowed" else "admin"  # alice may not ALTER the cluster
     auth = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
-            "-X", "sasl.username=admin", "-X", "sasl.password=admin-secret", "-X", "request.timeout.ms=5000"]
+            "-X", f"sasl.username={user}", "-X", f"sasl.password={user}-secret", "-X", "request.timeout.ms=5000"]
     cp = runnel(acl_broker.bootstrap, *args, *auth, check=False, timeout=60)
     actual = (f"$ runnel {' '.join(args)}\n[stdout]\n{cp.stdout.decode()}[stderr]\n{cp.stderr.decode()}"
               f"[exit {cp.returncode}]\n").replace(acl_broker.bootstrap, "<BOOTSTRAP>")

@@ -31,6 +31,8 @@ import Testing
             #expect(key.responseHeaderVersion(1) == 0 && key.responseHeaderVersion(2) == 1)
         }
         #expect(ApiKey.describeAcls.rawValue == 29 && ApiKey.createAcls.rawValue == 30 && ApiKey.deleteAcls.rawValue == 31)
+        #expect([ErrorCode.topicAuthorizationFailed, .groupAuthorizationFailed, .clusterAuthorizationFailed, .securityDisabled].map(\.description)
+            == ["TOPIC_AUTHORIZATION_FAILED", "GROUP_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED", "SECURITY_DISABLED"])
     }
 
     /// DescribeAcls v1 as librdkafka sends it for "every ACL": ANY resource, null name, pattern ANY,
