@@ -211,6 +211,19 @@ import Testing
             #expect(try await node.call(InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: 1000), version: 4, as: Self.bob).errorCode
                 == .clusterAuthorizationFailed)
 
+            // OffsetForLeaderEpoch: DESCRIBE on the topic for a client, CLUSTER_ACTION for a follower.
+            let epochs = [OffsetForLeaderEpochRequest.Topic(topic: "orders", partitions: [.init(partition: 0, leaderEpoch: 0)])]
+            let asClient = try await node.call(OffsetForLeaderEpochRequest(replicaID: -1, topics: epochs), version: 4, as: Self.alice)
+            #expect(asClient.topics.first?.partitions.first?.errorCode == ErrorCode.none)
+            let asFollower = try await node.call(OffsetForLeaderEpochRequest(replicaID: 2, topics: epochs), version: 4, as: Self.alice)
+            #expect(asFollower.topics.first?.partitions.first?.errorCode == .topicAuthorizationFailed)
+            let asBroker = try await node.call(OffsetForLeaderEpochRequest(replicaID: 2, topics: epochs), version: 4, as: Self.admin)
+            #expect(asBroker.topics.first?.partitions.first?.errorCode == ErrorCode.none)
+            let followerFetch = FetchRequest(replicaID: 2, maxWaitMs: 0, minBytes: 0, topics: [
+                .init(topic: "orders", partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1024)]),
+            ])
+            #expect(try await node.call(followerFetch, version: 11, as: Self.alice).responses[0].partitions[0].errorCode == .topicAuthorizationFailed)
+
             // Cluster APIs.
             let logDirs = try await node.call(DescribeLogDirsRequest(topics: nil), version: 4, as: Self.alice)
             #expect(logDirs.errorCode == .clusterAuthorizationFailed && logDirs.results.isEmpty)

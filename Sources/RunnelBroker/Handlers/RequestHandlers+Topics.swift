@@ -118,11 +118,15 @@ extension RequestHandlers {
 
     /// OffsetForLeaderEpoch v2-4 (KIP-101, KIP-279, KIP-320): the end offset of the requested epoch
     /// in this log and the largest epoch at or below it.
+    /// A follower (replica id >= 0) needs CLUSTER_ACTION on the cluster, a client DESCRIBE on the topic.
     func offsetForLeaderEpoch(_ request: OffsetForLeaderEpochRequest, version: Int16) async -> OffsetForLeaderEpochResponse {
         var topics: [OffsetForLeaderEpochResponse.Topic] = []
+        let followerAllowed = request.replicaID >= 0 && authorized(.clusterAction, .cluster)
         for topic in request.topics {
             var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
-            if let refused = topicAuthorizationError(.describe, topic: topic.topic) {
+            let refusal = request.replicaID >= 0 ? (followerAllowed ? nil : ErrorCode.topicAuthorizationFailed)
+                                                 : topicAuthorizationError(.describe, topic: topic.topic)
+            if let refused = refusal {
                 topics.append(.init(topic: topic.topic, partitions: topic.partitions.map { .init(errorCode: refused, partition: $0.partition) }))
                 continue
             }
