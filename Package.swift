@@ -54,6 +54,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KafkaSASL",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "LogStorage",
             dependencies: [
                 "KafkaProtocol",
@@ -86,7 +94,7 @@ let package = Package(
         .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication", "KafkaSASL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -104,7 +112,7 @@ let package = Package(
         .target(
             name: "RunnelClient",
             dependencies: [
-                "KafkaProtocol",
+                "KafkaProtocol", "KafkaSASL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -164,6 +172,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KafkaSASLTests",
+            dependencies: ["KafkaSASL"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -58,8 +58,11 @@ public struct Broker: Service {
         defer { lock.release() }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
+        let authorizer = try Authorizer.make(config: config)
         let connectionLimiter = try ConnectionLimiter(config: config)
-        let tlsContexts = try config.serverTLSContexts(for: [listener] + extraListeners + (controllerListener.map { [$0] } ?? []))
+        let servedListeners = [listener] + extraListeners + (controllerListener.map { [$0] } ?? [])
+        let tlsContexts = try config.serverTLSContexts(for: servedListeners)
+        let sasl = try SaslAuthentication(config: config, listeners: servedListeners)
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
@@ -74,11 +77,20 @@ public struct Broker: Service {
             }
         }
         var handlers = RequestHandlers(controller: controller, groups: groups, config: config, advertised: advertisedListener,
-                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger)
+                                       nodeID: config.nodeID, clusterID: controller.clusterID, logger: networkLogger,
+                                       authorizer: authorizer)
         handlers.advertisedListeners = advertised
+        if let authorizer {
+            authorizer.replace(await controller.acls)
+            await controller.onAclsChanged { authorizer.replace($0) }
+            logger.info("authorization enabled", metadata: ["acls": "\(authorizer.bindings.count)",
+                                                            "super.users": "\(authorizer.superUsers.sorted().joined(separator: ";"))"])
+        }
         handlers.quotas.replace(await controller.clientQuotas)
         let quotaManager = handlers.quotas
         await controller.onClientQuotasChanged { quotaManager.replace($0) }
+        let scramCredentials = sasl.scramCredentials
+        await controller.onScramCredentialsChanged { scramCredentials.replace($0) }
         let server = BrokerServer(listener: listener, maxFrameBytes: config.int("socket.request.max.bytes"),
                                   router: RequestRouter(handlers: handlers, metrics: metrics), logger: networkLogger, metrics: metrics,
                                   logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
@@ -87,7 +99,7 @@ public struct Broker: Service {
                                   maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
                                   socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
                                   socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")),
-                                  tlsContexts: tlsContexts)
+                                  tlsContexts: tlsContexts, sasl: sasl)
         let channel: BrokerServer.ListeningChannel
         var controllerChannel: BrokerServer.ListeningChannel?
         var extraChannels: [(listener: Listener, channel: BrokerServer.ListeningChannel)] = []
@@ -174,8 +186,8 @@ public struct Broker: Service {
                         await cancelWhenGracefulShutdown { await controller.runISRMaintenance() }
                     }
                 }
-                if let controllerChannel {
-                    group.addTask { try await server.serve(controllerChannel) }
+                if let controllerChannel, let controllerListener {
+                    group.addTask { try await server.serve(controllerChannel, listener: controllerListener) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await Self.monitorLogDirectory(controller.logDirectoryHealth) } }
@@ -200,9 +212,10 @@ public struct Broker: Service {
                 let gate = controller.cluster?.isBroker == true ? controller.clientGate : nil
                 for extra in extraChannels {
                     let extraChannel = extra.channel
+                    let extraListener = extra.listener
                     group.addTask {
                         try await withGracefulShutdownHandler {
-                            try await server.serve(extraChannel, gate: gate)
+                            try await server.serve(extraChannel, gate: gate, listener: extraListener)
                         } onGracefulShutdown: {
                             Self.stopAccepting(extraChannel.channel)
                         }

@@ -8,8 +8,8 @@ struct Runnel: AsyncParsableCommand {
         commandName: "runnel",
         abstract: "Runnel: a Kafka-compatible, replicated, append-only log broker.",
         subcommands: [BrokerCommand.self, ConfigReferenceCommand.self, LogCommand.self,
-                      TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
-                      ClusterCommand.self, PerfCommand.self]
+                      TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, AclCommand.self,
+                      ClusterCommand.self, PerfCommand.self, UserCommand.self]
     )
 
     /// ArgumentParser's entry point, except that usage errors of `runnel log …` exit with status 2

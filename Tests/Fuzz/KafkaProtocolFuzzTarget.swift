@@ -130,6 +130,13 @@ private func decodeBody(apiKey: ApiKey, version: Int16, body: ByteBuffer) {
     case .brokerHeartbeat: _ = roundTrip(BrokerHeartbeatRequest.self, body, version)
     case .allocateProducerIds: _ = roundTrip(AllocateProducerIdsRequest.self, body, version)
     case .alterPartition: _ = roundTrip(AlterPartitionRequest.self, body, version)
+    case .saslHandshake: _ = roundTrip(SaslHandshakeRequest.self, body, version)
+    case .saslAuthenticate: _ = roundTrip(SaslAuthenticateRequest.self, body, version)
+    case .describeAcls: _ = roundTrip(DescribeAclsRequest.self, body, version)
+    case .createAcls: _ = roundTrip(CreateAclsRequest.self, body, version)
+    case .deleteAcls: _ = roundTrip(DeleteAclsRequest.self, body, version)
+    case .describeUserScramCredentials: _ = roundTrip(DescribeUserScramCredentialsRequest.self, body, version)
+    case .alterUserScramCredentials: _ = roundTrip(AlterUserScramCredentialsRequest.self, body, version)
     default: break
     }
 }

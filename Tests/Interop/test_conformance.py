@@ -27,7 +27,9 @@ ListOffsets 1-7, Metadata 0-12, OffsetCommit 2-8, OffsetFetch 1-8, FindCoordinat
 JoinGroup 0-7, Heartbeat 0-4, LeaveGroup 0-4, SyncGroup 0-5, DescribeGroups 0-5, ListGroups 0-4,
 ApiVersions 0-4, CreateTopics 0-5, DeleteTopics 0-4, DeleteRecords 0-2, InitProducerId 0-4,
 OffsetForLeaderEpoch 2-4, DescribeConfigs 1-4, CreatePartitions 0-3, DeleteGroups 0-2,
-OffsetDelete 0, DescribeClientQuotas 0-1, AlterClientQuotas 0-1, DescribeCluster 0-1).
+OffsetDelete 0, DescribeClientQuotas 0-1, AlterClientQuotas 0-1, DescribeCluster 0-1, DescribeAcls 0-3,
+CreateAcls 0-3, DeleteAcls 0-3). The broker runs with an authorizer and User:ANONYMOUS (this
+module's PLAINTEXT connections) as a super user, so every API is also checked with ACLs on.
 ``NO_KAFKA_PYTHON_CLASS`` below is that (empty) list.
 
 Caveat: the Kafka 4 schemas kafka-python ships declare Produce ``validVersions`` 3-13,
@@ -60,6 +62,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 from kafka.protocol.admin import (
+    CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse,
     AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
     CreateTopicsRequest, CreateTopicsResponse, DeleteGroupsRequest, DeleteGroupsResponse,
     DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
@@ -111,6 +114,10 @@ BROKER_OVERRIDES = {
     "group.initial.rebalance.delay.ms": 0,
     "offsets.topic.num.partitions": 3,
     "offsets.topic.replication.factor": 1,
+    # ACLs on, with this PLAINTEXT client (User:ANONYMOUS) a super user: every API must behave as
+    # without an authorizer, and the ACL APIs answer for real.
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:ANONYMOUS",
 }
 
 # --------------------------------------------------------------------------------------
@@ -869,6 +876,45 @@ def check_describe_log_dirs(cx: Ctx, c: Conn, v: int) -> None:
         assert res.total_bytes > 0 and res.usable_bytes > 0
 
 
+def _create_acl(c: Conn, v: int, name: str, principal: str = "User:conf") -> list[int]:
+    A = CreateAclsRequest.AclCreation
+    req = CreateAclsRequest(creations=[A(resource_type=2, resource_name=name, resource_pattern_type=3, principal=principal,
+                                         host="*", operation=3, permission_type=3)])  # TOPIC, LITERAL, READ, ALLOW
+    return [r.error_code for r in c.call(req, v, CreateAclsResponse).results]
+
+
+def check_create_acls(cx: Ctx, c: Conn, v: int) -> None:
+    name = cx.name(f"conf-ca-v{v}")
+    assert _create_acl(c, v, name) == [NONE]
+    # A principal without "Type:" is INVALID_REQUEST (42) for that creation.
+    assert _create_acl(c, v, name, principal="conf") == [42]
+
+
+def _acl_filter(name: str) -> dict:
+    return dict(resource_type_filter=2, resource_name_filter=name, pattern_type_filter=3, principal_filter=None,
+                host_filter=None, operation=1, permission_type=1)  # ANY operation, ANY permission
+
+
+def check_describe_acls(cx: Ctx, c: Conn, v: int) -> None:
+    name = cx.name(f"conf-da-v{v}")
+    assert _create_acl(c, 1, name) == [NONE]
+    r = c.call(DescribeAclsRequest(**_acl_filter(name)), v, DescribeAclsResponse)
+    assert (r.error_code, r.error_message) == (NONE, None), r
+    assert [(x.resource_type, x.resource_name, x.pattern_type, [(a.principal, a.host, a.operation, a.permission_type) for a in x.acls])
+            for x in r.resources] == [(2, name, 3, [("User:conf", "*", 3, 3)])], r
+
+
+def check_delete_acls(cx: Ctx, c: Conn, v: int) -> None:
+    name = cx.name(f"conf-dla-v{v}")
+    assert _create_acl(c, 1, name) == [NONE]
+    req = DeleteAclsRequest(filters=[DeleteAclsRequest.DeleteAclsFilter(**_acl_filter(name))])
+    r = c.call(req, v, DeleteAclsResponse)
+    assert [(f.error_code, [(m.error_code, m.resource_name, m.principal, m.operation) for m in f.matching_acls])
+            for f in r.filter_results] == [(NONE, [(NONE, name, "User:conf", 3)])], r
+    # Nothing left to delete: the same filter matches nothing.
+    assert [len(f.matching_acls) for f in c.call(req, v, DeleteAclsResponse).filter_results] == [0]
+
+
 # api key -> (request class, response class, check)
 CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     0: (ProduceRequest, ProduceResponse, check_produce),
@@ -890,6 +936,9 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     21: (DeleteRecordsRequest, DeleteRecordsResponse, check_delete_records),
     22: (InitProducerIdRequest, InitProducerIdResponse, check_init_producer_id),
     23: (OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, check_offset_for_leader_epoch),
+    29: (DescribeAclsRequest, DescribeAclsResponse, check_describe_acls),
+    30: (CreateAclsRequest, CreateAclsResponse, check_create_acls),
+    31: (DeleteAclsRequest, DeleteAclsResponse, check_delete_acls),
     32: (DescribeConfigsRequest, DescribeConfigsResponse, check_describe_configs),
     33: (AlterConfigsRequest, AlterConfigsResponse, check_alter_configs),
     35: (DescribeLogDirsRequest, DescribeLogDirsResponse, check_describe_log_dirs),

@@ -69,6 +69,16 @@ CASES: list[tuple[str, list[str], bytes | None]] = [
     ("topic-delete-records-no-target", ["topic", "delete-records", "orders"], None),
     ("topic-delete", ["topic", "delete", "orders"], None),
     ("topic-delete-unknown", ["topic", "delete", "orders"], None),
+    ("user-set-password", ["user", "set-password", "carol", "--mechanism", "SCRAM-SHA-512", "--iterations", "8192"],
+     b"carol-secret\n"),
+    ("user-set-password-256", ["user", "set-password", "carol", "--mechanism", "SCRAM-SHA-256", "--password", "pw"], None),
+    ("user-set-password-bad-iterations", ["user", "set-password", "carol", "--iterations", "100"], b"x\n"),
+    ("user-set-password-plain", ["user", "set-password", "carol", "--mechanism", "PLAIN"], b"x\n"),
+    ("user-describe", ["user", "describe"], None),
+    ("user-describe-unknown", ["user", "describe", "ghost"], None),
+    ("user-delete", ["user", "delete", "carol", "--mechanism", "SCRAM-SHA-256"], None),
+    ("user-delete-unknown", ["user", "delete", "carol", "--mechanism", "SCRAM-SHA-256"], None),
+    ("user-describe-after-delete", ["user", "describe", "carol"], None),
     ("unreachable", ["topic", "list", "--bootstrap-server", "127.0.0.1:1"], None),
 ]
 

@@ -19,12 +19,6 @@ import Testing
         #expect(throws: ConfigError.self) { try Listener.parse("X://h:1", key: "listeners", protocolMap: ["X": "TLS"]) }
     }
 
-    @Test func saslListenersAreRefusedUntilSASLIsBuiltIn() throws {
-        guard !Listener.saslAvailable else { return }
-        let error = #expect(throws: ConfigError.self) { try BrokerConfig(overrides: [("listeners", "SASL_PLAINTEXT://:1")]) }
-        #expect(error?.description.contains("SASL") == true)
-    }
-
     @Test func sslListenerLoadsAKeystoreFileAndNamesItsPrincipalRules() throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }

@@ -74,7 +74,10 @@ struct RequestRouterTests {
             #expect(table[48] == 0...1)  // DescribeClientQuotas (KIP-546)
             #expect(table[49] == 0...1)  // AlterClientQuotas
             #expect(table[43] == 0...2)  // ElectLeaders (KIP-183, KIP-460)
-            #expect(table.count == 30)
+            #expect(table[29] == 0...3)  // DescribeAcls, CreateAcls, DeleteAcls (KIP-140, KIP-290)
+            #expect(table[30] == 0...3)
+            #expect(table[31] == 0...3)
+            #expect(table.count == 37)
         }
     }
 
@@ -161,6 +164,26 @@ struct RequestRouterTests {
                 .init(name: "dr", partitions: [.init(partitionIndex: 0, timestamp: -2)]),
             ]), version: 1)
             #expect(earliest.topics.first?.partitions.first?.offset == 5)
+        }
+    }
+}
+
+/// Client quotas count against the connection's authenticated principal (Kafka's `user` quota
+/// entity is `KafkaPrincipal.getName`), not one shared anonymous user.
+struct RequestRouterQuotaUserTests {
+    @Test func aUserQuotaThrottlesOnlyThatPrincipal() async throws {
+        try await RequestRouterTests.withRouter { router in
+            var quotas = ClientQuotas()
+            quotas.set(ClientQuotaEntity(user: .named("alice"), clientID: nil), key: "producer_byte_rate", value: 1000)
+            router.handlers.quotas.replace(quotas)
+            let header = RequestHeader(apiKey: .produce, apiVersion: 9, correlationID: 1, clientID: "shared-client")
+            var alice = RequestRouterTests.context
+            alice.principal = KafkaPrincipal(name: "alice")
+            var bob = RequestRouterTests.context
+            bob.principal = KafkaPrincipal(name: "bob")
+            #expect(router.produceThrottleMs(header: header, frameBytes: 1_000_000, context: RequestRouterTests.context) == 0)
+            #expect(router.produceThrottleMs(header: header, frameBytes: 1_000_000, context: bob) == 0)
+            #expect(router.produceThrottleMs(header: header, frameBytes: 1_000_000, context: alice) > 0)
         }
     }
 }

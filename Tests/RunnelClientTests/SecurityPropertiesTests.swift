@@ -28,6 +28,21 @@ struct SecurityPropertiesTests {
         #expect(try !ClientConfiguration(properties: ["ssl.endpoint.identification.algorithm": "none"]).tls.verifiesHostname)
     }
 
+    @Test("SASL_SSL sets both TLS and SASL; SSL alone sets no SASL")
+    func saslOverTLS() throws {
+        let config = try ClientConfiguration(properties: [
+            "security.protocol": "SASL_SSL", "ssl.ca.location": "/ca.pem",
+            "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "carol", "sasl.password": "carol-secret",
+        ])
+        #expect(config.securityProtocol == .saslSSL && config.securityProtocol.usesTLS)
+        #expect(config.tls.caLocation == "/ca.pem")
+        #expect(config.sasl == SaslConfiguration(mechanism: .scramSHA512, username: "carol", password: "carol-secret"))
+        let plain = try ClientConfiguration(properties: ["security.protocol": "SASL_PLAINTEXT", "sasl.username": "a", "sasl.password": "b"])
+        #expect(plain.securityProtocol == .saslPlaintext && !plain.securityProtocol.usesTLS && plain.sasl?.mechanism == .plain)
+        #expect(try ClientConfiguration(properties: ["security.protocol": "SSL"]).sasl == nil)
+        #expect(throws: ClientError.self) { try ClientConfiguration(properties: ["security.protocol": "SASL_SSL"]) }
+    }
+
     @Test("unusable security settings are refused, naming the property")
     func refusals() {
         let cases: [[String: String]] = [

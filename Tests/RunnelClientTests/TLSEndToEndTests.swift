@@ -72,4 +72,42 @@ struct TLSEndToEndTests {
         plain["socket.connection.setup.timeout.ms"] = "3000"
         await #expect(throws: ClientError.self) { _ = try await Admin(configuration: try ClientConfiguration(properties: plain)).listTopics() }
     }
+
+    @Test("SASL_SSL: the TLS handshake, then PLAIN inside it; TLS alone or a wrong password is refused")
+    func saslOverTLS() async throws {
+        let pki = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: pki) }
+        let jaas = #"org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";"#
+        let broker = try await InProcessBroker.start(overrides: [
+            ("listeners", "SASL_SSL://127.0.0.1:{port}"), ("ssl.keystore.location", "\(pki)/keystore.pem"),
+            ("ssl.truststore.location", "\(pki)/ca.pem"), ("sasl.enabled.mechanisms", "PLAIN"),
+            ("listener.name.sasl_ssl.plain.sasl.jaas.config", jaas), ("connection.failed.authentication.delay.ms", "0"),
+        ])
+        defer { Task { await broker.stop() } }
+        let properties: [String: String] = [
+            "bootstrap.servers": broker.bootstrap, "security.protocol": "SASL_SSL", "ssl.ca.location": "\(pki)/ca.pem",
+            "sasl.mechanism": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret", "request.timeout.ms": "5000",
+        ]
+        let admin = Admin(configuration: try ClientConfiguration(properties: properties))
+        try await admin.createTopics([NewTopic(name: "sasl-ssl", partitions: 1)])
+        let producer = Producer(configuration: try ProducerConfiguration(properties: properties))
+        let metadata = try await producer.send(ProducerRecord(topic: "sasl-ssl", key: "k", value: "inside TLS"))
+        #expect(metadata.offset == 0)
+        await producer.close()
+
+        var wrong = properties
+        wrong["sasl.password"] = "guess"
+        do {
+            _ = try await Admin(configuration: try ClientConfiguration(properties: wrong)).listTopics()
+            Issue.record("a wrong password authenticated")
+        } catch let error as ClientError {
+            #expect("\(error)".lowercased().contains("authentication"), "\(error)")
+        }
+        // TLS without SASL: the handshake succeeds, but the first request closes the connection.
+        var tlsOnly = properties
+        tlsOnly["security.protocol"] = "SSL"
+        for key in ["sasl.mechanism", "sasl.username", "sasl.password"] { tlsOnly[key] = nil }
+        tlsOnly["socket.connection.setup.timeout.ms"] = "3000"
+        await #expect(throws: ClientError.self) { _ = try await Admin(configuration: try ClientConfiguration(properties: tlsOnly)).listTopics() }
+    }
 }

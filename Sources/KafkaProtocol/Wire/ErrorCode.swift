@@ -35,7 +35,11 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidSessionTimeout = ErrorCode(26)
     public static let rebalanceInProgress = ErrorCode(27)
     public static let invalidCommitOffsetSize = ErrorCode(28)
+    public static let topicAuthorizationFailed = ErrorCode(29)
     public static let groupAuthorizationFailed = ErrorCode(30)
+    public static let clusterAuthorizationFailed = ErrorCode(31)
+    /// ACL APIs on a broker with no authorizer (`authorizer.class.name` empty).
+    public static let securityDisabled = ErrorCode(54)
     public static let invalidTimestamp = ErrorCode(32)
     public static let unsupportedVersion = ErrorCode(35)
     public static let topicAlreadyExists = ErrorCode(36)
@@ -84,6 +88,13 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let duplicateBrokerRegistration = ErrorCode(101)
     public static let brokerIDNotRegistered = ErrorCode(102)
     public static let inconsistentTopicID = ErrorCode(103)
+    // SASL and SCRAM credentials (KIP-43, KIP-152, KIP-554).
+    public static let unsupportedSaslMechanism = ErrorCode(33)
+    public static let illegalSaslState = ErrorCode(34)
+    public static let saslAuthenticationFailed = ErrorCode(58)
+    public static let resourceNotFound = ErrorCode(91)
+    public static let duplicateResource = ErrorCode(92)
+    public static let unacceptableCredential = ErrorCode(93)
 
     /// Whether Kafka's Java client treats this error as retriable (`RetriableException` subclasses).
     ///
@@ -116,7 +127,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 21: "INVALID_REQUIRED_ACKS", 22: "ILLEGAL_GENERATION",
             23: "INCONSISTENT_GROUP_PROTOCOL", 24: "INVALID_GROUP_ID", 25: "UNKNOWN_MEMBER_ID",
             26: "INVALID_SESSION_TIMEOUT", 27: "REBALANCE_IN_PROGRESS", 28: "INVALID_COMMIT_OFFSET_SIZE",
-            30: "GROUP_AUTHORIZATION_FAILED", 32: "INVALID_TIMESTAMP",
+            29: "TOPIC_AUTHORIZATION_FAILED", 30: "GROUP_AUTHORIZATION_FAILED", 31: "CLUSTER_AUTHORIZATION_FAILED",
+            32: "INVALID_TIMESTAMP", 54: "SECURITY_DISABLED",
             35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS",
             38: "INVALID_REPLICATION_FACTOR", 39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG",
             41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
@@ -127,6 +139,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
             79: "MEMBER_ID_REQUIRED", 80: "PREFERRED_LEADER_NOT_AVAILABLE", 81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID",
             83: "ELIGIBLE_LEADERS_NOT_AVAILABLE", 84: "ELECTION_NOT_NEEDED",
             86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 94: "INCONSISTENT_VOTER_SET", 95: "INVALID_UPDATE_VERSION", 98: "SNAPSHOT_NOT_FOUND", 100: "UNKNOWN_TOPIC_ID", 101: "DUPLICATE_BROKER_REGISTRATION", 102: "BROKER_ID_NOT_REGISTERED", 103: "INCONSISTENT_TOPIC_ID", 104: "INCONSISTENT_CLUSTER_ID", 106: "NEW_LEADER_ELECTED", 107: "INELIGIBLE_REPLICA",
+            33: "UNSUPPORTED_SASL_MECHANISM", 34: "ILLEGAL_SASL_STATE", 58: "SASL_AUTHENTICATION_FAILED",
+            91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL",
         ]
         return names[rawValue] ?? "ERROR_\(rawValue)"
     }

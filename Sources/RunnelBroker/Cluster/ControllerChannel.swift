@@ -23,7 +23,7 @@ actor ControllerChannel {
     private let nodeID: Int32
     private let logger: Logger
     private var connection: (leader: Int32, connection: NodeConnection)?
-    /// TLS to the controller listener, when it is SSL.
+    /// TLS to the controller listener, when it is SSL or SASL_SSL.
     private let tls: NodeTLS?
 
     init(quorum: QuorumDriver, settings: ClusterSettings, nodeID: Int32, logger: Logger, tls: NodeTLS? = nil) {
@@ -51,7 +51,7 @@ actor ControllerChannel {
                     } else {
                         connection?.connection.close()
                         conn = try await NodeConnection.connect(host: voter.host, port: voter.port, clientID: "\(Self.clientIDPrefix)\(nodeID)",
-                                                                timeout: .seconds(2), tls: tls)
+                                                                timeout: .seconds(2), tls: tls, sasl: settings.controllerSasl)
                         connection = (leader, conn)
                     }
                     let remaining = deadline - clock.now

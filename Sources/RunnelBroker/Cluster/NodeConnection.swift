@@ -35,10 +35,27 @@ final class NodeConnection: Sendable {
         self.clientID = clientID
     }
 
-    /// Connects to `host:port`, over TLS when `tls` is given (the peer's listener is SSL).
-    /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``.
+    /// Connects to `host:port`, over TLS when `tls` is given (the peer's listener is SSL or
+    /// SASL_SSL), then authenticates with `sasl` when the listener there uses SASL: TCP, then TLS,
+    /// then SASL, then Kafka requests.
+    /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``; ``NodeSaslError`` when
+    ///   the other node refuses the credentials.
     static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount, tls: NodeTLS? = nil,
-                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NodeConnection {
+                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                        sasl: NodeSaslCredentials? = nil) async throws -> NodeConnection {
+        let connection = try await open(host: host, port: port, clientID: clientID, timeout: timeout, tls: tls, group: group)
+        guard let sasl else { return connection }
+        do {
+            try await sasl.authenticate(connection, timeout: timeout)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    private static func open(host: String, port: Int, clientID: String, timeout: TimeAmount, tls: NodeTLS?,
+                             group: any EventLoopGroup) async throws -> NodeConnection {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)

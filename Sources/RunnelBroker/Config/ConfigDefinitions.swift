@@ -115,6 +115,12 @@ public enum ConfigDefinitions {
                          doc: "Most bytes of requests read and not yet answered, from all connections together; -1 means no byte limit (queued.max.requests still applies). At the limit the broker stops reading from sockets until half of them are answered; a single larger request is still read."),
         ConfigDefinition("runnel.max.in.flight.requests.per.connection", .broker, .int, default: "5", .atLeast(1),
                          doc: "Most requests the broker reads from one connection before their responses are handed to the socket. Runnel handles a connection's requests one at a time, in order, as Kafka does; reading a few ahead keeps pipelining clients (librdkafka and the Java producer send up to 5 at once) from waiting a round trip per request, while 1 is Kafka's rule (read the next request once the previous response is sent). Requests read ahead by all connections together take at most half of queued.max.requests, so every connection's next request finds room. A connection whose client does not read its responses (its unsent response bytes above the socket write buffer's high-water mark) is not read from; the requests it had read ahead then leave queued.max.requests (not queued.max.request.bytes) until it reads."),
+        ConfigDefinition("authorizer.class.name", .broker, .string, default: "",
+                         doc: "The authorizer that checks every request against the ACLs (KIP-801). Empty: no authorization, every request is allowed and the ACL APIs answer SECURITY_DISABLED. org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer, read the same way) enables ACLs stored in the cluster metadata log; any other value is refused at startup. See docs/security.md."),
+        ConfigDefinition("super.users", .broker, .string, default: "",
+                         doc: "Principals allowed every operation whatever the ACLs say, separated by semicolons (User:admin;User:ANONYMOUS). Brokers and controllers talking over PLAINTEXT are User:ANONYMOUS, so a cluster with an authorizer and PLAINTEXT inter-broker traffic lists User:ANONYMOUS here."),
+        ConfigDefinition("allow.everyone.if.no.acl.found", .broker, .boolean, default: "false",
+                         doc: "With an authorizer: whether a request on a resource no ACL covers at all (for any principal or host) is allowed. False refuses it."),
         ConfigDefinition("quota.window.num", .broker, .int, default: "11", .atLeast(2),
                          doc: "Samples a client quota's rate is measured over (KIP-13): the rate is what the kept samples hold divided by the time they cover, never less than this many windows minus one, so a new client's burst is spread over the span. Quotas themselves are set with AlterClientQuotas (producer_byte_rate, consumer_byte_rate, request_percentage per user and client id)."),
         ConfigDefinition("quota.window.size.seconds", .broker, .int, default: "1", .atLeast(1),
@@ -211,7 +217,7 @@ public enum ConfigDefinitions {
                          doc: "Runnel extension: the lowest level of log lines written to stderr."),
         ConfigDefinition("runnel.log.levels", .broker, .string, default: "",
                          doc: "Runnel extension: per-subsystem levels overriding runnel.log.level, as subsystem=level pairs separated by commas (subsystems: network, storage, groups, metrics, controller, replication), e.g. network=debug,storage=warning."),
-    ]
+    ] + sasl
 
     public static let topic: [ConfigDefinition] = [
         ConfigDefinition("segment.bytes", .topic, .int, default: "1073741824", .atLeast(14), brokerKey: "log.segment.bytes",
@@ -268,7 +274,9 @@ public enum ConfigDefinitions {
     static let topicByName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: topic.map { ($0.name, $0) })
 
     /// The definition of a broker key, or `nil`.
-    public static func brokerKey(_ name: String) -> ConfigDefinition? { brokerByName[name] }
+    /// Listener-prefixed SASL keys (`listener.name.<listener>.sasl.enabled.mechanisms`...) resolve to
+    /// their templates; per-listener `ssl.*` keys go through ``listenerKey(_:)`` instead.
+    public static func brokerKey(_ name: String) -> ConfigDefinition? { brokerByName[name] ?? listenerPrefixedSaslKey(name) }
 
     /// Broker keys that may also be set for one listener as `listener.name.<lowercase name>.<key>`,
     /// overriding the broker-wide value for that listener (Kafka's per-listener configs).

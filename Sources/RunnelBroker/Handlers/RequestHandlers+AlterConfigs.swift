@@ -5,7 +5,20 @@ extension RequestHandlers {
     /// the others return to their defaults. Topics (type 2) and brokers (type 4, "" or this
     /// broker's id) are supported; only the broker keys that supply topic defaults are dynamic.
     /// Each resource succeeds or fails on its own (see ``Controller/alterConfigs``).
+    /// Needs ALTER_CONFIGS on each topic, or on the cluster for broker resources.
     func alterConfigs(_ request: AlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
+        AlterConfigsResponse(responses: await authorizingEach(request.resources) {
+            configAuthorizationError(.alterConfigs, type: $0.resourceType, name: $0.resourceName)
+        } refused: {
+            .init(errorCode: $1, errorMessage: "Authorization failed.", resourceType: $0.resourceType, resourceName: $0.resourceName)
+        } allowed: { allowed in
+            var inner = request
+            inner.resources = allowed
+            return await alterAuthorizedConfigs(inner, version: version).responses
+        })
+    }
+
+    private func alterAuthorizedConfigs(_ request: AlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
         if let forwarded = await forwardIfNeeded(request, version: version) {
             return forwardedOrFailed(forwarded, request.resources.map { ($0.resourceType, $0.resourceName) })
         }
@@ -21,7 +34,20 @@ extension RequestHandlers {
     /// IncrementalAlterConfigs v0-1 (KIP-339): SET, DELETE, APPEND and SUBTRACT (the last two only
     /// on list keys such as `cleanup.policy`); keys not named keep their values. An unknown
     /// operation id is INVALID_REQUEST for its resource.
+    /// Needs ALTER_CONFIGS as AlterConfigs does.
     func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
+        AlterConfigsResponse(responses: await authorizingEach(request.resources) {
+            configAuthorizationError(.alterConfigs, type: $0.resourceType, name: $0.resourceName)
+        } refused: {
+            .init(errorCode: $1, errorMessage: "Authorization failed.", resourceType: $0.resourceType, resourceName: $0.resourceName)
+        } allowed: { allowed in
+            var inner = request
+            inner.resources = allowed
+            return await incrementalAlterAuthorizedConfigs(inner, version: version).responses
+        })
+    }
+
+    private func incrementalAlterAuthorizedConfigs(_ request: IncrementalAlterConfigsRequest, version: Int16) async -> AlterConfigsResponse {
         if let forwarded = await forwardIfNeeded(request, version: version) {
             return forwardedOrFailed(forwarded, request.resources.map { ($0.resourceType, $0.resourceName) })
         }

@@ -3,6 +3,18 @@ import KafkaProtocol
 extension RequestHandlers {
     /// CreatePartitions v0-3: a topic named twice in one request gets INVALID_REQUEST, as in Kafka.
     func createPartitions(_ request: CreatePartitionsRequest, version: Int16) async -> CreatePartitionsResponse {
+        CreatePartitionsResponse(results: await authorizingEach(request.topics) {
+            topicAuthorizationError(.alter, topic: $0.name)
+        } refused: {
+            .init(name: $0.name, errorCode: $1, errorMessage: "Authorization failed.")
+        } allowed: { allowed in
+            var inner = request
+            inner.topics = allowed
+            return await createAuthorizedPartitions(inner, version: version).results
+        })
+    }
+
+    private func createAuthorizedPartitions(_ request: CreatePartitionsRequest, version: Int16) async -> CreatePartitionsResponse {
         if let forwarded = await forwardIfNeeded(request, version: version) {
             switch forwarded {
             case .success(let response): return response

@@ -9,6 +9,10 @@ extension RequestHandlers {
         var topics: [DeleteRecordsResponse.Topic] = []
         for topic in request.topics {
             var partitions: [DeleteRecordsResponse.Partition] = []
+            if let refused = topicAuthorizationError(.delete, topic: topic.name) {
+                topics.append(.init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refused) }))
+                continue
+            }
             for p in topic.partitions {
                 if TopicName.isInternal(topic.name) {
                     // Kafka refuses to delete records of internal topics: committed offsets would vanish.

@@ -20,6 +20,10 @@ extension RequestHandlers {
                 .init(errorCode: code, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName,
                       configs: configs)
             }
+            if let refused = configAuthorizationError(.describeConfigs, type: resource.resourceType, name: resource.resourceName) {
+                results.append(result(refused, "Authorization failed."))
+                continue
+            }
             switch resource.resourceType {
             case 2:
                 guard let topic = image.topics[resource.resourceName] else {
@@ -35,7 +39,7 @@ extension RequestHandlers {
                     results.append(result(.invalidRequest, "Broker \(resource.resourceName) is not this broker (\(nodeID))."))
                     continue
                 }
-                let configs = ConfigDefinitions.broker.filter { wanted($0.name) }.map { def in
+                let configs = ConfigDefinitions.broker.filter { wanted($0.name) && !$0.name.contains("<") }.map { def in
                     Self.brokerConfig(def, config: config, request: request)
                 }
                 results.append(result(.none, nil, configs))

@@ -12,6 +12,8 @@ extension RequestHandlers {
     /// are left out, as in Kafka. A directory an I/O error took offline answers KAFKA_STORAGE_ERROR
     /// with no topics, as Kafka's does.
     func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
+        // Needs DESCRIBE on the cluster; refused, no directory is listed (the error shows from v3).
+        if let refused = clusterAuthorizationError(.describe) { return DescribeLogDirsResponse(errorCode: refused, results: []) }
         let directory = Self.absolutePath(config.logDirectory)
         if controller.logDirectoryHealth.isOffline {
             return DescribeLogDirsResponse(results: [.init(errorCode: .kafkaStorageError, logDir: directory, topics: [])])

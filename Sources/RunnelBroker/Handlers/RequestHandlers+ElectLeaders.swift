@@ -3,17 +3,19 @@ import KafkaProtocol
 extension RequestHandlers {
     /// ElectLeaders v0-2 (KIP-183, KIP-460): preferred or unclean leader elections, run by the
     /// active controller (forwarded there from any broker, KIP-590).
+    /// Needs ALTER on the cluster: refused, every partition gets CLUSTER_AUTHORIZATION_FAILED.
     func electLeaders(_ request: ElectLeadersRequest, version: Int16) async -> ElectLeadersResponse {
+        func allFailed(_ code: ErrorCode, _ message: String) -> ElectLeadersResponse {
+            ElectLeadersResponse(errorCode: version >= 1 ? code : .none, replicaElectionResults:
+                (request.topicPartitions ?? []).map { t in
+                    .init(topic: t.topic, partitionResults: t.partitions.map { .init(partitionID: $0, errorCode: code, errorMessage: message) })
+                })
+        }
+        if let refused = clusterAuthorizationError(.alter) { return allFailed(refused, "Cluster authorization failed.") }
         if let forwarded = await forwardIfNeeded(request, version: version) {
             switch forwarded {
             case .success(let response): return response
-            case .failure(let failure):
-                return ElectLeadersResponse(errorCode: version >= 1 ? failure.code : .none, replicaElectionResults:
-                    (request.topicPartitions ?? []).map { t in
-                        .init(topic: t.topic, partitionResults: t.partitions.map {
-                            .init(partitionID: $0, errorCode: failure.code, errorMessage: "The active controller did not answer.")
-                        })
-                    })
+            case .failure(let failure): return allFailed(failure.code, "The active controller did not answer.")
             }
         }
         let results = await controller.electLeaders(type: request.electionType, partitions: request.topicPartitions.map { topics in

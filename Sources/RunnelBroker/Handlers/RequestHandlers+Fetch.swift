@@ -43,8 +43,17 @@ extension RequestHandlers {
         var total = 0
         var hadError = false
         var responses: [FetchResponse.TopicResponse] = []
+        // Followers need CLUSTER_ACTION on the cluster, consumers READ on each topic (KafkaApis).
+        let replicaAllowed = isReplica && authorized(.clusterAction, .cluster)
         for topic in request.topics {
             var partitions: [FetchResponse.PartitionData] = []
+            if isReplica ? !replicaAllowed : !authorized(.read, topic: topic.topic) {
+                hadError = true
+                responses.append(.init(topic: topic.topic, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partition, errorCode: .topicAuthorizationFailed, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1)
+                }))
+                continue
+            }
             for p in topic.partitions {
                 let data = await readOne(topic: topic.topic, p, version: version, budget: remaining,
                                          firstData: total == 0, isReplica: isReplica, replicaID: request.replicaID)

@@ -8,6 +8,10 @@ extension RequestHandlers {
     func describeGroups(_ request: DescribeGroupsRequest, client: ClientInfo) async -> DescribeGroupsResponse {
         var out: [DescribeGroupsResponse.Group] = []
         for groupID in request.groups {
+            if let refused = groupAuthorizationError(.describe, group: groupID) {
+                out.append(DescribeGroupsResponse.Group(errorCode: refused, groupID: groupID))
+                continue
+            }
             switch await groups.describe(groupID: groupID) {
             case .failure(let error):
                 out.append(DescribeGroupsResponse.Group(errorCode: error.code, groupID: groupID))
@@ -33,8 +37,11 @@ extension RequestHandlers {
             return ListGroupsResponse(errorCode: error.code, groups: [])
         case .success(let listings):
             let filter = Set(request.statesFilter.map { $0.lowercased() })
+            // DESCRIBE on the cluster lists every group; otherwise only those the principal may describe.
+            let everyGroup = authorized(.describe, .cluster)
             return ListGroupsResponse(groups: listings
                 .filter { filter.isEmpty || filter.contains($0.state.rawValue.lowercased()) }
+                .filter { everyGroup || authorized(.describe, group: $0.groupID) }
                 .map { ListGroupsResponse.Group(groupID: $0.groupID, protocolType: $0.protocolType, groupState: $0.state.rawValue) })
         }
     }
@@ -44,6 +51,10 @@ extension RequestHandlers {
     func deleteGroups(_ request: DeleteGroupsRequest, client: ClientInfo) async -> DeleteGroupsResponse {
         var results: [DeleteGroupsResponse.Result] = []
         for groupID in request.groupsNames {
+            if let refused = groupAuthorizationError(.delete, group: groupID) {
+                results.append(DeleteGroupsResponse.Result(groupID: groupID, errorCode: refused))
+                continue
+            }
             results.append(DeleteGroupsResponse.Result(groupID: groupID, errorCode: await groups.deleteGroup(groupID: groupID)))
         }
         return DeleteGroupsResponse(results: results)

@@ -37,6 +37,7 @@ extension RequestHandlers {
         }
         switch keyType {
         case 0:
+            if let refused = groupAuthorizationError(.describe, group: key) { return failure(refused, "Group authorization failed.") }
             if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
             guard controller.cluster != nil else {
                 let own = advertised(for: listenerName)
@@ -64,6 +65,9 @@ extension RequestHandlers {
 
     /// JoinGroup v0-7: held until the rebalance completes (see ``ClassicGroup``).
     func joinGroup(_ request: JoinGroupRequest, client: ClientInfo) async -> JoinGroupResponse {
+        if let refused = groupAuthorizationError(.read, group: request.groupID) {
+            return JoinGroupResponse(errorCode: refused, generationID: -1, protocolType: nil, protocolName: nil, leader: "", memberID: request.memberID, members: [])
+        }
         let instanceID = client.version >= 5 ? request.groupInstanceID : nil
         let input = JoinGroupInput(
             memberID: request.memberID, groupInstanceID: instanceID, clientID: client.clientID, clientHost: client.clientHost,
@@ -85,6 +89,9 @@ extension RequestHandlers {
 
     /// SyncGroup v0-5: followers are held until the leader's assignments arrive.
     func syncGroup(_ request: SyncGroupRequest, client: ClientInfo) async -> SyncGroupResponse {
+        if let refused = groupAuthorizationError(.read, group: request.groupID) {
+            return SyncGroupResponse(errorCode: refused, protocolType: nil, protocolName: nil, assignment: ByteBuffer())
+        }
         var assignments: [String: ByteBuffer] = [:]
         for a in request.assignments { assignments[a.memberID] = a.assignment }
         let input = SyncGroupInput(memberID: request.memberID, groupInstanceID: client.version >= 3 ? request.groupInstanceID : nil,
@@ -99,6 +106,7 @@ extension RequestHandlers {
 
     /// Heartbeat v0-4.
     func heartbeat(_ request: HeartbeatRequest, client: ClientInfo) async -> HeartbeatResponse {
+        if let refused = groupAuthorizationError(.read, group: request.groupID) { return HeartbeatResponse(errorCode: refused) }
         let code = await groups.heartbeat(groupID: request.groupID, memberID: request.memberID,
                                           groupInstanceID: client.version >= 3 ? request.groupInstanceID : nil,
                                           generationID: request.generationID)
@@ -107,6 +115,7 @@ extension RequestHandlers {
 
     /// LeaveGroup v0-4: v0-2 name one member; v3+ a batch with per-member errors (KIP-345).
     func leaveGroup(_ request: LeaveGroupRequest, client: ClientInfo) async -> LeaveGroupResponse {
+        if let refused = groupAuthorizationError(.read, group: request.groupID) { return LeaveGroupResponse(errorCode: refused) }
         let requested = request.leavingMembers(version: client.version)
         let leaving = requested.map { ClassicGroup.LeavingMember(memberID: $0.memberID, groupInstanceID: $0.groupInstanceID) }
         let (topLevel, perMember) = await groups.leave(groupID: request.groupID, members: leaving)

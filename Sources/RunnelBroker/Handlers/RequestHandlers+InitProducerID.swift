@@ -6,6 +6,10 @@ extension RequestHandlers {
     /// fresh epoch bumps it itself. Transactions are not supported: a transactional id gets
     /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients report at once instead of retrying.
     func initProducerID(_ request: InitProducerIDRequest, version: Int16) async -> InitProducerIDResponse {
+        guard request.transactionalID != nil || authorizedForIdempotentWrite() else {
+            // KIP-679: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+            return InitProducerIDResponse(errorCode: .clusterAuthorizationFailed)
+        }
         guard request.transactionalID == nil else {
             logger.info("refused a transactional producer: transactions are not supported",
                         metadata: ["transactional.id": "\(request.transactionalID ?? "")"])

@@ -12,6 +12,10 @@ extension RequestHandlers {
         var topics: [ListOffsetsResponse.Topic] = []
         for topic in request.topics {
             var partitions: [ListOffsetsResponse.Partition] = []
+            if let refused = topicAuthorizationError(.describe, topic: topic.name) {
+                topics.append(.init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refused) }))
+                continue
+            }
             for p in topic.partitions {
                 partitions.append(await lookup(topic: topic.name, p, version: version, isolation: request.isolationLevel))
             }

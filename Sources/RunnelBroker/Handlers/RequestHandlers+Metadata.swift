@@ -3,6 +3,9 @@ import KafkaProtocol
 extension RequestHandlers {
     /// Metadata v0-12. Topic list: v0 empty = all; v1+ null = all, empty = none. Unknown topics are
     /// created when the request allows it (always before v4) and `auto.create.topics.enable` is true.
+    /// With an authorizer: "all topics" lists only those the principal may DESCRIBE; a named topic it
+    /// may not describe gets TOPIC_AUTHORIZATION_FAILED whether it exists or not (by topic id,
+    /// UNKNOWN_TOPIC_ID); auto-creation needs CREATE on the cluster or the topic.
     /// In a cluster the brokers are the registered, unfenced ones, and a partition whose leader is
     /// fenced reports LEADER_NOT_AVAILABLE with no leader.
     /// - Parameter listener: the listener the request came in on; brokers are described by their
@@ -13,15 +16,21 @@ extension RequestHandlers {
         var topics: [MetadataResponse.Topic] = []
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         if wantsAll {
-            topics = image.topics.values.sorted { $0.name < $1.name }.map { describe($0, image) }
+            // Topics the principal may not describe are left out, as if they did not exist.
+            topics = image.topics.values.sorted { $0.name < $1.name }.filter { authorized(.describe, topic: $0.name) }.map { describe($0, image) }
         } else {
             for requested in request.topics ?? [] {
                 if let name = requested.name {
-                    if let topic = image.topics[name] {
+                    if let refused = topicAuthorizationError(.describe, topic: name) {
+                        // The same answer whether or not the topic exists (KafkaApis).
+                        topics.append(.init(errorCode: refused, name: name, partitions: []))
+                    } else if let topic = image.topics[name] {
                         topics.append(describe(topic, image))
                     } else if let problem = TopicName.problem(name) {
                         logger.debug("metadata for an invalid topic name", metadata: ["topic": "\(name)", "reason": "\(problem)"])
                         topics.append(.init(errorCode: .invalidTopicException, name: name, partitions: []))
+                    } else if allowAutoCreate, !authorized(.create, .cluster), let refused = topicAuthorizationError(.create, topic: name) {
+                        topics.append(.init(errorCode: refused, name: name, partitions: []))
                     } else if allowAutoCreate {
                         let result = await autoCreateTopic(name)
                         image = await controller.image
@@ -34,7 +43,7 @@ extension RequestHandlers {
                     } else {
                         topics.append(.init(errorCode: .unknownTopicOrPartition, name: name, partitions: []))
                     }
-                } else if let topic = image.topic(id: requested.topicID) {
+                } else if let topic = image.topic(id: requested.topicID), authorized(.describe, topic: topic.name) {
                     topics.append(describe(topic, image))
                 } else {
                     topics.append(.init(errorCode: .unknownTopicID, name: nil, topicID: requested.topicID, partitions: []))

@@ -5,7 +5,14 @@ extension RequestHandlers {
     /// OffsetCommit v2-8. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; the rest are
     /// committed together and acknowledged once appended to `__consumer_offsets`. v2-4's
     /// `retention_time_ms` is ignored: offsets expire by `offsets.retention.minutes` (KIP-211).
+    /// Needs READ on the group (else GROUP_AUTHORIZATION_FAILED on every partition) and on each
+    /// topic (else TOPIC_AUTHORIZATION_FAILED on its partitions).
     func offsetCommit(_ request: OffsetCommitRequest, client: ClientInfo) async -> OffsetCommitResponse {
+        if let refused = groupAuthorizationError(.read, group: request.groupID) {
+            return OffsetCommitResponse(topics: request.topics.map { t in
+                OffsetCommitResponse.Topic(name: t.name, partitions: t.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refused) })
+            })
+        }
         let image = await controller.image
         var inputs: [OffsetCommitInput] = []
         var slots: [(topic: Int, partition: Int)] = []
@@ -13,7 +20,12 @@ extension RequestHandlers {
             OffsetCommitResponse.Topic(name: t.name, partitions: t.partitions.map { OffsetCommitResponse.Partition(partitionIndex: $0.partitionIndex) })
         }
         for (ti, t) in request.topics.enumerated() {
+            let topicRefused = topicAuthorizationError(.read, topic: t.name)
             for (pi, p) in t.partitions.enumerated() {
+                if let topicRefused {
+                    topics[ti].partitions[pi].errorCode = topicRefused
+                    continue
+                }
                 guard image.topics[t.name]?.partitions[p.partitionIndex] != nil else {
                     topics[ti].partitions[pi].errorCode = .unknownTopicOrPartition
                     continue
@@ -39,6 +51,10 @@ extension RequestHandlers {
     func offsetFetch(_ request: OffsetFetchRequest, client: ClientInfo) async -> OffsetFetchResponse {
         var answers: [OffsetFetchResponse.Group] = []
         for g in request.requestedGroups(version: client.version) {
+            if let refused = groupAuthorizationError(.describe, group: g.groupID) {
+                answers.append(OffsetFetchResponse.Group(groupID: g.groupID, topics: [], errorCode: refused))
+                continue
+            }
             let (code, topics) = await fetchOffsets(groupID: g.groupID, topics: g.topics)
             answers.append(OffsetFetchResponse.Group(groupID: g.groupID, topics: topics, errorCode: code))
         }
@@ -68,20 +84,36 @@ extension RequestHandlers {
                     partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
                     committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? ""))
             }
-            return (.none, order.map { OffsetFetchResponse.Topic(name: $0, partitions: byTopic[$0] ?? []) })
+            // Topics the principal may not DESCRIBE: left out of "every partition", refused when named.
+            return (.none, order.compactMap { name in
+                guard var partitions = byTopic[name] else { return nil }
+                if let refused = topicAuthorizationError(.describe, topic: name) {
+                    guard topics != nil else { return nil }
+                    partitions = partitions.map {
+                        OffsetFetchResponse.Partition(partitionIndex: $0.partitionIndex, metadata: "", errorCode: refused)
+                    }
+                }
+                return OffsetFetchResponse.Topic(name: name, partitions: partitions)
+            })
         }
     }
 
     /// OffsetDelete v0 (KIP-496): removes committed offsets of an Empty group, or of topics the
     /// group's members do not subscribe to (GROUP_SUBSCRIBED_TO_TOPIC otherwise).
+    /// Needs DELETE on the group (else a top-level GROUP_AUTHORIZATION_FAILED) and READ on each
+    /// topic (else TOPIC_AUTHORIZATION_FAILED on its partitions, which keep their offsets).
     func offsetDelete(_ request: OffsetDeleteRequest, client: ClientInfo) async -> OffsetDeleteResponse {
-        let partitions = request.topics.flatMap { t in t.partitions.map { GroupTopicPartition(t.name, $0.partitionIndex) } }
+        if let refused = groupAuthorizationError(.delete, group: request.groupID) { return OffsetDeleteResponse(errorCode: refused) }
+        let refusedTopics = Dictionary(request.topics.compactMap { t in topicAuthorizationError(.read, topic: t.name).map { (t.name, $0) } },
+                                       uniquingKeysWith: { a, _ in a })
+        let partitions = request.topics.filter { refusedTopics[$0.name] == nil }
+            .flatMap { t in t.partitions.map { GroupTopicPartition(t.name, $0.partitionIndex) } }
         let (code, errors) = await groups.deleteOffsets(groupID: request.groupID, partitions: partitions)
         guard code == .none else { return OffsetDeleteResponse(errorCode: code) }
         var remaining = errors.makeIterator()
         return OffsetDeleteResponse(topics: request.topics.map { t in
             OffsetDeleteResponse.Topic(name: t.name, partitions: t.partitions.map {
-                OffsetDeleteResponse.Partition(partitionIndex: $0.partitionIndex, errorCode: remaining.next() ?? .none)
+                OffsetDeleteResponse.Partition(partitionIndex: $0.partitionIndex, errorCode: refusedTopics[t.name] ?? remaining.next() ?? .none)
             })
         })
     }

@@ -25,6 +25,12 @@ extension RequestHandlers {
         var responses: [ProduceResponse.TopicResponse] = []
         var pending: [(topic: Int, partition: Int, replica: Partition, lastOffset: Int64)] = []
         for topic in request.topicData {
+            if let refused = topicAuthorizationError(.write, topic: topic.name) {
+                responses.append(.init(name: topic.name, partitionResponses: topic.partitionData.map {
+                    .init(index: $0.index, errorCode: refused, baseOffset: -1)
+                }))
+                continue
+            }
             var partitions: [ProduceResponse.PartitionResponse] = []
             for data in topic.partitionData {
                 let (response, appended) = await appendOne(topic: topic.name, data: data, version: version, nowMs: nowMs,

@@ -9,7 +9,22 @@ extension RequestHandlers {
     /// In a cluster a broker that is not the active controller forwards the request (KIP-590); the
     /// brokers' own client id (`runnel-broker-<id>`) may create internal topics
     /// (`__consumer_offsets`), clients may not.
+    /// Topics the principal may not create (CREATE on the cluster or on the topic) get
+    /// TOPIC_AUTHORIZATION_FAILED; only the others are created (or forwarded).
     func createTopics(_ request: CreateTopicsRequest, client: ClientInfo) async -> CreateTopicsResponse {
+        let clusterCreate = authorized(.create, .cluster)
+        return CreateTopicsResponse(topics: await authorizingEach(request.topics) {
+            clusterCreate ? nil : topicAuthorizationError(.create, topic: $0.name)
+        } refused: {
+            .init(name: $0.name, errorCode: $1, errorMessage: "Authorization failed.", configs: nil)
+        } allowed: { allowed in
+            var inner = request
+            inner.topics = allowed
+            return await createAuthorizedTopics(inner, client: client).topics
+        })
+    }
+
+    private func createAuthorizedTopics(_ request: CreateTopicsRequest, client: ClientInfo) async -> CreateTopicsResponse {
         let version = client.version
         if let forwarded = await forwardIfNeeded(request, version: version) {
             switch forwarded {
@@ -73,7 +88,20 @@ extension RequestHandlers {
     }
 
     /// DeleteTopics v0-4 (by name).
+    /// Topics the principal may not delete get TOPIC_AUTHORIZATION_FAILED, existing or not.
     func deleteTopics(_ request: DeleteTopicsRequest, version: Int16) async -> DeleteTopicsResponse {
+        DeleteTopicsResponse(responses: await authorizingEach(request.topicNames) {
+            topicAuthorizationError(.delete, topic: $0)
+        } refused: {
+            .init(name: $0, errorCode: $1)
+        } allowed: { allowed in
+            var inner = request
+            inner.topicNames = allowed
+            return await deleteAuthorizedTopics(inner, version: version).responses
+        })
+    }
+
+    private func deleteAuthorizedTopics(_ request: DeleteTopicsRequest, version: Int16) async -> DeleteTopicsResponse {
         if let forwarded = await forwardIfNeeded(request, version: version) {
             switch forwarded {
             case .success(let response): return response
@@ -90,10 +118,18 @@ extension RequestHandlers {
 
     /// OffsetForLeaderEpoch v2-4 (KIP-101, KIP-279, KIP-320): the end offset of the requested epoch
     /// in this log and the largest epoch at or below it.
+    /// A follower (replica id >= 0) needs CLUSTER_ACTION on the cluster, a client DESCRIBE on the topic.
     func offsetForLeaderEpoch(_ request: OffsetForLeaderEpochRequest, version: Int16) async -> OffsetForLeaderEpochResponse {
         var topics: [OffsetForLeaderEpochResponse.Topic] = []
+        let followerAllowed = request.replicaID >= 0 && authorized(.clusterAction, .cluster)
         for topic in request.topics {
             var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
+            let refusal = request.replicaID >= 0 ? (followerAllowed ? nil : ErrorCode.topicAuthorizationFailed)
+                                                 : topicAuthorizationError(.describe, topic: topic.topic)
+            if let refused = refusal {
+                topics.append(.init(topic: topic.topic, partitions: topic.partitions.map { .init(errorCode: refused, partition: $0.partition) }))
+                continue
+            }
             for p in topic.partitions {
                 guard let partition = await controller.partition(TopicPartition(topic.topic, p.partition)) else {
                     partitions.append(.init(errorCode: .unknownTopicOrPartition, partition: p.partition))

@@ -24,9 +24,12 @@ struct RequestHandlers: Sendable {
     let logLimiter = LogRateLimiter()
     /// Client quotas in force and each client's measured usage (KIP-13, KIP-55, KIP-124).
     let quotas: ClientQuotaManager
+    /// Checks requests against the ACLs; nil when `authorizer.class.name` is empty (every request
+    /// allowed, see ``RequestHandlers/authorized(_:_:)``).
+    let authorizer: Authorizer?
 
     init(controller: Controller, groups: GroupCoordinator, config: BrokerConfig, advertised: Listener, nodeID: Int32,
-         clusterID: String, logger: Logger) {
+         clusterID: String, logger: Logger, authorizer: Authorizer? = nil) {
         self.controller = controller
         self.groups = groups
         self.config = config
@@ -36,6 +39,7 @@ struct RequestHandlers: Sendable {
         self.logger = logger
         self.offsetsTopic = OffsetsTopicGate(controller: controller, groups: groups, config: config, logger: logger)
         self.quotas = ClientQuotaManager(config: config)
+        self.authorizer = authorizer
     }
 }
 

@@ -113,6 +113,10 @@ extension Controller {
         if records.contains(where: { if case .clientQuota = $0 { return true } else { return false } }) {
             clientQuotasChanged?(image.clientQuotas)
         }
+        if records.contains(where: \.changesAcls) {
+            aclsChanged?(Array(image.acls.values))
+        }
+        if records.contains(where: \.isScramCredential) { scramCredentialsChanged?(image.scramCredentials) }
         // New partitions assigned here.
         var openedOffsetsPartitions: [Int32] = []
         var followersChanged = false

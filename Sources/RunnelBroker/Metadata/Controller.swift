@@ -1,5 +1,6 @@
 import Foundation
 import KafkaProtocol
+import KafkaSASL
 import LogStorage
 import Logging
 import SystemPackage
@@ -44,6 +45,10 @@ actor Controller {
     let replicaManager: ReplicaManager?
     /// Told the quotas in force after a `ClientQuotaRecord` applies.
     var clientQuotasChanged: (@Sendable (ClientQuotas) -> Void)?
+    /// Told the ACLs in force after an `AccessControlEntryRecord` or its removal applies.
+    var aclsChanged: (@Sendable ([AclBinding]) -> Void)?
+    /// Told the SCRAM credentials after a `UserScramCredentialRecord` or its removal applies.
+    var scramCredentialsChanged: (@Sendable ([String: [ScramAlgorithm: ScramCredential]]) -> Void)?
     /// Opens when a cluster broker may serve clients (the active controller unfenced it).
     nonisolated let clientGate = ReadinessGate()
     /// Requests to the active controller; nil for a standalone node.

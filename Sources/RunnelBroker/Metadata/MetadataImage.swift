@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSASL
 
 /// The in-memory view of the cluster metadata, rebuilt by replaying the metadata log
 /// (Kafka's `MetadataImage`). A value type: apply records to get the next image.
@@ -46,6 +47,10 @@ public struct MetadataImage: Sendable, Equatable {
     private var namesByID: [UUIDBytes: String] = [:]
     /// Client quotas (KIP-546), from `ClientQuotaRecord`s.
     private(set) var clientQuotas = ClientQuotas()
+    /// ACLs (KIP-801) by id, from `AccessControlEntryRecord`s; those that fail validation are skipped.
+    private(set) var acls: [UUIDBytes: AclBinding] = [:]
+    /// SCRAM credentials (KIP-554) by user and mechanism, from `UserScramCredentialRecord`s.
+    public private(set) var scramCredentials: [String: [ScramAlgorithm: ScramCredential]] = [:]
     /// The first producer id not yet handed out (from the last `ProducerIdsRecord`), 0 if none.
     public private(set) var nextProducerID: Int64 = 0
 
@@ -105,6 +110,19 @@ public struct MetadataImage: Sendable, Equatable {
             // Records only ever hold entities that passed validation; anything else is skipped.
             guard let entity = try? ClientQuotaEntity(components: components) else { return }
             clientQuotas.set(entity, key: key, value: remove ? nil : value)
+        case .accessControlEntry(let id, let data):
+            guard let acl = try? AclBinding(creation: data, id: id) else { return }
+            acls[id] = acl
+        case .removeAccessControlEntry(let id):
+            acls.removeValue(forKey: id)
+        case .userScramCredential(let c):
+            guard let algorithm = c.mechanism.mechanismName.flatMap(ScramAlgorithm.init(mechanismName:)) else { return }
+            scramCredentials[c.name, default: [:]][algorithm] = ScramCredential(
+                algorithm: algorithm, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: Int(c.iterations))
+        case .removeUserScramCredential(let name, let mechanism):
+            guard let algorithm = mechanism.mechanismName.flatMap(ScramAlgorithm.init(mechanismName:)) else { return }
+            scramCredentials[name]?[algorithm] = nil
+            if scramCredentials[name]?.isEmpty == true { scramCredentials.removeValue(forKey: name) }
         case .partitionChange(let c):
             guard let name = namesByID[c.topicID], var p = topics[name]?.partitions[c.partitionID] else { return }
             // Kafka's PartitionRegistration.merge: nil lists and leader -2 mean no change; any leader

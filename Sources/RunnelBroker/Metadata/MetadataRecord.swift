@@ -34,6 +34,15 @@ public enum MetadataRecord: Equatable, Sendable {
     /// `ClientQuotaRecord` (api key 14, v0): sets (or with `remove`, removes) one quota key of a
     /// client quota entity (KIP-546); the value is ignored when removing.
     case clientQuota(entity: [ClientQuotaEntityComponent], key: String, value: Double, remove: Bool)
+    /// `AccessControlEntryRecord` (api key 18, v0): one ACL (KIP-801) and the id it is removed by.
+    case accessControlEntry(id: UUIDBytes, acl: AclData)
+    /// `RemoveAccessControlEntryRecord` (api key 19, v0): removes the ACL with this id.
+    case removeAccessControlEntry(id: UUIDBytes)
+    /// `UserScramCredentialRecord` (api key 11, v0; KIP-554): a user's SCRAM credential for one
+    /// mechanism, as the keys a server keeps (never the password or the salted password).
+    case userScramCredential(UserScramCredentialData)
+    /// `RemoveUserScramCredentialRecord` (api key 22, v0): removes a user's credential for one mechanism.
+    case removeUserScramCredential(name: String, mechanism: ScramMechanism)
 
     /// Resource type of topic configs in `ConfigRecord` (Kafka `ConfigResource.Type.TOPIC`).
     public static let topicResourceType: Int8 = 2
@@ -61,6 +70,27 @@ public enum MetadataRecord: Equatable, Sendable {
             self.leader = leader
             self.leaderEpoch = leaderEpoch
             self.partitionEpoch = partitionEpoch
+        }
+    }
+
+    /// The fields of a `UserScramCredentialRecord`.
+    public struct UserScramCredentialData: Equatable, Sendable {
+        public var name: String
+        public var mechanism: ScramMechanism
+        public var salt: [UInt8]
+        /// `H(ClientKey)` (RFC 5802).
+        public var storedKey: [UInt8]
+        /// `HMAC(SaltedPassword, "Server Key")`.
+        public var serverKey: [UInt8]
+        public var iterations: Int32
+
+        public init(name: String, mechanism: ScramMechanism, salt: [UInt8], storedKey: [UInt8], serverKey: [UInt8], iterations: Int32) {
+            self.name = name
+            self.mechanism = mechanism
+            self.salt = salt
+            self.storedKey = storedKey
+            self.serverKey = serverKey
+            self.iterations = iterations
         }
     }
 
@@ -115,6 +145,21 @@ public enum MetadataRecord: Equatable, Sendable {
                 w.writeString(c.entityType); w.writeNullableString(c.entityName); w.writeTaggedFields()
             }
             w.writeString(key); w.writeFloat64(value); w.writeBool(remove)
+        case .accessControlEntry(let id, let acl):
+            w.writeUnsignedVarint(18); w.writeUnsignedVarint(0)
+            w.writeUUID(id); w.writeInt8(acl.resourceType); w.writeString(acl.resourceName); w.writeInt8(acl.patternType)
+            w.writeString(acl.principal); w.writeString(acl.host); w.writeInt8(acl.operation); w.writeInt8(acl.permissionType)
+        case .removeAccessControlEntry(let id):
+            w.writeUnsignedVarint(19); w.writeUnsignedVarint(0)
+            w.writeUUID(id)
+        case .userScramCredential(let c):
+            w.writeUnsignedVarint(11); w.writeUnsignedVarint(0)
+            w.writeString(c.name); w.writeInt8(c.mechanism.rawValue)
+            w.writeBytes(ByteBuffer(bytes: c.salt)); w.writeBytes(ByteBuffer(bytes: c.storedKey)); w.writeBytes(ByteBuffer(bytes: c.serverKey))
+            w.writeInt32(c.iterations)
+        case .removeUserScramCredential(let name, let mechanism):
+            w.writeUnsignedVarint(22); w.writeUnsignedVarint(0)
+            w.writeString(name); w.writeInt8(mechanism.rawValue)
         }
         w.writeTaggedFields()
         return w.buffer
@@ -172,6 +217,21 @@ public enum MetadataRecord: Equatable, Sendable {
                 return c
             }
             record = .clientQuota(entity: entity, key: try r.readString("key"), value: try r.readFloat64("value"), remove: try r.readBool("remove"))
+        case 18:
+            let id = try r.readUUID("id")
+            record = .accessControlEntry(id: id, acl: AclData(
+                resourceType: try r.readInt8("resource type"), resourceName: try r.readString("resource name"),
+                patternType: try r.readInt8("pattern type"), principal: try r.readString("principal"), host: try r.readString("host"),
+                operation: try r.readInt8("operation"), permissionType: try r.readInt8("permission type")))
+        case 19:
+            record = .removeAccessControlEntry(id: try r.readUUID("id"))
+        case 11:
+            record = .userScramCredential(UserScramCredentialData(
+                name: try r.readString("name"), mechanism: ScramMechanism(rawValue: try r.readInt8("mechanism")),
+                salt: Array(try r.readBytes("salt").readableBytesView), storedKey: Array(try r.readBytes("stored key").readableBytesView),
+                serverKey: Array(try r.readBytes("server key").readableBytesView), iterations: try r.readInt32("iterations")))
+        case 22:
+            record = .removeUserScramCredential(name: try r.readString("name"), mechanism: ScramMechanism(rawValue: try r.readInt8("mechanism")))
         case 17:
             guard version <= 2 else { throw ProtocolError.invalid("unsupported BrokerRegistrationChangeRecord version \(version)") }
             return .brokerRegistrationChange(try BrokerRegistrationChangeData.decode(from: &r, version: Int16(version)))

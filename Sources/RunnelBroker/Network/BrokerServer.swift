@@ -40,6 +40,8 @@ struct BrokerServer {
     var socketReceiveBufferBytes: Int? = nil
     /// Server TLS contexts of the SSL and SASL_SSL listeners, by listener name.
     var tlsContexts: [String: NIOSSLContext] = [:]
+    /// SASL on SASL_PLAINTEXT and SASL_SSL listeners; nil when no listener uses SASL.
+    var sasl: SaslAuthentication? = nil
 
     /// A `socket.*.buffer.bytes` value as a socket option: nil (the OS default) for -1, as Kafka.
     static func socketBuffer(_ bytes: Int) -> Int? {
@@ -101,22 +103,25 @@ struct BrokerServer {
 
     /// Serves connections until the server channel closes, then cancels the connection handlers
     /// (ending each connection after its in-flight request) and returns when all are closed.
-    /// - Parameter gate: when set, each connection's requests are read only once it opens (a
-    ///   cluster broker that has not caught up with the metadata log yet).
-    func serve(_ server: ListeningChannel, gate: ReadinessGate? = nil) async throws {
+    /// - Parameters:
+    ///   - gate: when set, each connection's requests are read only once it opens (a cluster
+    ///     broker that has not caught up with the metadata log yet).
+    ///   - listener: the listener `server` was bound for (``listener`` unless given).
+    func serve(_ server: ListeningChannel, gate: ReadinessGate? = nil, listener: Listener? = nil) async throws {
+        let listener = listener ?? self.listener
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 // The caller stops this loop by closing the listener, not by cancelling: a
                 // cancelled iteration would drop connections already accepted, unclosed.
                 for try await connection in inbound {
-                    group.addTask { await handle(connection, gate: gate) }
+                    group.addTask { await handle(connection, gate: gate, listener: listener) }
                 }
             }
             group.cancelAll()
         }
     }
 
-    private func handle(_ accepted: Connection, gate: ReadinessGate?) async {
+    private func handle(_ accepted: Connection, gate: ReadinessGate?, listener: Listener) async {
         let connection = accepted.channel
         let flow = accepted.flow
         metrics?.connectionsAccepted.increment()
@@ -133,6 +138,8 @@ struct BrokerServer {
         defer { connectionLimiter.release(ip: ip) }
         var context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
         context.listenerName = accepted.listenerName
+        // On SASL_SSL, SASL runs over the TLS session and its principal replaces the certificate's.
+        var authenticator = sasl?.authenticator(for: listener)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -156,6 +163,12 @@ struct BrokerServer {
                     for try await frame in inbound {
                         idle?.requestStarted()
                         defer { idle?.requestFinished() }
+                        if authenticator != nil, authenticator!.principal == nil {
+                            let action = authenticator!.handle(frame: frame)
+                            if let principal = authenticator!.principal { context.principal = principal }
+                            guard try await perform(action, outbound: outbound, flow: flow, ip: ip, logger: connectionLogger) else { return }
+                            if case .route = action {} else { continue }
+                        }
                         let outcome = await router.handle(frame: frame, context: context)
                         // Answered (or dropped with the connection) from here on, whatever follows.
                         // One hop per request: while the response waits for a client that does not
@@ -210,6 +223,39 @@ struct BrokerServer {
             logLimiter.log(logger, .warning, key: "tls /\(ip)", "TLS handshake with /\(ip) failed, closing the connection: \(error)")
         }
         return nil
+    }
+
+    /// Carries out a ``SaslAuthenticator`` action for a frame that does not go to the router.
+    /// - Returns: false when the connection must close.
+    private func perform(_ action: SaslAuthenticator.Action, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                         flow: ConnectionFlow, ip: String, logger: Logger) async throws -> Bool {
+        switch action {
+        case .route:
+            return true
+        case .respond(let bytes):
+            try await outbound.write(bytes)
+            flow.finished()
+            return true
+        case .respondAndClose(let bytes, let reason):
+            try await outbound.write(bytes)
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
+            return false
+        case .failAuthentication(let bytes, let reason):
+            // Slows a password guesser down; only this connection's task waits.
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "\(reason)")
+            if let delay = sasl?.failedAuthenticationDelay, delay > .zero { try await Task.sleep(for: delay) }
+            if let bytes { try await outbound.write(bytes) }
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            return false
+        case .close(let reason):
+            flow.finished()
+            metrics?.connectionsClosedByBroker.increment()
+            logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
+            return false
+        }
     }
 
     /// Sends a response of a client over its quota and holds the connection for the throttle time:

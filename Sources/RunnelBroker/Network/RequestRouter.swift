@@ -42,12 +42,16 @@ struct RequestRouter: Sendable {
         let timer = RequestTimer()
         do {
             let fromBroker = header.clientID?.hasPrefix(ControllerChannel.clientIDPrefix) == true
+            let session = RequestSession(principal: context.principal, host: context.clientHost.hasPrefix("/") ? String(context.clientHost.dropFirst()) : context.clientHost)
             let outcome = try await RequestTimer.$current.withValue(timer) {
                 try await ControllerChannel.$requestFromBroker.withValue(fromBroker) {
-                    try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                    try await RequestSession.$current.withValue(session) {
+                        if let refusal = refuseInterNode(header) { return refusal }
+                        return try await dispatch(header: header, body: body, frameBytes: frame.readableBytes, context: context)
+                    }
                 }
             }
-            return throttledForRequestTime(outcome, header: header, timer: timer)
+            return throttledForRequestTime(outcome, header: header, timer: timer, context: context)
         } catch let error as ProtocolError {
             context.logger.debug("malformed request bytes", metadata: ["hex": "\(frame.hexDump(format: .plain(maxBytes: 256)))"])
             return .close(reason: "malformed \(header.apiKey) v\(header.apiVersion) request from client '\(header.clientID ?? "")': \(error)")
@@ -71,7 +75,7 @@ struct RequestRouter: Sendable {
         case .produce:
             let request = try ProduceRequest.decode(body, apiKey: .produce, version: version)
             var response = await handlers.produce(request, version: version, context: context)
-            let throttleMs = produceThrottleMs(header: header, frameBytes: frameBytes)
+            let throttleMs = produceThrottleMs(header: header, frameBytes: frameBytes, context: context)
             if request.acks == 0 {
                 // acks=0 never gets a response; an error closes the connection instead (KafkaApis).
                 if let failed = response.responses.lazy.flatMap(\.partitionResponses).first(where: { $0.errorCode != .none }) {
@@ -85,8 +89,13 @@ struct RequestRouter: Sendable {
             return throttled(respond(response, header), throttleMs: throttleMs, clientBacksOff: version >= 6)
         case .fetch:
             let request = try FetchRequest.decode(body, apiKey: .fetch, version: version)
-            if QuorumWire.isQuorumFetch(request) { return respond(await handlers.quorumFetch(request, version: version), header) }
-            return fetchOutcome(request, response: await handlers.fetch(request, version: version), header: header)
+            if QuorumWire.isQuorumFetch(request) {
+                guard handlers.authorized(.clusterAction, .cluster) else {
+                    return .close(reason: "metadata quorum Fetch from \(RequestSession.current.principal) refused: CLUSTER_ACTION on the cluster is not allowed")
+                }
+                return respond(await handlers.quorumFetch(request, version: version), header)
+            }
+            return fetchOutcome(request, response: await handlers.fetch(request, version: version), header: header, context: context)
         case .vote:
             return try await serve(VoteRequest.self, body, header, handlers.vote)
         case .beginQuorumEpoch:
@@ -157,9 +166,43 @@ struct RequestRouter: Sendable {
             return try await serve(ListGroupsRequest.self, body, header, context, handlers.listGroups)
         case .deleteGroups:
             return try await serve(DeleteGroupsRequest.self, body, header, context, handlers.deleteGroups)
+        case .describeAcls:
+            return try await serve(DescribeAclsRequest.self, body, header, handlers.describeAcls)
+        case .createAcls:
+            return try await serve(CreateAclsRequest.self, body, header, handlers.createAcls)
+        case .deleteAcls:
+            return try await serve(DeleteAclsRequest.self, body, header, handlers.deleteAcls)
+        case .describeUserScramCredentials:
+            return try await serve(DescribeUserScramCredentialsRequest.self, body, header, handlers.describeUserScramCredentials)
+        case .alterUserScramCredentials:
+            return try await serve(AlterUserScramCredentialsRequest.self, body, header, handlers.alterUserScramCredentials)
+        case .saslHandshake, .saslAuthenticate:
+            return try illegalSaslState(header: header, body: body)
         default:
             return .close(reason: "no handler for \(header.apiKey)")
         }
+    }
+
+    /// Requests between the nodes of a cluster need CLUSTER_ACTION on the cluster (Kafka's
+    /// `authorizeClusterOperation(request, CLUSTER_ACTION)` in the controller and broker APIs). A
+    /// refused one closes its connection with the reason logged: no client sends these, and the
+    /// refused peer (a node whose principal is not allowed) then logs the failure on its side.
+    private func refuseInterNode(_ header: RequestHeader) -> RouterOutcome? {
+        guard handlers.authorizer != nil, SupportedApis.interNodeRanges[header.apiKey] != nil,
+              !handlers.authorized(.clusterAction, .cluster) else { return nil }
+        return .close(reason: "\(header.apiKey) from \(RequestSession.current.principal) refused: CLUSTER_ACTION on the cluster is not allowed (add the principal to super.users or grant it CLUSTER_ACTION)")
+    }
+
+    /// SaslHandshake and SaslAuthenticate that reach the router come on a listener without SASL or
+    /// after authentication: ILLEGAL_SASL_STATE, as Kafka's `KafkaApis` answers them.
+    private func illegalSaslState(header: RequestHeader, body: ByteBuffer) throws -> RouterOutcome {
+        if header.apiKey == .saslHandshake {
+            _ = try SaslHandshakeRequest.decode(body, apiKey: .saslHandshake, version: header.apiVersion)
+            return respond(SaslHandshakeResponse(errorCode: .illegalSaslState, mechanisms: []), header)
+        }
+        _ = try SaslAuthenticateRequest.decode(body, apiKey: .saslAuthenticate, version: header.apiVersion)
+        return respond(SaslAuthenticateResponse(errorCode: .illegalSaslState,
+                                                errorMessage: "SaslAuthenticate request received after successful authentication or on a listener without SASL"), header)
     }
 
     /// Decodes a `Request` body (the API key comes from the type, so it cannot disagree with the

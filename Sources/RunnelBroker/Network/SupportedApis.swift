@@ -41,6 +41,17 @@ enum SupportedApis {
         .offsetDelete: 0...0,
         .describeClientQuotas: 0...1,
         .alterClientQuotas: 0...1,
+        // ACLs (KIP-140, KIP-290): Kafka 3.x serves 0-3, 4.0 dropped v0; librdkafka sends v0-1,
+        // kafka-python v0-1, so v0 stays.
+        .describeAcls: 0...3,
+        .createAcls: 0...3,
+        .deleteAcls: 0...3,
+        // From 0: librdkafka < 2.11 enables SASL only when SaslHandshake v0 is in range (it then
+        // sends v1 and SaslAuthenticate); a v0 handshake is followed by bare token frames (KIP-43).
+        .saslHandshake: 0...1,
+        .saslAuthenticate: 0...2,
+        .describeUserScramCredentials: 0...0,
+        .alterUserScramCredentials: 0...0,
     ]
 
     /// Requests between the nodes of a cluster (the metadata quorum and broker lifecycle). They are

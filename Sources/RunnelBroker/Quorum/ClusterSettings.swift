@@ -21,6 +21,8 @@ public struct ClusterSettings: Sendable, Equatable {
     public var voters: [Voter]
     /// The controller listener this node binds, when it is a controller.
     public var controllerListener: Listener?
+    /// This node's SASL identity towards the controller listeners, when they use SASL.
+    var controllerSasl: NodeSaslCredentials? = nil
     /// Milliseconds between two ticks of the Raft state machine.
     public static let tickMs = 50
 
@@ -93,7 +95,9 @@ public struct ClusterSettings: Sendable, Equatable {
                                                reason: "a broker needs a client listener that is not a controller listener, e.g. PLAINTEXT://localhost:9092")
             }
         }
-        return ClusterSettings(roles: roles, voters: voters, controllerListener: controllerListener)
+        var settings = ClusterSettings(roles: roles, voters: voters, controllerListener: controllerListener)
+        settings.controllerSasl = try NodeSaslCredentials.controller(config)
+        return settings
     }
 
     /// `runnel.cluster.id` when set, else an id derived from the voters (FNV-1a of

@@ -265,7 +265,8 @@ actor QuorumDriver {
         defer { connecting.remove(key) }
         do {
             let connection = try await NodeConnection.connect(host: voter.host, port: voter.port,
-                                                              clientID: "runnel-quorum-\(node.nodeID)", timeout: .seconds(2), tls: tls)
+                                                              clientID: "runnel-quorum-\(node.nodeID)", timeout: .seconds(2), tls: tls,
+                                                              sasl: settings.controllerSasl)
             if stopped { connection.close(); return nil }
             connections[key] = connection
             return connection

@@ -50,7 +50,7 @@ struct ReplicaFetcher: Sendable {
                     connection = nil
                     conn = try await NodeConnection.connect(host: endpoint.host, port: Int(endpoint.port),
                                                             clientID: "\(ControllerChannel.clientIDPrefix)\(nodeID)", timeout: .seconds(2),
-                                                            tls: settings.tls)
+                                                            tls: settings.tls, sasl: settings.sasl)
                     connection = (address, conn)
                 }
                 try await fetchOnce(work, over: conn)

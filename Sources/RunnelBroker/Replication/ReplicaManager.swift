@@ -95,8 +95,10 @@ struct ReplicaFetcherSettings: Sendable {
     var backoff: Duration = .seconds(1)
     /// `num.replica.fetchers`.
     var fetchersPerLeader = 1
-    /// TLS to the leaders' inter-broker listener, when it is SSL.
+    /// TLS to the leaders' inter-broker listener, when it is SSL or SASL_SSL.
     var tls: NodeTLS?
+    /// This broker's SASL identity towards the leaders' listeners, when they use SASL.
+    var sasl: NodeSaslCredentials? = nil
 
     init() {}
 
@@ -107,5 +109,7 @@ struct ReplicaFetcherSettings: Sendable {
         partitionMaxBytes = Int32(clamping: config.int("replica.fetch.max.bytes"))
         backoff = .milliseconds(config.int("replica.fetch.backoff.ms"))
         fetchersPerLeader = max(1, config.int("num.replica.fetchers"))
+        // Validated at start-up (SaslAuthentication); an unusable entry means no credentials here.
+        sasl = try? NodeSaslCredentials.interBroker(config)
     }
 }

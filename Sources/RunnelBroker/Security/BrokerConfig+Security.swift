@@ -24,16 +24,11 @@ extension BrokerConfig {
         return try ListenerTLSSettings.load(from: self, listener: name)
     }
 
-    /// Refuses SASL listeners while this build has no SASL, checks `inter.broker.listener.name`,
-    /// and loads the TLS material of every TLS listener (and of the controller listener a broker
+    /// Checks `inter.broker.listener.name` and loads the TLS material of every TLS listener (and of the controller listener a broker
     /// dials), so that a bad file stops start-up naming its key.
     /// - Throws: ``ConfigError/invalidValue(key:value:reason:)``.
     func validateListenerSecurity() throws {
         let all = try listeners
-        if !Listener.saslAvailable, let sasl = all.first(where: \.usesSASL) {
-            throw ConfigError.invalidValue(key: "listeners", value: "\(sasl)",
-                                           reason: "\(sasl.securityProtocol) listeners need SASL, which this build does not support yet; use PLAINTEXT or SSL")
-        }
         let controllerNames = Set(controllerListenerNames)
         if let name = interBrokerListenerName {
             guard all.contains(where: { $0.name == name && !controllerNames.contains($0.name) }) else {

@@ -30,8 +30,4 @@ extension Listener {
     public var usesTLS: Bool { security.usesTLS }
     /// Whether this listener authenticates its connections with SASL (`SASL_PLAINTEXT`, `SASL_SSL`).
     public var usesSASL: Bool { security.usesSASL }
-
-    /// Whether this build serves SASL listeners. The SASL work (issue 12) turns this on; until then
-    /// a SASL_* listener is refused at start-up by ``BrokerConfig`` with a message saying so.
-    static let saslAvailable = false
 }

@@ -21,8 +21,11 @@ public struct ClientConfiguration: Sendable, Equatable {
     public var metadataMaxAge: Duration = .seconds(300)
     /// How connections are secured (`security.protocol`). Default PLAINTEXT.
     public var securityProtocol: SecurityProtocol = .plaintext
-    /// TLS settings, used when ``securityProtocol`` is SSL (`ssl.*`).
+    /// TLS settings, used when ``securityProtocol`` is SSL or SASL_SSL (`ssl.*`).
     public var tls = TLSSettings()
+    /// SASL authentication of every connection (`security.protocol=SASL_PLAINTEXT` or `SASL_SSL`
+    /// with `sasl.mechanism`, `sasl.username`, `sasl.password`); nil for none. Default nil.
+    public var sasl: SaslConfiguration? = nil
 
     /// The defaults above.
     public init() {}

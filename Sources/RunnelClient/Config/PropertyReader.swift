@@ -58,8 +58,9 @@ struct PropertyReader {
 extension ClientConfiguration {
     /// Settings from Kafka property names (`bootstrap.servers`, `client.id`, `request.timeout.ms`,
     /// `socket.connection.setup.timeout.ms`, `reconnect.backoff.ms`, `reconnect.backoff.max.ms`,
-    /// `retry.backoff.ms`, `metadata.max.age.ms`, `security.protocol` and the `ssl.*` keys of
-    /// ``TLSSettings``); others keep their defaults.
+    /// `retry.backoff.ms`, `metadata.max.age.ms`, `security.protocol`, the `ssl.*` keys of
+    /// ``TLSSettings`` and SASL's `sasl.mechanism`, `sasl.username`, `sasl.password`); others keep
+    /// their defaults.
     /// - Throws: ``ClientError/unknownProperty(_:)`` or ``ClientError/invalidConfiguration(property:value:reason:)``.
     public init(properties: [String: String]) throws {
         var reader = PropertyReader(properties)
@@ -78,6 +79,7 @@ extension ClientConfiguration {
         if let v = try reader.milliseconds("retry.backoff.ms") { retryBackoff = v }
         if let v = try reader.milliseconds("metadata.max.age.ms") { metadataMaxAge = v }
         try readSecurity(&reader)
+        sasl = try SaslConfiguration.read(from: &reader)
         reader.ignore(["client.dns.lookup", "socket.keepalive.enable", "api.version.request"])
     }
 }

@@ -4,9 +4,9 @@ public enum SecurityProtocol: String, Sendable, Equatable, CaseIterable {
     case plaintext = "PLAINTEXT"
     /// TLS, configured by ``TLSSettings``.
     case ssl = "SSL"
-    /// SASL over plain TCP (KIP-152); not supported by this client yet.
+    /// SASL over plain TCP (KIP-152), configured by ``SaslConfiguration``.
     case saslPlaintext = "SASL_PLAINTEXT"
-    /// SASL over TLS; not supported by this client yet.
+    /// SASL over TLS: the TLS handshake first, then SASL inside the TLS session.
     case saslSSL = "SASL_SSL"
 
     /// Whether connections start with a TLS handshake.
@@ -43,15 +43,11 @@ public struct TLSSettings: Sendable, Equatable {
 }
 
 extension ClientConfiguration {
-    /// Reads `security.protocol` and the `ssl.*` properties. SASL properties (`sasl.*`) belong
-    /// next to these, in their own reader.
+    /// Reads `security.protocol` and the `ssl.*` properties. SASL properties (`sasl.*`) are read
+    /// by ``SaslConfiguration``.
     mutating func readSecurity(_ reader: inout PropertyReader) throws {
         if let v = try reader.oneOf("security.protocol", Dictionary(uniqueKeysWithValues: SecurityProtocol.allCases.map { ($0.rawValue.lowercased(), $0) })) {
             securityProtocol = v
-        }
-        if securityProtocol == .saslPlaintext || securityProtocol == .saslSSL {
-            throw ClientError.invalidConfiguration(property: "security.protocol", value: securityProtocol.rawValue,
-                                                   reason: "SASL is not supported by this client yet; use PLAINTEXT or SSL")
         }
         for storeType in ["ssl.truststore.type", "ssl.keystore.type"] {
             if let type = reader.string(storeType), type.trimmedWhitespace.uppercased() != "PEM" {

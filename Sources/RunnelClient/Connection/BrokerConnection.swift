@@ -28,12 +28,15 @@ final class BrokerConnection: Sendable {
     /// Whether the TCP connection is still open.
     var isActive: Bool { channel.isActive }
 
-    /// Connects (over TLS when `tls` is given) and runs the ApiVersions handshake (KIP-35, KIP-511).
+    /// Connects, waits for the TLS handshake when `tls` is given (SSL, SASL_SSL), runs the
+    /// ApiVersions handshake (KIP-35, KIP-511), then SASL authentication when `sasl` is set
+    /// (KIP-152): TCP, then TLS, then SASL, then Kafka requests.
     /// - Throws: ``ClientError/brokerUnreachable(address:reason:)`` when the TCP connect fails or
-    ///   the handshake gets no answer.
+    ///   the handshake gets no answer; ``ClientError/broker(code:message:context:)`` when SASL
+    ///   authentication fails.
     static func connect(to address: BrokerAddress, brokerID: Int32?, group: any EventLoopGroup,
                         clientID: String, connectTimeout: Duration, requestTimeout: Duration,
-                        tls: ClientTLS? = nil) async throws -> BrokerConnection {
+                        tls: ClientTLS? = nil, sasl: SaslConfiguration? = nil) async throws -> BrokerConnection {
         let channel: any Channel
         // Completed by the connection's TLSHandshakeWaiter (promises may be completed from any loop).
         let tlsHandshake = tls.map { _ in group.any().makePromise(of: Void.self) }
@@ -62,8 +65,14 @@ final class BrokerConnection: Sendable {
                 try await withTLSTimeout(tlsHandshake.futureResult, channel: channel, timeout: requestTimeout)
             }
             let versions = try await handshake(channel: channel, address: address, timeout: requestTimeout)
-            return BrokerConnection(address: address, brokerID: brokerID, channel: channel,
-                                    versions: versions, requestTimeout: requestTimeout)
+            let connection = BrokerConnection(address: address, brokerID: brokerID, channel: channel,
+                                              versions: versions, requestTimeout: requestTimeout)
+            if let sasl {
+                try await SaslClient.authenticate(sasl, address: address.description,
+                                                  handshake: { try await connection.send($0) },
+                                                  authenticate: { try await connection.send($0) })
+            }
+            return connection
         } catch {
             try? await channel.close()
             if let clientError = error as? ClientError, case .broker = clientError { throw clientError }

@@ -35,6 +35,13 @@ enum ClientApis {
         .listGroups: 0...4,
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
+        .describeAcls: 1...3,
+        .createAcls: 1...3,
+        .deleteAcls: 1...3,
+        .saslHandshake: 1...1,
+        .saslAuthenticate: 0...2,
+        .describeUserScramCredentials: 0...0,
+        .alterUserScramCredentials: 0...0,
     ]
 
     /// The version ranges usable with a broker that advertised `brokerVersions`: for each API in

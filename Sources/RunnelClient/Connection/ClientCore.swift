@@ -87,7 +87,8 @@ actor ClientCore {
         do {
             let connection = try await BrokerConnection.connect(
                 to: address, brokerID: brokerID, group: group, clientID: configuration.clientID,
-                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout, tls: tls)
+                connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout,
+                tls: tls, sasl: configuration.sasl)
             backoff[address] = nil
             logger.debug("connected", metadata: ["broker": "\(address)"])
             return connection
