@@ -83,14 +83,14 @@ def _admin(bootstrap: str, pki: Path):
     return AdminClient(ck(pki, "PLAIN", "admin", "admin-secret") | {"bootstrap.servers": bootstrap})
 
 
-def _grant_all(bootstrap: str, pki: Path, user: str, topic: str) -> None:
+def _grant_all(admin, user: str, topic: str) -> None:
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
     bindings = [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
                            AclOperation.ALL, AclPermissionType.ALLOW),
                 AclBinding(ResourceType.GROUP, "*", ResourcePatternType.LITERAL, f"User:{user}", "*",
                            AclOperation.ALL, AclPermissionType.ALLOW)]
-    for f in _admin(bootstrap, pki).create_acls(bindings).values():
+    for f in admin.create_acls(bindings).values():
         f.result(15)
 
 
@@ -112,8 +112,9 @@ def test_confluent_plain_over_sasl_ssl_with_acls(sasl_ssl_broker, pki, topic):
     from confluent_kafka.admin import NewTopic
 
     bootstrap = _bootstrap(sasl_ssl_broker)
-    _admin(bootstrap, pki).create_topics([NewTopic(topic, 1, 1)])[topic].result(20)
-    _grant_all(bootstrap, pki, "alice", topic)
+    admin = _admin(bootstrap, pki)  # kept: a dropped AdminClient fails its pending futures
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(20)
+    _grant_all(admin, "alice", topic)
     values = [b"sasl-ssl-%d" % i for i in range(10)]
     assert _produce(bootstrap, topic, values, ck(pki, "PLAIN", "alice", "alice-secret")) == [None] * 10
     got = ck_consume(bootstrap, topic, 0, 10, extra=ck(pki, "PLAIN", "alice", "alice-secret"))
@@ -133,7 +134,7 @@ def test_kcat_scram_sha512_over_sasl_ssl(sasl_ssl_broker, pki, topic):
     admin.alter_user_scram_credentials([UserScramCredentialUpsertion(
         "carol", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"carol-secret")])["carol"].result(15)
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(20)
-    _grant_all(bootstrap, pki, "carol", topic)
+    _grant_all(admin, "carol", topic)
     args = kcat_args(pki, "SCRAM-SHA-512", "carol", "carol-secret")
     kcat(bootstrap, *args, "-P", "-t", topic, "-p", "0", input=b"one\ntwo\nthree\n")
     out = kcat(bootstrap, *args, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-c", "3")
