@@ -58,6 +58,7 @@ public struct Broker: Service {
         let levels = try LogLevels(config)
         let connectionLimiter = try ConnectionLimiter(config: config)
         let sasl = try SaslAuthentication(config: config, listeners: [listener] + (controllerListener.map { [$0] } ?? []))
+        for warning in sasl.startupWarnings { logger.warning("\(warning)") }
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
