@@ -547,7 +547,8 @@ def test_cluster_nodes_authenticate_to_each_other(tmp_path):
         # every broker: the credential reached each node's metadata image.
         from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-        ck_admin(c.bootstrap(c.broker_ids[-1]), sasl).alter_user_scram_credentials([UserScramCredentialUpsertion(
+        last = ck_admin(c.bootstrap(c.broker_ids[-1]), sasl)  # kept: a dropped client cancels its futures
+        last.alter_user_scram_credentials([UserScramCredentialUpsertion(
             "grace", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"grace-secret")])["grace"].result(timeout=15)
         for n in c.broker_ids:
             deadline = time.monotonic() + 10
