@@ -59,6 +59,7 @@ public struct Broker: Service {
         let authorizer = try Authorizer.make(config: config)
         let connectionLimiter = try ConnectionLimiter(config: config)
         let sasl = try SaslAuthentication(config: config, listeners: [listener] + (controllerListener.map { [$0] } ?? []))
+        for warning in sasl.startupWarnings { logger.warning("\(warning)") }
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)
