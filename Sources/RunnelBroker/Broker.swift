@@ -63,6 +63,7 @@ public struct Broker: Service {
         let servedListeners = [listener] + extraListeners + (controllerListener.map { [$0] } ?? [])
         let tlsContexts = try config.serverTLSContexts(for: servedListeners)
         let sasl = try SaslAuthentication(config: config, listeners: servedListeners)
+        for warning in sasl.startupWarnings { logger.warning("\(warning)") }
         let networkLogger = levels.logger(.network, from: logger)
         let metrics = BrokerMetrics()
         let controller = try Controller(config: config, logger: levels.logger(.storage, from: logger), metrics: metrics, levels: levels)

@@ -274,6 +274,10 @@ def test_prefixed_patterns_and_metadata_hides_topics(acl_broker):
     assert {prefix + "orders", prefix + "payments"} <= alice and "other-" + prefix not in alice
     assert prefix + "payments" in bob and prefix + "orders" not in bob
     assert {prefix + "orders", prefix + "payments", "other-" + prefix} <= admin
+    # Asked for them (KIP-430), the operations alice may perform on the topic: READ and the DESCRIBE it implies.
+    from confluent_kafka import TopicCollection
+    described = admin_client(b, "alice").describe_topics(TopicCollection([prefix + "orders"]), include_authorized_operations=True)
+    assert set(described[prefix + "orders"].result(10).authorized_operations) == {AclOperation.READ, AclOperation.DESCRIBE}
     # kafka-python's metadata for a named topic alice may not describe: refused, whether or not it exists.
     from kafka import KafkaConsumer
     c = KafkaConsumer(bootstrap_servers=b, security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
@@ -284,10 +288,19 @@ def test_prefixed_patterns_and_metadata_hides_topics(acl_broker):
         c.close()
 
 
-def test_describe_cluster_needs_no_acl(acl_broker):
-    """As on a Kafka broker, DescribeCluster answers any authenticated principal."""
-    result = admin_client(acl_broker.bootstrap, "bob").describe_cluster().result(10)
-    assert len(result.nodes) == 1
+def test_describe_cluster_needs_no_acl_and_reports_allowed_operations(acl_broker):
+    """As on a Kafka broker, DescribeCluster answers any authenticated principal; asked for them
+    (KIP-430), it lists the cluster operations the principal may perform."""
+    b = acl_broker.bootstrap
+    bob = admin_client(b, "bob").describe_cluster(include_authorized_operations=True).result(10)
+    assert len(bob.nodes) == 1 and not bob.authorized_operations
+    grant(b, acl(C, "kafka-cluster", AclOperation.DESCRIBE_CONFIGS, principal="User:bob"))
+    bob = admin_client(b, "bob").describe_cluster(include_authorized_operations=True).result(10)
+    assert set(bob.authorized_operations) == {AclOperation.DESCRIBE_CONFIGS}
+    admin = admin_client(b).describe_cluster(include_authorized_operations=True).result(10)
+    assert set(admin.authorized_operations) == {AclOperation.CREATE, AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS,
+                                                AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER,
+                                                AclOperation.DESCRIBE}
 
 
 def test_acls_created_with_confluent_kafka_are_seen_by_kafka_python(acl_broker):
@@ -340,7 +353,7 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("name,args", CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_acl_cli_golden(acl_broker, name, args):
-    user = "alice" if name == "acl-add-not-allowed" else "admin"  # alice may not ALTER the cluster
+    user = "bob" if name == "acl-add-not-allowed" else "admin"  # bob may not ALTER the cluster
     auth = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
             "-X", f"sasl.username={user}", "-X", f"sasl.password={user}-secret", "-X", "request.timeout.ms=5000"]
     cp = runnel(acl_broker.bootstrap, *args, *auth, check=False, timeout=60)

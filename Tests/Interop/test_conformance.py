@@ -27,8 +27,10 @@ ListOffsets 1-7, Metadata 0-12, OffsetCommit 2-8, OffsetFetch 1-8, FindCoordinat
 JoinGroup 0-7, Heartbeat 0-4, LeaveGroup 0-4, SyncGroup 0-5, DescribeGroups 0-5, ListGroups 0-4,
 ApiVersions 0-4, CreateTopics 0-5, DeleteTopics 0-4, DeleteRecords 0-2, InitProducerId 0-4,
 OffsetForLeaderEpoch 2-4, DescribeConfigs 1-4, CreatePartitions 0-3, DeleteGroups 0-2,
-OffsetDelete 0, DescribeClientQuotas 0-1, AlterClientQuotas 0-1, DescribeCluster 0-1, DescribeAcls 0-3,
-CreateAcls 0-3, DeleteAcls 0-3). The broker runs with an authorizer and User:ANONYMOUS (this
+OffsetDelete 0, DescribeClientQuotas 0-1, AlterClientQuotas 0-1, DescribeCluster 0-1, SaslHandshake
+0-1, SaslAuthenticate 0-2, DescribeUserScramCredentials 0, AlterUserScramCredentials 0, DescribeAcls 0-3,
+CreateAcls 0-3, DeleteAcls 0-3; on the module broker's PLAINTEXT listener the SASL pair answers
+ILLEGAL_SASL_STATE, as Kafka does). The broker runs with an authorizer and User:ANONYMOUS (this
 module's PLAINTEXT connections) as a super user, so every API is also checked with ACLs on.
 ``NO_KAFKA_PYTHON_CLASS`` below is that (empty) list.
 
@@ -72,7 +74,10 @@ from kafka.protocol.admin import (
     IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse, ListGroupsRequest, ListGroupsResponse,
     AlterClientQuotasRequest, AlterClientQuotasResponse, DescribeClientQuotasRequest,
-    DescribeClientQuotasResponse)
+    DescribeClientQuotasResponse, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse,
+    DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse)
+from kafka.protocol.sasl import (
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse)
 from kafka.protocol.consumer import (
     FetchRequest, FetchResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
     JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListOffsetsRequest,
@@ -915,6 +920,48 @@ def check_delete_acls(cx: Ctx, c: Conn, v: int) -> None:
     assert [len(f.matching_acls) for f in c.call(req, v, DeleteAclsResponse).filter_results] == [0]
 
 
+ILLEGAL_SASL_STATE = 34
+
+
+def check_sasl_handshake(cx: Ctx, c: Conn, v: int) -> None:
+    # The module broker's listener is PLAINTEXT: Kafka's KafkaApis answers ILLEGAL_SASL_STATE.
+    r = c.call(SaslHandshakeRequest(mechanism="PLAIN"), v, SaslHandshakeResponse)
+    assert (r.error_code, list(r.mechanisms)) == (ILLEGAL_SASL_STATE, []), r
+
+
+def check_sasl_authenticate(cx: Ctx, c: Conn, v: int) -> None:
+    r = c.call(SaslAuthenticateRequest(auth_bytes=b"\0u\0p"), v, SaslAuthenticateResponse)
+    assert r.error_code == ILLEGAL_SASL_STATE and r.error_message, r
+    if v >= 1:
+        assert r.session_lifetime_ms == 0, r
+
+
+def _upsert_scram(c: Conn, v: int, user: str, iterations: int) -> list[tuple[str, int]]:
+    U = AlterUserScramCredentialsRequest.ScramCredentialUpsertion
+    req = AlterUserScramCredentialsRequest(deletions=[], upsertions=[
+        U(name=user, mechanism=1, iterations=iterations, salt=os.urandom(16), salted_password=os.urandom(32))])
+    r = c.call(req, v, AlterUserScramCredentialsResponse)
+    return [(x.user, x.error_code) for x in r.results]
+
+
+def check_alter_user_scram_credentials(cx: Ctx, c: Conn, v: int) -> None:
+    user = cx.name(f"conf-ausc-v{v}")
+    assert _upsert_scram(c, v, user, 4096) == [(user, NONE)]
+    # Fewer iterations than Kafka's minimum of 4096: UNACCEPTABLE_CREDENTIAL (93).
+    assert _upsert_scram(c, v, user, 1024) == [(user, 93)]
+
+
+def check_describe_user_scram_credentials(cx: Ctx, c: Conn, v: int) -> None:
+    user = cx.name(f"conf-dusc-v{v}")
+    assert _upsert_scram(c, v, user, 8192) == [(user, NONE)]
+    N = DescribeUserScramCredentialsRequest.UserName
+    r = c.call(DescribeUserScramCredentialsRequest(users=[N(name=user), N(name=user + "-none")]), v,
+               DescribeUserScramCredentialsResponse)
+    assert r.error_code == NONE, r
+    got = [(x.user, x.error_code, [(i.mechanism, i.iterations) for i in x.credential_infos]) for x in r.results]
+    assert got == [(user, NONE, [(1, 8192)]), (user + "-none", 91, [])], got  # 91 RESOURCE_NOT_FOUND
+
+
 # api key -> (request class, response class, check)
 CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     0: (ProduceRequest, ProduceResponse, check_produce),
@@ -930,6 +977,7 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     14: (SyncGroupRequest, SyncGroupResponse, check_sync_group),
     15: (DescribeGroupsRequest, DescribeGroupsResponse, check_describe_groups),
     16: (ListGroupsRequest, ListGroupsResponse, check_list_groups),
+    17: (SaslHandshakeRequest, SaslHandshakeResponse, check_sasl_handshake),
     18: (ApiVersionsRequest, ApiVersionsResponse, check_api_versions),
     19: (CreateTopicsRequest, CreateTopicsResponse, check_create_topics),
     20: (DeleteTopicsRequest, DeleteTopicsResponse, check_delete_topics),
@@ -942,6 +990,7 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     32: (DescribeConfigsRequest, DescribeConfigsResponse, check_describe_configs),
     33: (AlterConfigsRequest, AlterConfigsResponse, check_alter_configs),
     35: (DescribeLogDirsRequest, DescribeLogDirsResponse, check_describe_log_dirs),
+    36: (SaslAuthenticateRequest, SaslAuthenticateResponse, check_sasl_authenticate),
     37: (CreatePartitionsRequest, CreatePartitionsResponse, check_create_partitions),
     42: (DeleteGroupsRequest, DeleteGroupsResponse, check_delete_groups),
     43: (ElectLeadersRequest, ElectLeadersResponse, check_elect_leaders),
@@ -949,6 +998,8 @@ CHECKS: dict[int, tuple[Any, Any, Callable[[Ctx, Conn, int], None]]] = {
     47: (OffsetDeleteRequest, OffsetDeleteResponse, check_offset_delete),
     48: (DescribeClientQuotasRequest, DescribeClientQuotasResponse, check_describe_client_quotas),
     49: (AlterClientQuotasRequest, AlterClientQuotasResponse, check_alter_client_quotas),
+    50: (DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, check_describe_user_scram_credentials),
+    51: (AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, check_alter_user_scram_credentials),
     60: (DescribeClusterRequest, DescribeClusterResponse, check_describe_cluster),
 }
 

@@ -518,7 +518,7 @@ def test_cluster_nodes_authenticate_to_each_other(tmp_path):
         "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
         f"listener.name.plaintext.plain.sasl.jaas.config={jaas}",
         f"listener.name.controller.plain.sasl.jaas.config={jaas}",
-        "sasl.enabled.mechanisms=PLAIN",
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
     ])
     try:
         sasl = ck_sasl("PLAIN", "alice", "alice-secret")
@@ -543,6 +543,28 @@ def test_cluster_nodes_authenticate_to_each_other(tmp_path):
         assert [m.value() for m in got] == [f"r{i}".encode() for i in range(5)]
         for n in c.broker_ids:
             assert "failed SASL authentication" not in c.log(n), c.log(n)[-3000:]
+        # A SCRAM user created through one broker (forwarded to the active controller) logs in on
+        # every broker: the credential reached each node's metadata image.
+        from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+        last = ck_admin(c.bootstrap(c.broker_ids[-1]), sasl)  # kept: a dropped client cancels its futures
+        last.alter_user_scram_credentials([UserScramCredentialUpsertion(
+            "grace", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"grace-secret")])["grace"].result(timeout=15)
+        for n in c.broker_ids:
+            deadline = time.monotonic() + 10
+            while True:
+                sock = kw.connect("127.0.0.1", c.port(n))
+                client = sasl_wire.ScramClient("SCRAM-SHA-512", "grace", "grace-secret")
+                try:
+                    assert sasl_wire.handshake(sock, "SCRAM-SHA-512")["error_code"] == 0
+                    first = sasl_wire.authenticate(sock, client.first())
+                    final = sasl_wire.authenticate(sock, client.final(first["auth_bytes"]), correlation_id=3)
+                finally:
+                    sock.close()
+                if final["error_code"] == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert final["error_code"] == 0 and client.verify(final["auth_bytes"]), (n, final)
         # The controller listener the nodes used really demands SASL.
         sock = kw.connect("127.0.0.1", c.controller_port(1))
         try:

@@ -225,6 +225,12 @@ import Testing
             #expect(try await node.call(followerFetch, version: 11, as: Self.alice).responses[0].partitions[0].errorCode == .topicAuthorizationFailed)
 
             // Cluster APIs.
+            // DescribeCluster needs nothing; the cluster operations asked for (KIP-430) are those allowed.
+            let described = try await node.call(DescribeClusterRequest(includeClusterAuthorizedOperations: true), version: 1, as: Self.alice)
+            #expect(described.errorCode == ErrorCode.none && described.clusterAuthorizedOperations == 0)
+            let all = try await node.call(DescribeClusterRequest(includeClusterAuthorizedOperations: true), version: 1, as: Self.admin)
+            #expect(all.clusterAuthorizedOperations == (1 << 5 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 7 | 1 << 8))
+            #expect(try await node.call(DescribeClusterRequest(), version: 1, as: Self.alice).clusterAuthorizedOperations == Int32.min)
             let logDirs = try await node.call(DescribeLogDirsRequest(topics: nil), version: 4, as: Self.alice)
             #expect(logDirs.errorCode == .clusterAuthorizationFailed && logDirs.results.isEmpty)
             #expect(try await node.call(DescribeLogDirsRequest(topics: nil), version: 4, as: Self.admin).results.count == 1)

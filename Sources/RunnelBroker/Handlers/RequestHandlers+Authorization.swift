@@ -74,6 +74,21 @@ extension RequestHandlers {
         }
     }
 
+    /// The operations `authorizedOperations` reports per resource type (Kafka's supported
+    /// operations of each resource type).
+    static let supportedOperations: [AclResourceType: [AclOperation]] = [
+        .cluster: [.create, .clusterAction, .describeConfigs, .alterConfigs, .idempotentWrite, .alter, .describe],
+        .topic: [.read, .write, .create, .describe, .delete, .alter, .describeConfigs, .alterConfigs],
+        .group: [.read, .describe, .delete],
+    ]
+
+    /// The KIP-430 bitfield (bit n set for operation code n) of the operations the principal may
+    /// perform on `resource`; every supported operation when there is no authorizer.
+    func authorizedOperations(_ resource: AclResource) -> Int32 {
+        let supported = Self.supportedOperations[resource.type] ?? []
+        return supported.filter { authorized($0, resource) }.reduce(Int32(0)) { $0 | (Int32(1) << Int32($1.rawValue)) }
+    }
+
     /// InitProducerId without a transactional id (KIP-679): IDEMPOTENT_WRITE on the cluster, or
     /// WRITE on some topic.
     func authorizedForIdempotentWrite() -> Bool {

@@ -40,7 +40,7 @@ extension RequestHandlers {
     }
 
     /// DescribeCluster v0-1 (KIP-700): the live brokers and the broker named as controller (this
-    /// broker when standalone).
+    /// broker when standalone). Needs no permission, as on a Kafka broker.
     func describeCluster(_ request: DescribeClusterRequest, version: Int16, listener: String? = nil) async -> DescribeClusterResponse {
         guard request.endpointType == 1 else {
             // UNSUPPORTED_ENDPOINT_TYPE (119): only brokers are described on this listener.
@@ -50,6 +50,9 @@ extension RequestHandlers {
         let brokers = liveBrokers(await controller.image, listener: listener).map {
             DescribeClusterResponse.Broker(brokerID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack)
         }
-        return DescribeClusterResponse(clusterID: clusterID, controllerID: await controller.advertisedControllerID(), brokers: brokers)
+        // KIP-430: the operations the principal may perform on the cluster, when asked.
+        let operations = request.includeClusterAuthorizedOperations ? authorizedOperations(.cluster) : Int32.min
+        return DescribeClusterResponse(clusterID: clusterID, controllerID: await controller.advertisedControllerID(), brokers: brokers,
+                                       clusterAuthorizedOperations: operations)
     }
 }

@@ -27,6 +27,10 @@ extension RequestHandlers {
                     }))
             }
         }
+        // KIP-430: the operations the principal may perform on each group, when asked (v3+).
+        if request.includeAuthorizedOperations {
+            for i in out.indices where out[i].errorCode == .none { out[i].authorizedOperations = authorizedOperations(.group(out[i].groupID)) }
+        }
         return DescribeGroupsResponse(groups: out)
     }
 

@@ -50,8 +50,15 @@ extension RequestHandlers {
                 }
             }
         }
+        // KIP-430: the operations the principal may perform, when asked (v8+).
+        if request.includeTopicAuthorizedOperations {
+            for i in topics.indices where topics[i].errorCode == .none {
+                if let name = topics[i].name { topics[i].topicAuthorizedOperations = authorizedOperations(.topic(name)) }
+            }
+        }
         return MetadataResponse(brokers: liveBrokers(image, listener: listener), clusterID: clusterID,
-                                controllerID: await controller.advertisedControllerID(), topics: topics)
+                                controllerID: await controller.advertisedControllerID(), topics: topics,
+                                clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? authorizedOperations(.cluster) : Int32.min)
     }
 
     /// The brokers clients may use: this one when standalone, else every registered, unfenced

@@ -26,6 +26,15 @@ struct SaslAuthentication: Sendable {
         failedAuthenticationDelay = .milliseconds(config.int("connection.failed.authentication.delay.ms"))
     }
 
+    /// Settings that start but cannot work, for a warning at start-up: PLAIN enabled on a listener
+    /// without a PLAIN JAAS entry (no user can log in with it).
+    var startupWarnings: [String] {
+        listeners.values.sorted { $0.listenerName < $1.listenerName }.compactMap { settings in
+            guard settings.enabledMechanisms.contains(SaslMechanismName.plain), settings.plainUsers.isEmpty else { return nil }
+            return "PLAIN is enabled on listener \(settings.listenerName) but \(SaslListenerSettings.jaasKey(listenerName: settings.listenerName, mechanism: "PLAIN")) names no user_<name> entries: no PLAIN login can succeed"
+        }
+    }
+
     /// A fresh per-connection authenticator for a connection on `listener`, or nil when the
     /// listener does not use SASL.
     func authenticator(for listener: Listener) -> SaslAuthenticator? {
