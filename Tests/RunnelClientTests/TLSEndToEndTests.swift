@@ -46,7 +46,12 @@ struct TLSEndToEndTests {
             "bootstrap.servers": broker.bootstrap, "security.protocol": "SSL", "ssl.ca.location": "\(pki)/ca.pem",
             "ssl.certificate.location": "\(pki)/alice.pem", "ssl.key.location": "\(pki)/alice.key",
         ]
-        let admin = Admin(configuration: try ClientConfiguration(properties: tls))
+        // Typed settings, as docs/security.md shows them.
+        let port = Int(broker.bootstrap.split(separator: ":").last ?? "") ?? 0
+        var config = ClientConfiguration(bootstrapServers: [BrokerAddress(host: "localhost", port: port)])
+        config.securityProtocol = .ssl
+        config.tls = TLSSettings(caLocation: "\(pki)/ca.pem", certificateLocation: "\(pki)/alice.pem", keyLocation: "\(pki)/alice.key")
+        let admin = Admin(configuration: config)
         try await admin.createTopics([NewTopic(name: "secure", partitions: 1)])
         let producer = Producer(configuration: try ProducerConfiguration(properties: tls))
         for i in 0..<3 {
