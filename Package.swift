@@ -109,7 +109,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSettings
+            // No dynamic exclusivity checks in the producer's per-record path: NIO's inlined
+            // ByteBuffer code checks each access to its storage class (`swift_beginAccess` twice
+            // per record appended). Measured with callgrind on `runnel perf produce`; see
+            // docs/benchmarks.md. Static (compile-time) exclusivity checking stays on.
+            swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .executableTarget(
             name: "runnel",
