@@ -16,6 +16,11 @@
 #   RUNNEL_FUZZ=1        also run the libFuzzer target after the Swift tests (scripts/fuzz.sh,
 #                        FUZZ_SECONDS, default 120). Off by default: building it takes about
 #                        2.5 minutes on a shared 2-core machine, on top of the 2-minute run.
+#   RUNNEL_SANITIZE=address|thread
+#                        build and run the Swift tests under AddressSanitizer or ThreadSanitizer
+#                        (own scratch path .build-sanitize-<name>), and run the interop suite (if
+#                        not --swift-only) against the sanitized runnel binary. Off by default: a
+#                        sanitized build takes 10+ minutes here and the tests run several times slower.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,8 +47,19 @@ stage() {
 }
 
 SWIFT_ARGS=()
+if [[ -n "${RUNNEL_SANITIZE:-}" ]]; then
+    case "$RUNNEL_SANITIZE" in
+        address|thread) ;;
+        *) echo "RUNNEL_SANITIZE must be address or thread, not '$RUNNEL_SANITIZE'" >&2; exit 2 ;;
+    esac
+    SWIFT_SCRATCH_PATH="${SWIFT_SCRATCH_PATH:-.build-sanitize-$RUNNEL_SANITIZE}"
+    SWIFT_ARGS=(--sanitize="$RUNNEL_SANITIZE")
+    # A report is a failure, not a log line: stop at the first one.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0}"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
+fi
 if [[ -n "${SWIFT_SCRATCH_PATH:-}" ]]; then
-    SWIFT_ARGS=(--scratch-path "$SWIFT_SCRATCH_PATH")
+    SWIFT_ARGS+=(--scratch-path "$SWIFT_SCRATCH_PATH")
 fi
 
 # ---------------------------------------------------------------------------- deps

@@ -25,6 +25,8 @@ extension Log {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
         guard offset < upperBound else { return ByteBuffer() }
+        let upperBound = corruptions.isEmpty ? upperBound : try servableBound(from: offset, upperBound: upperBound)
+        guard offset < upperBound else { return ByteBuffer() }
         var index = segmentIndex(containing: offset)
         while index < segments.count {
             let segment = segments[index]

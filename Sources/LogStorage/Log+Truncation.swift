@@ -64,6 +64,7 @@ extension Log {
 
     private func afterTruncation() throws {
         let end = logEndOffset
+        forgetCorruptions(from: end)
         if recoveryPoint > end { lowerRecoveryPoint(to: end) }
         var cache = leaderEpochCache
         cache.truncate(from: end)

@@ -62,6 +62,9 @@ public final class Log {
     private var openInactive: [Int64] = []
     private let maxOpenInactive: Int
     var pendingDeletes: [(paths: [FilePath], deadlineMs: Int64)] = []
+    /// Offset ranges whose bytes failed verification, not served until truncated away
+    /// (see `Log+Corruption.swift`).
+    public internal(set) var corruptions: [LogCorruption] = []
 
     /// The offset the next appended record gets.
     public var logEndOffset: Int64 { segments[segments.count - 1].nextOffset }

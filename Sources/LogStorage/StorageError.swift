@@ -17,6 +17,10 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case logDirectoryFull(path: String, freeBytes: Int64, minFreeBytes: Int64)
     /// An earlier I/O error took the log directory offline. Becomes KAFKA_STORAGE_ERROR, as in Kafka.
     case logDirectoryOffline(path: String, reason: String)
+    /// The read starts inside a range whose stored bytes failed verification (``LogCorruption``):
+    /// refused rather than served. Becomes KAFKA_STORAGE_ERROR, which clients retry after
+    /// refreshing metadata, by when a healthy replica may lead.
+    case corruptRange(LogCorruption)
 
     /// The Kafka error code that a request touching this failure answers with.
     public var errorCode: ErrorCode {
@@ -25,7 +29,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .offsetOutOfRange: return .offsetOutOfRange
         case .batchLargerThanSegment: return .recordListTooLarge
         case .corrupt: return .corruptMessage
-        case .logDirectoryFull, .logDirectoryOffline: return .kafkaStorageError
+        case .logDirectoryFull, .logDirectoryOffline, .corruptRange: return .kafkaStorageError
         }
     }
 
@@ -39,6 +43,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
             return "log dir \(path) has \(free) bytes free, below runnel.log.dir.min.free.bytes (\(minimum)): produce is refused until space is freed"
         case .logDirectoryOffline(let path, let reason):
             return "log dir \(path) is offline after an I/O error (\(reason)); restart the broker once the disk is fixed"
+        case .corruptRange(let corruption):
+            return "stored data failed verification and is not served: \(corruption)"
         }
     }
 }

@@ -12,12 +12,13 @@ extension RaftNode {
         if config.isVoter {
             if now >= unattached.electionDeadline { becomeProspective() }
         } else if now >= unattached.discoveryAt {
-            // An observer finds the leader by fetching from any voter; every answer names the leader
-            // the voter knows (KRaft observers fetch from the bootstrap servers the same way).
-            let voter = sortedVoters[random.next(below: sortedVoters.count)]
+            // An observer finds the leader by fetching from the voters; every answer names the leader
+            // the voter knows (KRaft observers fetch from the bootstrap servers the same way). It asks
+            // all of them at once: asking one at a time loses a whole request timeout each time the
+            // one asked is the voter that just died, which is exactly when observers look.
             let request = FetchRequest(epoch: epoch, fetchOffset: log.endOffset, lastFetchedEpoch: log.lastEpoch,
                                        highWatermark: highWatermark, requestID: nextRequest())
-            send(.fetch(request), to: voter)
+            for voter in sortedVoters { send(.fetch(request), to: voter) }
             var next = unattached
             next.discoveryAt = now + Int64(config.requestTimeoutTicks)
             state = .unattached(next)

@@ -174,6 +174,7 @@ public struct Broker: Service {
                 if config.bool("log.cleaner.enable") {
                     group.addTask { await cancelWhenGracefulShutdown { await runLogCleaner(controller) } }
                 }
+                group.addTask { await cancelWhenGracefulShutdown { await runLogScrubber(controller, metrics: metrics) } }
                 // The accept loop is not cancelled: closing the listener ends it after every
                 // connection already accepted has been handed to a handler (each must be closed
                 // through executeThenClose), then the handlers are cancelled.

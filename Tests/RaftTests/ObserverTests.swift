@@ -52,4 +52,25 @@ struct ObserverTests {
         #expect(cluster.node(leader).highWatermark == highWatermark, "leader plus observer is not a majority")
         #expect(cluster.appliedPayloads(9) == [1])
     }
+
+    @Test("after the leader dies, an observer finds the new leader within one request timeout of its election",
+          arguments: 0..<8)
+    func observerFindsNewLeaderPromptly(round: Int) {
+        var cluster = TestCluster(voters: [1, 2, 3], observers: [9])
+        // Vary who leads and the timing jitter from round to round.
+        for _ in 0..<round { cluster.step() }
+        let oldLeader = cluster.electLeader()
+        cluster.run(ticks: 20)
+        #expect(cluster.node(9).leader == oldLeader)
+
+        cluster.crash(oldLeader)
+        let elected = cluster.run(upTo: 1_000) { $0.isStable }
+        #expect(elected != nil, "the two remaining voters elect a leader")
+        let newLeader = cluster.leaders[0]
+        let attached = cluster.run(upTo: 1_000) { $0.node(9).role == .follower && $0.node(9).leader == newLeader }
+        // Asking one voter at a time could pick the dead one and lose a whole request timeout, again
+        // and again; asking all of them bounds the wait by one discovery round.
+        #expect(attached != nil && attached! <= cluster.node(9).config.requestTimeoutTicks + 1,
+                "observer attached \(attached.map(String.init) ?? "never") ticks after the election")
+    }
 }

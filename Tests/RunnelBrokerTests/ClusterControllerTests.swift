@@ -190,7 +190,8 @@ import Testing
             #expect(await code(request([1, 2], broker: 2, brokerEpoch: 2)) == .notLeaderOrFollower)
             #expect(await code(request([1, 2], leaderEpoch: 1)) == .fencedLeaderEpoch)
             #expect(await code(request([1, 2], partitionEpoch: 4)) == .invalidUpdateVersion)
-            #expect(await code(request([2, 3])) == .invalidRequest)       // without the leader
+            #expect(await code(request([2, 5])) == .invalidRequest)       // without the leader: a step-down, but 5 is no replica
+            #expect(await code(request([])) == .invalidRequest)           // without the leader and nobody to lead
             #expect(await code(request([1, 5])) == .invalidRequest)       // not a replica
             #expect(await code(request([1, 4])) == .ineligibleReplica)    // fenced
             let v3 = AlterPartitionRequest(brokerID: 1, brokerEpoch: 1, topics: [.init(topicID: topic, partitions: [
@@ -204,6 +205,13 @@ import Testing
             #expect(await controller.image.topic(id: topic)?.partitions[0]?.isr == [1, 3])
             // The same proposal again is now stale.
             #expect(await code(request([1, 3])) == .invalidUpdateVersion)
+            // Runnel's step-down (a leader whose log failed verification): an ISR without the
+            // leader must be a subset of the committed ISR; its first eligible replica leads.
+            #expect(await code(request([2], partitionEpoch: 6)) == .invalidRequest)  // 2 left the ISR above
+            let stepDown = await controller.alterPartition(request([3], partitionEpoch: 6), version: 2)
+            let q = try #require(stepDown.topics.first?.partitions.first)
+            #expect(q.errorCode == .none && q.leaderID == 3 && q.leaderEpoch == 3 && q.isr == [3])
+            #expect(await controller.image.topic(id: topic)?.partitions[0]?.leader == 3)
         }
     }
 

@@ -46,8 +46,11 @@ extension Controller {
         guard change.leaderEpoch == current.leaderEpoch else { return refuse(.fencedLeaderEpoch) }
         guard change.partitionEpoch == current.partitionEpoch else { return refuse(.invalidUpdateVersion) }
         let newISR = change.newISR.map(\.brokerID)
-        guard Set(newISR).count == newISR.count, newISR.allSatisfy(current.replicas.contains), newISR.contains(requester) else {
+        guard Set(newISR).count == newISR.count, newISR.allSatisfy(current.replicas.contains) else {
             return refuse(.invalidRequest)
+        }
+        if !newISR.contains(requester) {
+            return await stepDown(change, to: current, topicID: topicID, requester: requester)
         }
         for member in change.newISR {
             guard let broker = image.brokers[member.brokerID], !broker.fenced, !broker.inControlledShutdown else {
@@ -65,6 +68,34 @@ extension Controller {
                 return refuse(.unknownServerError)
             }
         }
+        let after = image.topic(id: topicID)?.partitions[change.partitionIndex] ?? current
+        return .init(partitionIndex: change.partitionIndex, leaderID: after.leader, leaderEpoch: after.leaderEpoch, isr: after.isr,
+                     leaderRecoveryState: change.leaderRecoveryState, partitionEpoch: after.partitionEpoch)
+    }
+
+    /// Runnel extension: a leader proposing an ISR without itself steps down, because its copy of
+    /// the log failed verification (the scrubber found a corrupt range). The proposal must be a
+    /// non-empty subset of the committed ISR; the first of its replicas in assignment order that
+    /// is eligible becomes leader (a new leader epoch), so the old leader follows and fetches the
+    /// range again. Kafka's own brokers never send such a proposal (its check refuses it as
+    /// INVALID_REQUEST, which this keeps for anything that is not a subset).
+    private func stepDown(_ change: AlterPartitionRequest.Partition, to current: MetadataImage.PartitionImage, topicID: UUIDBytes,
+                          requester: Int32) async -> AlterPartitionResponse.Partition {
+        let proposed = Set(change.newISR.map(\.brokerID))
+        guard !proposed.isEmpty, proposed.isSubset(of: Set(current.isr)),
+              let next = current.replicas.first(where: { proposed.contains($0) && isEligibleReplica($0) })
+        else { return .init(partitionIndex: change.partitionIndex, errorCode: .invalidRequest) }
+        do {
+            try await commit([.partitionChange(.init(partitionID: change.partitionIndex, topicID: topicID,
+                                                     isr: proposed.sorted(), leader: next))])
+        } catch let error as ControllerWriteError {
+            return .init(partitionIndex: change.partitionIndex, errorCode: error.code)
+        } catch {
+            return .init(partitionIndex: change.partitionIndex, errorCode: .unknownServerError)
+        }
+        replicationLogger.warning("leader stepped down: its log failed verification",
+                                  metadata: ["topicID": "\(topicID)", "partition": "\(change.partitionIndex)",
+                                             "from": "\(requester)", "to": "\(next)"])
         let after = image.topic(id: topicID)?.partitions[change.partitionIndex] ?? current
         return .init(partitionIndex: change.partitionIndex, leaderID: after.leader, leaderEpoch: after.leaderEpoch, isr: after.isr,
                      leaderRecoveryState: change.leaderRecoveryState, partitionEpoch: after.partitionEpoch)

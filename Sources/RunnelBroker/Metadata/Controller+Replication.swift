@@ -42,48 +42,66 @@ extension Controller {
     /// - Parameter shrink: whether the change removes lagging followers (else it adds one that caught up).
     nonisolated func proposeISR(_ request: AlterISRRequest, for tp: TopicPartition, topicID: UUIDBytes, partition: Partition, shrink: Bool) {
         Task {
-            let brokerEpoch = await self.brokerEpoch
-            let body = AlterPartitionRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, topics: [
-                .init(topicID: topicID, partitions: [
-                    .init(partitionIndex: tp.partition, leaderEpoch: request.leaderEpoch,
-                          newISR: request.newISR.sorted().map { .init(brokerID: $0) }, partitionEpoch: request.partitionEpoch),
-                ]),
-            ])
-            var committed: (isr: [Int32], partitionEpoch: Int32)?
-            var failure = "no answer"
-            do {
-                let response: AlterPartitionResponse
-                if await self.isActiveController {
-                    response = await self.alterPartition(body, version: 2)
-                } else if let channel = self.controllerChannel {
-                    response = try await channel.send(body, version: 2, timeout: .seconds(5))
-                } else {
-                    return
-                }
-                if response.errorCode != .none {
-                    failure = "\(response.errorCode)"
-                } else if let answer = response.topics.first?.partitions.first {
-                    if answer.errorCode == .none {
-                        committed = (answer.isr, answer.partitionEpoch)
-                    } else {
-                        failure = "\(answer.errorCode)"
-                    }
-                }
-            } catch {
-                failure = "\(error)"
-            }
+            guard let outcome = await self.sendAlterPartition(request, for: tp, topicID: topicID) else { return }
+            let committed = try? outcome.get()
             await partition.isrChangeAnswered(leaderEpoch: request.leaderEpoch, isr: committed?.isr,
                                               partitionEpoch: committed?.partitionEpoch ?? -1)
-            if let committed {
+            switch outcome {
+            case .success(let committed):
                 self.metrics?.isrChanged(shrink: shrink)
                 self.replicationLogger.info("ISR changed", metadata: ["partition": "\(tp)", "isr": "\(committed.isr)",
                                                            "partition.epoch": "\(committed.partitionEpoch)"])
-            } else {
+            case .failure(let failure):
                 self.replicationLogger.info("ISR change not accepted; the leader retries", metadata: ["partition": "\(tp)",
                                                                                            "proposed": "\(request.newISR.sorted())",
-                                                                                           "error": "\(failure)"])
+                                                                                           "error": "\(failure.reason)"])
             }
         }
+    }
+
+    /// Asks the active controller to hand leadership of `tp` to another in-sync replica, because
+    /// this leader's log failed verification (`request.newISR` is the ISR without this broker; see
+    /// `Controller.stepDown`). The new partition state reaches this broker as metadata, like any
+    /// leader change; a refusal is only logged (the scrubber's next pass asks again).
+    nonisolated func proposeStepDown(_ request: AlterISRRequest, for tp: TopicPartition, topicID: UUIDBytes) {
+        Task {
+            guard let outcome = await self.sendAlterPartition(request, for: tp, topicID: topicID) else { return }
+            if case .failure(let failure) = outcome {
+                self.replicationLogger.warning("stepping down was not accepted", metadata: ["partition": "\(tp)", "error": "\(failure.reason)"])
+            }
+        }
+    }
+
+    /// Why an AlterPartition proposal was not committed.
+    struct AlterPartitionFailure: Error { var reason: String }
+
+    /// Sends one partition's AlterPartition v2 to the active controller (itself when it is).
+    /// - Returns: the committed ISR and partition epoch, the failure, or nil when no controller is known.
+    private func sendAlterPartition(_ request: AlterISRRequest, for tp: TopicPartition, topicID: UUIDBytes) async
+        -> Result<(isr: [Int32], partitionEpoch: Int32), AlterPartitionFailure>?
+    {
+        let body = AlterPartitionRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, topics: [
+            .init(topicID: topicID, partitions: [
+                .init(partitionIndex: tp.partition, leaderEpoch: request.leaderEpoch,
+                      newISR: request.newISR.sorted().map { .init(brokerID: $0) }, partitionEpoch: request.partitionEpoch),
+            ]),
+        ])
+        let response: AlterPartitionResponse
+        do {
+            if await isActiveController {
+                response = await alterPartition(body, version: 2)
+            } else if let channel = controllerChannel {
+                response = try await channel.send(body, version: 2, timeout: .seconds(5))
+            } else {
+                return nil
+            }
+        } catch {
+            return .failure(AlterPartitionFailure(reason: "\(error)"))
+        }
+        guard response.errorCode == .none else { return .failure(AlterPartitionFailure(reason: "\(response.errorCode)")) }
+        guard let answer = response.topics.first?.partitions.first else { return .failure(AlterPartitionFailure(reason: "no answer")) }
+        guard answer.errorCode == .none else { return .failure(AlterPartitionFailure(reason: "\(answer.errorCode)")) }
+        return .success((answer.isr, answer.partitionEpoch))
     }
 
     /// Shrinks the ISR of led partitions whose followers lag, every half `replica.lag.time.max.ms`

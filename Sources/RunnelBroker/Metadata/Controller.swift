@@ -178,6 +178,11 @@ actor Controller {
     /// Every partition hosted here.
     var partitionsHosted: [Partition] { Array(partitions.values) }
 
+    /// Every partition hosted here, with its name, in name order (the scrubber's round).
+    var partitionsByName: [(TopicPartition, Partition)] {
+        partitions.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }.map { ($0.key, $0.value) }
+    }
+
     /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
     /// marker, so the next start skips recovery.
     func shutdown() async {

@@ -63,6 +63,9 @@ public final class BrokerMetrics: Sendable {
     let isrExpands: CoreMetrics.Counter
     /// Partitions this broker started leading (a new leader epoch), as Kafka's `LeaderElectionRateAndTimeMs` count.
     let leaderElections: CoreMetrics.Counter
+    /// Bytes of closed segments the scrubber re-read, and the corrupt ranges it found.
+    let scrubBytes: CoreMetrics.Counter
+    let corruptRanges: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -85,6 +88,8 @@ public final class BrokerMetrics: Sendable {
         isrShrinks = CoreMetrics.Counter(label: "runnel_isr_shrinks_total", factory: factory)
         isrExpands = CoreMetrics.Counter(label: "runnel_isr_expands_total", factory: factory)
         leaderElections = CoreMetrics.Counter(label: "runnel_leader_elections_total", factory: factory)
+        scrubBytes = CoreMetrics.Counter(label: "runnel_log_scrub_bytes_total", factory: factory)
+        corruptRanges = CoreMetrics.Counter(label: "runnel_log_corrupt_ranges_total", factory: factory)
     }
 
     /// Counts an ISR change the controller committed for a partition this broker leads.

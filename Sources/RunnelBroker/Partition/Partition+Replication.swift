@@ -315,7 +315,10 @@ extension Partition {
         let target = FollowerTruncation.offset(requestedEpoch: requestedEpoch, leaderEpoch: answeredEpoch, leaderEndOffset: leaderEndOffset,
                                                followerEndOffset: followerEnd < 0 ? log.logEndOffset : followerEnd,
                                                followerLogEndOffset: log.logEndOffset, followerHighWatermark: followerHighWatermark)
-        if target < log.logEndOffset { try log.truncate(to: target) }
+        // A range that failed verification (a former leader that stepped down for it) is fetched
+        // again too.
+        let cut = min(target, log.firstCorruptOffset ?? target)
+        if cut < log.logEndOffset { try log.truncate(to: cut) }
         followerHighWatermark = min(followerHighWatermark, log.logEndOffset)
         role = .follower(leader: leader, needsTruncation: false)
         return log.logEndOffset
