@@ -119,8 +119,9 @@ extension Controller {
         var openedOffsetsPartitions: [Int32] = []
         var followersChanged = false
         if hostsPartitions {
-            for topic in image.topics.values {
-                for p in topic.partitions.values where p.replicas.contains(nodeID) {
+            // In name and partition order, so placement across log directories is deterministic.
+            for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+                for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) where p.replicas.contains(nodeID) {
                     let tp = TopicPartition(topic.name, p.partitionID)
                     guard partitions[tp] == nil else { continue }
                     do {

@@ -145,8 +145,8 @@ actor Controller {
         let total = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         var progress = RecoveryProgress(total: total, logger: logger, metrics: metrics)
         var opened: [TopicPartition: Partition] = [:]
-        for topic in image.topics.values {
-            for p in topic.partitions.values {
+        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) {
                 let tp = TopicPartition(topic.name, p.partitionID)
                 let directory = try Self.place(tp, in: &placement, directories: logDirectories)
                 let partition = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
