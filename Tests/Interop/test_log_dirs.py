@@ -222,3 +222,67 @@ def test_failing_dir_goes_offline_alone_and_partitions_stay_put_after_restart(ex
     assert _produce(broker.bootstrap, topic, 0, [b"a2"]) == ([2], [])
     dirs = _describe_log_dirs(broker.bootstrap)
     assert [dirs[os.path.realpath(d)]["error_code"] for d in (first, second)] == [0, 0]
+
+
+def test_cluster_broker_hands_over_leaders_of_its_failed_dir(ext4_dir, tmp_path):
+    """Cluster mode (KIP-858): broker 3 restarts with a second log dir on the ext4 file system and
+    leads a partition stored there. Once that file system fails, broker 3 reports the directory in
+    its heartbeats (`offline_log_dirs`) and asks the active controller to move the leadership to
+    another in-sync replica, leaving the ISR; producers carry on against the new leader."""
+    from confluent_kafka import Producer
+
+    from test_cluster import _until, _wait_gone
+    from test_replication import create_rf3_topic, partitions, resume_all, start_cluster, wait_formed
+
+    _, mountpoint = ext4_dir
+    c = start_cluster(tmp_path / "cluster")
+    try:
+        wait_formed(c)
+        # Broker 3 stops and comes back with the ext4 directory first in log.dirs (the metadata
+        # log stays where it was, in metadata.log.dir).
+        os.kill(c.pids[3], 15)
+        _wait_gone(c.pids[3], timeout=30)
+        props = c.dir / "node-3.properties"
+        original = c.dir / "node-3"
+        text = "\n".join(line for line in props.read_text().splitlines() if not line.startswith("log.dirs"))
+        props.write_text(text + f"\nlog.dirs={mountpoint / 'logs'},{original}\nmetadata.log.dir={original}\n"
+                         f"runnel.log.dirs.min.free.bytes=0\nrunnel.log.dir.min.free.bytes={MIN_FREE}\n"
+                         "log.segment.bytes=1048576\nlog.index.size.max.bytes=65536\n")
+        c.restart(3)
+        wait_formed(c)
+        topic = f"jbod-{uuid.uuid4().hex[:8]}"
+        create_rf3_topic(c, topic, 1, assignment=[[3, 1, 2]])
+        assert (mountpoint / "logs" / f"{topic}-0").is_dir()
+        _until(lambda: partitions(c.bootstrap(), topic)[0].leader == 3, 20, "broker 3 leading")
+
+        fd = os.open(mountpoint, os.O_RDONLY)
+        try:
+            fcntl.ioctl(fd, EXT4_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_DEFAULT))
+        except OSError as e:
+            pytest.skip(f"the ext4 shutdown ioctl is not permitted here: {e}")
+        finally:
+            os.close(fd)
+
+        p = Producer({"bootstrap.servers": c.bootstrap(), "acks": "all", "message.timeout.ms": 30000,
+                      "retry.backoff.ms": 100, "log_level": 0})
+        acked: list[int] = []
+        errors: list = []
+        for i in range(20):
+            p.produce(topic, value=f"m{i}".encode(), partition=0,
+                      on_delivery=lambda err, msg: errors.append(err) if err else acked.append(msg.offset()))
+            p.poll(0.05)
+        assert p.flush(40) == 0
+        assert not errors, errors[:3]
+        assert len(acked) == 20
+
+        view = _until(lambda: (lambda v: v if v.leader in (1, 2) and 3 not in v.isr else None)(partitions(c.bootstrap(), topic)[0]),
+                      20, "a new leader and an ISR without broker 3")
+        assert view.leader in (1, 2)
+        assert "log dir is offline after an I/O error" in c.log(3)
+        assert "asking the controller to move leadership" in c.log(3)
+        _until(lambda: any("broker reports offline log dirs" in c.log(n) for n in (1, 2, 3)), 10,
+               "the active controller noting broker 3's offline log dir")
+        assert c.metrics(3)[("runnel_log_dir_offline", (("dir", str(mountpoint / "logs")),))] == 1
+    finally:
+        resume_all(c)
+        c.stop()

@@ -91,14 +91,16 @@ extension Controller {
             // This node is the active controller: fence itself directly (its listeners are
             // closing, so a request to itself could not be answered).
             let response = await brokerHeartbeat(BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch,
-                                                                        currentMetadataOffset: applied, wantFence: false, wantShutDown: true))
+                                                                        currentMetadataOffset: applied, wantFence: false, wantShutDown: true,
+                                       offlineLogDirs: offlineDirectoryIDs))
             controllerLogger.info("controlled shutdown of the active controller's broker", metadata: ["error": "\(response.errorCode)"])
             return
         }
         do {
             let response = try await channel.send(
                 BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
-                                       wantFence: false, wantShutDown: true), version: 1, timeout: timeout)
+                                       wantFence: false, wantShutDown: true,
+                                       offlineLogDirs: offlineDirectoryIDs), version: 1, timeout: timeout)
             controllerLogger.info("controlled shutdown", metadata: ["error": "\(response.errorCode)", "should.shut.down": "\(response.shouldShutDown)"])
         } catch {
             controllerLogger.warning("controlled shutdown got no answer from the active controller", metadata: ["error": "\(error)"])

@@ -92,7 +92,8 @@ extension Controller {
         guard now != before else { return }
         offlineLogDirectoriesByBroker[broker.brokerID] = now.isEmpty ? nil : now
         let unknown = now.subtracting(broker.logDirs)
-        controllerLogger.warning("broker reports offline log dirs", metadata: [
+        controllerLogger.log(level: now.isEmpty ? .info : .warning,
+                             now.isEmpty ? "broker reports no offline log dirs" : "broker reports offline log dirs", metadata: [
             "broker": "\(broker.brokerID)", "offline.log.dirs": "\(now.map(\.description).sorted())",
             "registered.log.dirs": "\(broker.logDirs.count)", "unregistered": "\(unknown.map(\.description).sorted())",
         ])
