@@ -62,6 +62,9 @@ struct RequestRouter: Sendable {
         switch header.apiKey {
         case .apiVersions:
             let request = try ApiVersionsRequest.decode(body, apiKey: .apiVersions, version: version)
+            if let cached = SupportedApis.apiVersionsBodies[version] {
+                return .respond(Self.frame(encodedBody: cached, apiKey: .apiVersions, version: version, correlationID: header.correlationID))
+            }
             return respond(handlers.apiVersions(request), header)
         case .metadata:
             return try await serve(MetadataRequest.self, body, header, handlers.metadata)
@@ -179,6 +182,17 @@ struct RequestRouter: Sendable {
 
     func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {
         .respond(Self.frame(body, apiKey: header.apiKey, version: header.apiVersion, correlationID: header.correlationID))
+    }
+
+    /// Size prefix, response header (v0 or v1 by API and version) and a body encoded beforehand.
+    static func frame(encodedBody body: ByteBuffer, apiKey: ApiKey, version: Int16, correlationID: Int32) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(body.readableBytes + 16)
+        out.writeInteger(Int32(0))
+        ResponseHeader(correlationID: correlationID).encode(to: &out, version: apiKey.responseHeaderVersion(version))
+        out.writeImmutableBuffer(body)
+        out.setInteger(Int32(out.readableBytes - 4), at: out.readerIndex, endianness: .big)
+        return out
     }
 
     /// Size prefix, response header (v0 or v1 by API and version) and body.

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import NIOCore
 
 /// The API versions this broker advertises in ApiVersions, each implemented for every version in
 /// its range (see docs/protocol-support.md for why some ranges start where they do).
@@ -58,9 +59,22 @@ enum SupportedApis {
     /// The range the router accepts for `key`: advertised or inter-node.
     static func accepted(_ key: ApiKey) -> ClosedRange<Int16>? { ranges[key] ?? interNodeRanges[key] }
 
-    static var apiVersionsEntries: [ApiVersionsResponse.ApiVersion] {
+    static let apiVersionsEntries: [ApiVersionsResponse.ApiVersion] =
         ranges.sorted { $0.key.rawValue < $1.key.rawValue }.map {
             ApiVersionsResponse.ApiVersion(apiKey: $0.key.rawValue, minVersion: $0.value.lowerBound, maxVersion: $0.value.upperBound)
         }
-    }
+
+    /// The encoded body of the ApiVersions response for each supported version: the same for
+    /// every client, so it is built once (as Kafka's `ApiVersionManager` does) instead of on each
+    /// request, which a flood of ApiVersions from a hostile client would otherwise make expensive.
+    static let apiVersionsBodies: [Int16: ByteBuffer] = {
+        var out: [Int16: ByteBuffer] = [:]
+        let response = ApiVersionsResponse(errorCode: .none, apiKeys: apiVersionsEntries)
+        for version in ranges[.apiVersions]! {
+            var writer = KafkaWriter(buffer: ByteBuffer(), flexible: ApiKey.apiVersions.isFlexible(version))
+            response.encode(to: &writer, version: version)
+            out[version] = writer.buffer
+        }
+        return out
+    }()
 }
