@@ -232,3 +232,35 @@ struct LogDirectoriesBrokerTests {
         }
     }
 }
+
+/// A cluster broker with two log directories: replicas in an offline directory stop following.
+struct LogDirectoriesClusterTests {
+    @Test func replicasInAnOfflineDirectoryStopFetching() async throws {
+        try await withTemporaryDirectory { root async throws in
+            let controller = try Controller(config: try BrokerConfig(overrides: [
+                ("log.dirs", "\(root)/a,\(root)/b"), ("node.id", "3"), ("process.roles", "broker,controller"),
+                ("listeners", "PLAINTEXT://localhost:0,CONTROLLER://localhost:0"),
+                ("controller.quorum.voters", "1@localhost:1,2@localhost:2,3@localhost:3"),
+            ]), logger: quietLogger)
+            let t = UUIDBytes.random()
+            await controller.publish([ClusterControllerTests.register(1), ClusterControllerTests.register(2),
+                                      ClusterControllerTests.register(3), .topic(name: "t", topicID: t)]
+                                     + (Int32(0)..<2).map {
+                                         .partition(.init(partitionID: $0, topicID: t, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1,
+                                                          leaderEpoch: 0, partitionEpoch: 0))
+                                     })
+            #expect(await controller.logDirectory(of: TopicPartition("t", 0))?.path.string == "\(root)/a")
+            #expect(await controller.logDirectory(of: TopicPartition("t", 1))?.path.string == "\(root)/b")
+            #expect(Set(await controller.followedPartitions().map(\.0.partition)) == [0, 1])
+            #expect(controller.offlineDirectoryIDs.isEmpty)
+
+            controller.logDirectories[0].health.markOffline(reason: "read 00000000000000000000.log: EIO (injected)")
+            await controller.maybeHandleOfflineDirectories()
+            #expect(await controller.followedPartitions().map(\.0) == [TopicPartition("t", 1)])
+            #expect(await controller.replicaFetchWork(leader: 1, index: 0, of: 1).work.map(\.topicPartition) == [TopicPartition("t", 1)])
+            #expect(controller.offlineDirectoryIDs == [controller.logDirectories[0].directoryID])
+            #expect(await controller.handledOfflineDirectories == [0])
+            await controller.shutdown()
+        }
+    }
+}
