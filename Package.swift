@@ -109,11 +109,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            // No dynamic exclusivity checks in the producer's per-record path: NIO's inlined
-            // ByteBuffer code checks each access to its storage class (`swift_beginAccess` twice
-            // per record appended). Measured with callgrind on `runnel perf produce`; see
-            // docs/benchmarks.md. Static (compile-time) exclusivity checking stays on.
-            swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            // No `-enforce-exclusivity=unchecked` here although callgrind shows the dynamic
+            // exclusivity checks in the producer's per-record path (docs/benchmarks.md): it is an
+            // unsafe flag, and SwiftPM refuses a package with unsafe flags as a versioned
+            // dependency, which is how services embed RunnelClient.
+            swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "runnel",
