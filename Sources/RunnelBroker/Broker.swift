@@ -51,9 +51,13 @@ public struct Broker: Service {
         }
         let advertisedListener = advertised.first ?? listener
         let metricsEndpoint = try config.metricsEndpoint
-        try StartupChecks.checkLogDirectory(config.logDirectory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
-        let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
-        defer { lock.release() }
+        // Every directory is checked and locked before any is opened (Kafka locks each of log.dirs).
+        var locks: [LogDirectoryLock] = []
+        defer { for lock in locks { lock.release() } }
+        for directory in config.allLogDirectories {
+            try StartupChecks.checkLogDirectory(directory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
+            locks.append(try LogDirectoryLock.acquire(directory: directory))
+        }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
         let authorizer = try Authorizer.make(config: config)
@@ -136,10 +140,10 @@ public struct Broker: Service {
             // No client listener: this node serves the quorum only (its one listener is the
             // controller listener).
             logger.info("controller listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
-                                                           "process.roles": "controller", "log.dirs": "\(config.logDirectory)"])
+                                                           "process.roles": "controller", "log.dirs": "\(config.allLogDirectories.joined(separator: ","))"])
         } else {
             logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
-                                                       "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+                                                       "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectories.joined(separator: ","))"])
         }
         onListening(port)
         do {
@@ -173,7 +177,7 @@ public struct Broker: Service {
                     group.addTask { try await server.serve(controllerChannel, listener: controllerListener) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
-                group.addTask { await cancelWhenGracefulShutdown { await Self.monitorLogDirectory(controller.logDirectoryHealth) } }
+                group.addTask { await cancelWhenGracefulShutdown { await controller.monitorLogDirectories() } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if let metricsServer, let metricsChannel {
                     group.addTask {
@@ -223,16 +227,6 @@ public struct Broker: Service {
 }
 
 extension Broker {
-    /// Reads the free space of the log directory every `interval` (monotonic) until cancelled, so
-    /// a directory that ran low is noticed without traffic and produce resumes by itself once space
-    /// returns (appends also check, see ``LogDirectoryHealth``).
-    static func monitorLogDirectory(_ health: LogDirectoryHealth, interval: Duration = .seconds(1)) async {
-        while !Task.isCancelled {
-            health.refresh()
-            try? await Task.sleep(for: interval)
-        }
-    }
-
     /// The background duties of the log manager until cancelled: retention every
     /// `log.retention.check.interval.ms`, checkpoints (recovery points, log start offsets and high
     /// watermarks) every `log.flush.offset.checkpoint.interval.ms`,

@@ -130,6 +130,7 @@ private func decodeBody(apiKey: ApiKey, version: Int16, body: ByteBuffer) {
     case .brokerHeartbeat: _ = roundTrip(BrokerHeartbeatRequest.self, body, version)
     case .allocateProducerIds: _ = roundTrip(AllocateProducerIdsRequest.self, body, version)
     case .alterPartition: _ = roundTrip(AlterPartitionRequest.self, body, version)
+    case .electLeaders: _ = roundTrip(ElectLeadersRequest.self, body, version)
     default: break
     }
 }
