@@ -121,6 +121,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
             ],
+            // No `-enforce-exclusivity=unchecked` here although callgrind shows the dynamic
+            // exclusivity checks in the producer's per-record path (docs/benchmarks.md): it is an
+            // unsafe flag, and SwiftPM refuses a package with unsafe flags as a versioned
+            // dependency, which is how services embed RunnelClient.
             swiftSettings: strictSettings
         ),
         .executableTarget(

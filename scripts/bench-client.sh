@@ -5,6 +5,13 @@
 #
 #   BROKER=127.0.0.1:9092 COUNT=1000000 RUNNEL=.build/release/runnel scripts/bench-client.sh
 #
+# PARTITIONS=N (N > 1) measures memory instead: both producers send COUNT 100-byte records
+# (acks=1) spread over a topic of N partitions with linger 100 ms, so about N batches are open
+# at once, while the producer's /proc/PID/status is sampled every 50 ms. Prints the peak VmRSS
+# and VmHWM of each process in bytes, and the records/s.
+#
+#   BROKER=127.0.0.1:9092 COUNT=2000000 PARTITIONS=1000 scripts/bench-client.sh
+#
 # rdkafka_performance comes from ../shared/bench/build-rdkafka-perf.sh (built outside the repo)
 # and runs on the confluent-kafka wheel's librdkafka (../shared/bench/rdkafka-newlib.sh).
 set -euo pipefail
@@ -26,6 +33,40 @@ rate_runnel() {  # size acks topic
         --record-size "$1" --acks "$2" --linger-ms 5 --output json 2>/dev/null \
         | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["publishRate"]))'
 }
+
+# Runs "$@" in the background and samples its VmRSS and VmHWM (kB) until it exits; prints
+# "<peak VmRSS bytes> <VmHWM bytes>" on fd 3 and the command's stdout on stdout.
+sample_memory() {
+    "$@" &
+    local pid=$! rss=0 hwm=0 status kb
+    while status="$(grep -E '^Vm(RSS|HWM):' "/proc/$pid/status" 2>/dev/null)" && [ -n "$status" ]; do
+        kb=$(echo "$status" | awk '/^VmRSS/ {print $2}'); [ "$kb" -gt "$rss" ] && rss=$kb
+        kb=$(echo "$status" | awk '/^VmHWM/ {print $2}'); [ "$kb" -gt "$hwm" ] && hwm=$kb
+        sleep 0.05
+    done
+    wait "$pid"
+    echo "$((rss * 1024)) $((hwm * 1024))" >&3
+}
+
+if [ "${PARTITIONS:-1}" -gt 1 ]; then
+    topic="bench-wide-$PARTITIONS-$$"
+    "$RUNNEL" topic create "$topic" --partitions "$PARTITIONS" --bootstrap-server "$BROKER" >/dev/null
+    mem="$(mktemp)"
+    # Keys spread records over every partition (murmur2); librdkafka's random partitioner does the same.
+    rn=$(sample_memory "$RUNNEL" perf produce --bootstrap-server "$BROKER" --topic "$topic" --num-records "$COUNT" \
+        --record-size 100 --acks 1 --linger-ms 100 --keys $((PARTITIONS * 100)) --output json 3>"$mem" 2>/dev/null \
+        | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["publishRate"]))')
+    read -r rn_rss rn_hwm <"$mem"
+    rd=$(LD_LIBRARY_PATH="$LIBDIR" sample_memory "$RDPERF" -P -t "$topic" -b "$BROKER" -s 100 -c "$COUNT" \
+        -X linger.ms=100 -X acks=1 -X enable.idempotence=false 3>"$mem" 2>&1 | grep -o '[0-9]* msgs/s' | tail -1 | grep -o '[0-9]*')
+    read -r rd_rss rd_hwm <"$mem"
+    rm -f "$mem"
+    "$RUNNEL" topic delete "$topic" --bootstrap-server "$BROKER" >/dev/null
+    printf '%-12s %12s %14s %14s\n' producer "records/s" "peak VmRSS B" "VmHWM B"
+    printf '%-12s %12s %14s %14s\n' runnel "$rn" "$rn_rss" "$rn_hwm"
+    printf '%-12s %12s %14s %14s\n' librdkafka "$rd" "$rd_rss" "$rd_hwm"
+    exit 0
+fi
 
 printf '%-8s %-5s %14s %14s %7s\n' size acks "runnel rec/s" "librdkafka" ratio
 for size in 100 1024; do

@@ -53,9 +53,13 @@ public struct Broker: Service {
         // Every other client listener is served the same way (PLAINTEXT and SSL side by side...).
         let extraListeners = controllerOnly ? [] : Array(clientListeners.dropFirst())
         let metricsEndpoint = try config.metricsEndpoint
-        try StartupChecks.checkLogDirectory(config.logDirectory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
-        let lock = try LogDirectoryLock.acquire(directory: config.logDirectory)
-        defer { lock.release() }
+        // Every directory is checked and locked before any is opened (Kafka locks each of log.dirs).
+        var locks: [LogDirectoryLock] = []
+        defer { for lock in locks { lock.release() } }
+        for directory in config.allLogDirectories {
+            try StartupChecks.checkLogDirectory(directory, minFreeBytes: Int64(config.string("runnel.log.dirs.min.free.bytes") ?? "") ?? 0)
+            locks.append(try LogDirectoryLock.acquire(directory: directory))
+        }
         StartupChecks.warnAboutLimits(logger: logger)
         let levels = try LogLevels(config)
         let authorizer = try Authorizer.make(config: config)
@@ -150,10 +154,10 @@ public struct Broker: Service {
             // No client listener: this node serves the quorum only (its one listener is the
             // controller listener).
             logger.info("controller listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
-                                                           "process.roles": "controller", "log.dirs": "\(config.logDirectory)"])
+                                                           "process.roles": "controller", "log.dirs": "\(config.allLogDirectories.joined(separator: ","))"])
         } else {
             logger.info("broker listening", metadata: ["listener": "\(listener.name)://\(listener.host):\(port)",
-                                                       "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectory)"])
+                                                       "advertised": "\(advertisedListener)", "log.dirs": "\(config.logDirectories.joined(separator: ","))"])
             for extra in extraChannels {
                 let extraPort = extra.channel.channel.localAddress?.port ?? extra.listener.port
                 logger.info("broker listening", metadata: ["listener": "\(extra.listener.name)://\(extra.listener.host):\(extraPort)"])
@@ -191,7 +195,7 @@ public struct Broker: Service {
                     group.addTask { try await server.serve(controllerChannel, listener: controllerListener) }
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
-                group.addTask { await cancelWhenGracefulShutdown { await Self.monitorLogDirectory(controller.logDirectoryHealth) } }
+                group.addTask { await cancelWhenGracefulShutdown { await controller.monitorLogDirectories() } }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if let metricsServer, let metricsChannel {
                     group.addTask {
@@ -253,16 +257,6 @@ extension Broker {
     static func stopAccepting(_ listener: any Channel) {
         listener.setOption(.autoRead, value: false).whenComplete { _ in
             listener.eventLoop.scheduleTask(in: .milliseconds(100)) { listener.close(promise: nil) }
-        }
-    }
-
-    /// Reads the free space of the log directory every `interval` (monotonic) until cancelled, so
-    /// a directory that ran low is noticed without traffic and produce resumes by itself once space
-    /// returns (appends also check, see ``LogDirectoryHealth``).
-    static func monitorLogDirectory(_ health: LogDirectoryHealth, interval: Duration = .seconds(1)) async {
-        while !Task.isCancelled {
-            health.refresh()
-            try? await Task.sleep(for: interval)
         }
     }
 

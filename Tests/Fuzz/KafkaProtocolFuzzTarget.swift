@@ -137,6 +137,7 @@ private func decodeBody(apiKey: ApiKey, version: Int16, body: ByteBuffer) {
     case .deleteAcls: _ = roundTrip(DeleteAclsRequest.self, body, version)
     case .describeUserScramCredentials: _ = roundTrip(DescribeUserScramCredentialsRequest.self, body, version)
     case .alterUserScramCredentials: _ = roundTrip(AlterUserScramCredentialsRequest.self, body, version)
+    case .electLeaders: _ = roundTrip(ElectLeadersRequest.self, body, version)
     default: break
     }
 }

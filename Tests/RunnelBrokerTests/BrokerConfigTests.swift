@@ -13,7 +13,7 @@ import Testing
         #expect(try config.advertisedListeners == [Listener(name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "localhost", port: 9092)])
         #expect(config.string("advertised.listeners") == nil)
         #expect(config.string("log.dirs") == "./data")
-        #expect(config.logDirectory == "./data")
+        #expect(config.logDirectories == ["./data"])
         #expect(config.int("num.partitions") == 1)
         #expect(config.int("socket.request.max.bytes") == 104_857_600)
         #expect(config.int("default.replication.factor") == 1)
@@ -40,7 +40,7 @@ import Testing
         let config = try BrokerConfig(properties: props)
         #expect(config.int("num.partitions") == 4)
         #expect(!config.bool("auto.create.topics.enable"))
-        #expect(config.logDirectory == "/tmp/with=equals")
+        #expect(config.logDirectories == ["/tmp/with=equals"])
         #expect(config.string("runnel.log.level") == "debug")
     }
 

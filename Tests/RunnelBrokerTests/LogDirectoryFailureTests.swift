@@ -45,7 +45,7 @@ struct LogDirectoryFailureTests {
     @Test func offlineDirectoryAnswersStorageErrorAndTheBrokerKeepsServing() async throws {
         try await Self.withHandlers { handlers, controller in
             #expect(await Self.produce(handlers, value: "before").errorCode == .none)
-            controller.logDirectoryHealth.markOffline(reason: "write 00000000000000000000.log: EIO (injected)")
+            controller.logDirectories[0].health.markOffline(reason: "write 00000000000000000000.log: EIO (injected)")
 
             let produced = await Self.produce(handlers, value: "after")
             #expect(produced.errorCode == .kafkaStorageError)
@@ -63,7 +63,7 @@ struct LogDirectoryFailureTests {
     @Test func lowSpaceRefusesProduceAndServesFetch() async throws {
         try await Self.withHandlers { handlers, controller in
             #expect(await Self.produce(handlers, value: "before").errorCode == .none)
-            controller.logDirectoryHealth.setMinFreeBytes(1 << 62)
+            controller.logDirectories[0].health.setMinFreeBytes(1 << 62)
             let produced = await Self.produce(handlers, value: "refused")
             #expect(produced.errorCode == .kafkaStorageError)
             #expect(produced.errorMessage?.contains("runnel.log.dir.min.free.bytes") == true)
@@ -74,7 +74,7 @@ struct LogDirectoryFailureTests {
             let dirs = await handlers.describeLogDirs(DescribeLogDirsRequest(topics: nil), version: 4)
             #expect(dirs.results.map(\.errorCode) == [.none])
 
-            controller.logDirectoryHealth.setMinFreeBytes(1)
+            controller.logDirectories[0].health.setMinFreeBytes(1)
             #expect(await Self.produce(handlers, value: "resumed").baseOffset == 1)
         }
     }

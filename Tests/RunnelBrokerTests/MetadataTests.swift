@@ -216,7 +216,8 @@ func partitionRecord(_ p: Int32, _ id: UUIDBytes, leaderEpoch: Int32 = 0) -> Met
             let text = try readText("\(dir)/meta.properties")
             let props = Dictionary(try BrokerConfig.parseProperties(text, path: "meta.properties").map { ($0.key, $0.value) },
                                    uniquingKeysWith: { $1 })
-            #expect(props == ["version": "1", "cluster.id": first.clusterID, "node.id": "3"])
+            #expect(props == ["version": "1", "cluster.id": first.clusterID, "node.id": "3", "directory.id": first.directoryID.description])
+            #expect(first.directoryID != .zero)
             #expect(!fileExists("\(dir)/meta.properties.tmp"))
 
             let second = try MetaProperties.loadOrCreate(directory: dir, nodeID: 3)
@@ -237,6 +238,16 @@ func partitionRecord(_ p: Int32, _ id: UUIDBytes, leaderEpoch: Int32 = 0) -> Met
             #expect(value == "2")
             // The file is untouched.
             #expect(try MetaProperties.loadOrCreate(directory: dir, nodeID: 1) == meta)
+        }
+    }
+
+    @Test func fileWithoutDirectoryIDGetsOneThatStays() throws {
+        try withTemporaryDirectory { dir throws in
+            try "version=1\ncluster.id=MkU3OEVBNTcwNTJENDM2Qk\nnode.id=1\n".write(toFile: "\(dir)/meta.properties", atomically: true, encoding: .utf8)
+            let upgraded = try MetaProperties.loadOrCreate(directory: dir, nodeID: 1)
+            #expect(upgraded.clusterID == "MkU3OEVBNTcwNTJENDM2Qk")
+            #expect(upgraded.directoryID != .zero)
+            #expect(try MetaProperties.loadOrCreate(directory: dir, nodeID: 1) == upgraded)
         }
     }
 

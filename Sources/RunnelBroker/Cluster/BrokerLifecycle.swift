@@ -4,7 +4,9 @@ import Logging
 
 extension Controller {
     /// The broker role's half of KIP-631 until cancelled: register with the active controller, then
-    /// heartbeat every `broker.heartbeat.interval.ms` with the metadata offset applied here;
+    /// heartbeat every `broker.heartbeat.interval.ms` with the metadata offset applied here and the
+    /// log directories that are offline (`offline_log_dirs`, KIP-858; registration names every
+    /// directory's id in `log_dirs`);
     /// register again when the controller no longer knows this broker's epoch.
     func runBrokerLifecycle(listeners: [Listener]) async {
         guard let channel = controllerChannel, let quorum, cluster?.isBroker == true else { return }
@@ -13,7 +15,8 @@ extension Controller {
         let registration = BrokerRegistrationRequest(
             brokerID: nodeID, clusterID: clusterID, incarnationID: incarnation,
             listeners: listeners.map { .init(name: $0.name, host: $0.host, port: UInt16($0.port), securityProtocol: $0.security.id) },
-            features: [.init(name: "metadata.version", minSupportedVersion: 1, maxSupportedVersion: 21)])
+            features: [.init(name: "metadata.version", minSupportedVersion: 1, maxSupportedVersion: 21)],
+            logDirs: logDirectories.map(\.directoryID))
         var registered = false
         // While fenced, heartbeat often: the controller unfences on the first heartbeat showing
         // that this broker applied its own registration.
@@ -45,7 +48,8 @@ extension Controller {
                 let applied = await quorum.appliedOffset
                 let response = try await channel.send(
                     BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
-                                           wantFence: false, wantShutDown: false), version: 1, timeout: interval * 2)
+                                           wantFence: false, wantShutDown: false, offlineLogDirs: offlineDirectoryIDs),
+                    version: 1, timeout: interval * 2)
                 switch response.errorCode {
                 case .none:
                     if fenced != response.isFenced {
@@ -87,14 +91,16 @@ extension Controller {
             // This node is the active controller: fence itself directly (its listeners are
             // closing, so a request to itself could not be answered).
             let response = await brokerHeartbeat(BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch,
-                                                                        currentMetadataOffset: applied, wantFence: false, wantShutDown: true))
+                                                                        currentMetadataOffset: applied, wantFence: false, wantShutDown: true,
+                                       offlineLogDirs: offlineDirectoryIDs))
             controllerLogger.info("controlled shutdown of the active controller's broker", metadata: ["error": "\(response.errorCode)"])
             return
         }
         do {
             let response = try await channel.send(
                 BrokerHeartbeatRequest(brokerID: nodeID, brokerEpoch: brokerEpoch, currentMetadataOffset: applied,
-                                       wantFence: false, wantShutDown: true), version: 1, timeout: timeout)
+                                       wantFence: false, wantShutDown: true,
+                                       offlineLogDirs: offlineDirectoryIDs), version: 1, timeout: timeout)
             controllerLogger.info("controlled shutdown", metadata: ["error": "\(response.errorCode)", "should.shut.down": "\(response.shouldShutDown)"])
         } catch {
             controllerLogger.warning("controlled shutdown got no answer from the active controller", metadata: ["error": "\(error)"])

@@ -1,5 +1,6 @@
 import KafkaProtocol
 import LogStorage
+import SystemPackage
 
 /// A `PROTOCOL://host:port` listener (Kafka `listeners` / `advertised.listeners`).
 public struct Listener: Sendable, Equatable, CustomStringConvertible {
@@ -90,11 +91,7 @@ public struct BrokerConfig: Sendable {
         }
         self.values = values
         self.staticValues = values
-        let dirs = (values["log.dirs"] ?? nil).map { $0.split(separator: ",").filter { !String($0).trimmingWhitespace().isEmpty } } ?? []
-        guard dirs.count == 1 else {
-            throw ConfigError.invalidValue(key: "log.dirs", value: (values["log.dirs"] ?? nil) ?? "",
-                                           reason: "exactly one directory is supported for now")
-        }
+        _ = try Self.parseLogDirectories(logDirsValue)
         _ = try listeners
         _ = try advertisedListeners
         _ = try metricsEndpoint
@@ -182,8 +179,47 @@ public struct BrokerConfig: Sendable {
     public func bool(_ key: String) -> Bool { string(key)?.lowercased() == "true" }
 
     public var nodeID: Int32 { Int32(int("node.id")) }
-    public var logDirectory: String {
-        (string("log.dirs") ?? "./data").trimmingWhitespace()
+    /// The raw directory list: `log.dirs` when set, else `log.dir` when set, else the `log.dirs` default.
+    var logDirsValue: String {
+        if !explicitKeys.contains("log.dirs"), let single = string("log.dir"), !single.isEmpty { return single }
+        return string("log.dirs") ?? "./data"
+    }
+
+    /// The log directories in configured order (`log.dirs`, or `log.dir` when `log.dirs` is not
+    /// set): each holds partition logs (JBOD, KIP-112); the first also holds the metadata log unless
+    /// `metadata.log.dir` says otherwise.
+    public var logDirectories: [String] { (try? Self.parseLogDirectories(logDirsValue)) ?? ["./data"] }
+
+    /// The directory of the metadata log: `metadata.log.dir`, or the first log directory (Kafka's default).
+    public var metadataLogDirectory: String {
+        let configured = (string("metadata.log.dir") ?? "").trimmingWhitespace()
+        return configured.isEmpty ? logDirectories[0] : configured
+    }
+
+    /// Every directory the broker writes and locks: the log directories, then the metadata log
+    /// directory when it is not one of them.
+    public var allLogDirectories: [String] {
+        let dirs = logDirectories
+        let metadata = metadataLogDirectory
+        return dirs.contains(where: { Self.samePath($0, metadata) }) ? dirs : dirs + [metadata]
+    }
+
+    /// Splits a `log.dirs` value on commas, trimming each entry.
+    /// - Throws: ``ConfigError/invalidValue(key:value:reason:)`` for an empty list or a directory named twice.
+    static func parseLogDirectories(_ value: String) throws -> [String] {
+        let dirs = value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        guard !dirs.isEmpty else {
+            throw ConfigError.invalidValue(key: "log.dirs", value: value, reason: "name at least one directory")
+        }
+        for (i, dir) in dirs.enumerated() where dirs[..<i].contains(where: { samePath($0, dir) }) {
+            throw ConfigError.invalidValue(key: "log.dirs", value: value, reason: "\(dir) is listed twice; give each log directory once")
+        }
+        return dirs
+    }
+
+    /// Whether two configured paths name the same directory once `.`, `..` and trailing slashes are resolved.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        FilePath(a).lexicallyNormalized() == FilePath(b).lexicallyNormalized()
     }
     public var listeners: [Listener] {
         get throws {

@@ -4,20 +4,16 @@ import Glibc
 import KafkaProtocol
 
 extension RequestHandlers {
-    /// DescribeLogDirs v0-4 (KIP-113, KIP-827): the one log directory (`log.dirs`) with the size of
-    /// each hosted replica's segments, its offset lag (how far its log end offset is behind the
-    /// partition's high watermark as this broker knows it: 0 on the leader, the distance a follower
-    /// still has to fetch otherwise, as Kafka's `getLogEndOffsetLag`) and, from v4, the volume's
-    /// total and usable bytes. Null topics = every partition; requested partitions not hosted here
-    /// are left out, as in Kafka. A directory an I/O error took offline answers KAFKA_STORAGE_ERROR
-    /// with no topics, as Kafka's does.
+    /// DescribeLogDirs v0-4 (KIP-113, KIP-827): every log directory (`log.dirs`, in configured
+    /// order) with the size of each hosted replica's segments stored in it, its offset lag (how far
+    /// its log end offset is behind the partition's high watermark as this broker knows it: 0 on the
+    /// leader, the distance a follower still has to fetch otherwise, as Kafka's `getLogEndOffsetLag`)
+    /// and, from v4, the volume's total and usable bytes. Null topics = every partition; requested
+    /// partitions not hosted here are left out, as in Kafka. A directory an I/O error took offline
+    /// answers KAFKA_STORAGE_ERROR with no topics, as Kafka's does; the others answer normally.
     func describeLogDirs(_ request: DescribeLogDirsRequest, version: Int16) async -> DescribeLogDirsResponse {
         // Needs DESCRIBE on the cluster; refused, no directory is listed (the error shows from v3).
         if let refused = clusterAuthorizationError(.describe) { return DescribeLogDirsResponse(errorCode: refused, results: []) }
-        let directory = Self.absolutePath(config.logDirectory)
-        if controller.logDirectoryHealth.isOffline {
-            return DescribeLogDirsResponse(results: [.init(errorCode: .kafkaStorageError, logDir: directory, topics: [])])
-        }
         let image = await controller.image
         var wanted: [(String, [Int32])] = []
         if let topics = request.topics {
@@ -27,21 +23,28 @@ extension RequestHandlers {
                 wanted.append((name, topic.partitions.keys.sorted()))
             }
         }
-        var topics: [DescribeLogDirsResponse.Topic] = []
+        let directories = controller.logDirectories
+        var byDirectory = Array(repeating: [DescribeLogDirsResponse.Topic](), count: directories.count)
         for (name, indexes) in wanted {
-            var partitions: [DescribeLogDirsResponse.Partition] = []
+            var partitions = Array(repeating: [DescribeLogDirsResponse.Partition](), count: directories.count)
             for index in indexes {
-                guard let partition = await controller.partition(TopicPartition(name, index)) else { continue }
+                let tp = TopicPartition(name, index)
+                guard let partition = await controller.partition(tp), let directory = await controller.logDirectory(of: tp),
+                      let slot = directories.firstIndex(where: { $0 === directory }) else { continue }
                 let size = await partition.sizeBytes
                 let lag = await partition.offsetLag
-                partitions.append(.init(partitionIndex: index, partitionSize: size, offsetLag: lag))
+                partitions[slot].append(.init(partitionIndex: index, partitionSize: size, offsetLag: lag))
             }
-            if !partitions.isEmpty { topics.append(.init(name: name, partitions: partitions)) }
+            for slot in directories.indices where !partitions[slot].isEmpty {
+                byDirectory[slot].append(.init(name: name, partitions: partitions[slot]))
+            }
         }
-        let space = Self.volumeSpace(directory)
-        return DescribeLogDirsResponse(results: [
-            .init(logDir: directory, topics: topics, totalBytes: space?.total ?? -1, usableBytes: space?.usable ?? -1),
-        ])
+        return DescribeLogDirsResponse(results: directories.enumerated().map { slot, directory in
+            let path = Self.absolutePath(directory.path.string)
+            if directory.isOffline { return .init(errorCode: .kafkaStorageError, logDir: path, topics: []) }
+            let space = Self.volumeSpace(path)
+            return .init(logDir: path, topics: byDirectory[slot], totalBytes: space?.total ?? -1, usableBytes: space?.usable ?? -1)
+        })
     }
 
     static func absolutePath(_ path: String) -> String {

@@ -28,6 +28,11 @@ extension RequestHandlers {
         guard let partition = await controller.partition(TopicPartition(topic, p.partitionIndex)) else {
             return .init(partitionIndex: p.partitionIndex, errorCode: await controller.missingPartitionError(TopicPartition(topic, p.partitionIndex)))
         }
+        // A replica in an offline log directory answers nothing from its log, not even the offsets
+        // kept in memory (Kafka: KAFKA_STORAGE_ERROR for an offline partition).
+        if await controller.isInOfflineDirectory(TopicPartition(topic, p.partitionIndex)) {
+            return .init(partitionIndex: p.partitionIndex, errorCode: .kafkaStorageError)
+        }
         let epochError = await partition.checkLeaderEpoch(p.currentLeaderEpoch)
         guard epochError == .none else { return .init(partitionIndex: p.partitionIndex, errorCode: epochError) }
         if await partition.highWatermarkBehindEpochStart {

@@ -74,7 +74,8 @@ extension Controller {
     }
 
     /// Runnel extension: a leader proposing an ISR without itself steps down, because its copy of
-    /// the log failed verification (the scrubber found a corrupt range). The proposal must be a
+    /// the log failed verification (the scrubber found a corrupt range) or its log directory went
+    /// offline (KIP-858's effect, reached from the broker's side). The proposal must be a
     /// non-empty subset of the committed ISR; the first of its replicas in assignment order that
     /// is eligible becomes leader (a new leader epoch), so the old leader follows and fetches the
     /// range again. Kafka's own brokers never send such a proposal (its check refuses it as
@@ -93,7 +94,7 @@ extension Controller {
         } catch {
             return .init(partitionIndex: change.partitionIndex, errorCode: .unknownServerError)
         }
-        replicationLogger.warning("leader stepped down: its log failed verification",
+        replicationLogger.warning("leader stepped down: its log failed verification or its log dir is offline",
                                   metadata: ["topicID": "\(topicID)", "partition": "\(change.partitionIndex)",
                                              "from": "\(requester)", "to": "\(next)"])
         let after = image.topic(id: topicID)?.partitions[change.partitionIndex] ?? current

@@ -55,6 +55,7 @@ extension Controller {
         guard let broker = image.brokers[request.brokerID] else { return BrokerHeartbeatResponse(errorCode: .brokerIDNotRegistered) }
         guard broker.epoch == request.brokerEpoch else { return BrokerHeartbeatResponse(errorCode: .staleBrokerEpoch) }
         lastHeartbeat[request.brokerID] = .now
+        noteOfflineLogDirectories(request.offlineLogDirs, of: broker)
         // The broker reports the end of what it applied; its registration record sits at offset `epoch`.
         let caughtUp = request.currentMetadataOffset > broker.epoch
         do {
@@ -79,6 +80,23 @@ extension Controller {
         }
         let fenced = image.brokers[request.brokerID]?.fenced ?? true
         return BrokerHeartbeatResponse(isCaughtUp: caughtUp, isFenced: fenced, shouldShutDown: false)
+    }
+
+    /// Records the offline log directories `broker` reported (KIP-858 `offline_log_dirs`) and logs
+    /// each change. The broker itself hands over the leadership of the partitions it led there
+    /// (``Controller/maybeHandleOfflineDirectories()``) and fetches nothing for its replicas there,
+    /// so they leave the ISR; this controller keeps the report for operators.
+    func noteOfflineLogDirectories(_ reported: [UUIDBytes], of broker: MetadataImage.BrokerImage) {
+        let now = Set(reported)
+        let before = offlineLogDirectoriesByBroker[broker.brokerID] ?? []
+        guard now != before else { return }
+        offlineLogDirectoriesByBroker[broker.brokerID] = now.isEmpty ? nil : now
+        let unknown = now.subtracting(broker.logDirs)
+        controllerLogger.log(level: now.isEmpty ? .info : .warning,
+                             now.isEmpty ? "broker reports no offline log dirs" : "broker reports offline log dirs", metadata: [
+            "broker": "\(broker.brokerID)", "offline.log.dirs": "\(now.map(\.description).sorted())",
+            "registered.log.dirs": "\(broker.logDirs.count)", "unregistered": "\(unknown.map(\.description).sorted())",
+        ])
     }
 
     /// Active controller: fences every unfenced broker whose last heartbeat is older than

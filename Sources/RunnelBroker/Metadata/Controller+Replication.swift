@@ -18,7 +18,7 @@ extension Controller {
     /// The hosted partitions another broker leads (or none leads, -1), with their leader.
     func followedPartitions() -> [(TopicPartition, Int32)] {
         var out: [(TopicPartition, Int32)] = []
-        for tp in partitions.keys {
+        for tp in partitions.keys where !isInOfflineDirectory(tp) {
             guard let p = image.topics[tp.topic]?.partitions[tp.partition], p.leader != nodeID else { continue }
             out.append((tp, p.leader))
         }
@@ -29,7 +29,8 @@ extension Controller {
     /// the partitions of fetcher `index` among `count` that `leader` leads and this broker follows.
     func replicaFetchWork(leader: Int32, index: Int, of count: Int) -> (endpoint: (host: String, port: Int32)?, work: [ReplicaFetcher.Work]) {
         var work: [ReplicaFetcher.Work] = []
-        for (tp, partition) in partitions {
+        // A replica in an offline log directory fetches nothing (KIP-858): it stays out of the ISR.
+        for (tp, partition) in partitions where !isInOfflineDirectory(tp) {
             guard let p = image.topics[tp.topic]?.partitions[tp.partition], p.leader == leader, leader != nodeID,
                   ReplicaManager.fetcherIndex(tp, count: count) == index else { continue }
             work.append(ReplicaFetcher.Work(topicPartition: tp, partition: partition))

@@ -100,15 +100,17 @@ extension Controller {
                 cleanerOffsets[tp] = nil
                 guard let partition = partitions.removeValue(forKey: tp) else { continue }
                 await partition.close()
-                let dir = logDirectory.appending(tp.directoryName).string
-                let doomed = logDirectory.appending("\(tp.directoryName).\(topic.topicID)-delete").string
+                guard let directory = logDirectory(of: tp) else { continue }
+                placement.remove(tp.directoryName)
+                let dir = directory.path.appending(tp.directoryName).string
+                let doomed = directory.path.appending("\(tp.directoryName).\(topic.topicID)-delete").string
                 if rename(dir, doomed) == 0 { try? FileManager.default.removeItem(atPath: doomed) }
             }
             logger.info("deleted topic", metadata: ["topic": "\(name)", "topic.id": "\(topic.topicID)"])
         }
         if brokerConfigChanged {
             config = Self.effectiveConfig(config, image: image, nodeID: nodeID)
-            logDirectoryHealth.setMinFreeBytes(Int64(config.int("runnel.log.dir.min.free.bytes")))
+            for directory in logDirectories { directory.health.setMinFreeBytes(Int64(config.int("runnel.log.dir.min.free.bytes"))) }
         }
         if records.contains(where: { if case .clientQuota = $0 { return true } else { return false } }) {
             clientQuotasChanged?(image.clientQuotas)
@@ -121,14 +123,15 @@ extension Controller {
         var openedOffsetsPartitions: [Int32] = []
         var followersChanged = false
         if hostsPartitions {
-            for topic in image.topics.values {
-                for p in topic.partitions.values where p.replicas.contains(nodeID) {
+            // In name and partition order, so placement across log directories is deterministic.
+            for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+                for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) where p.replicas.contains(nodeID) {
                     let tp = TopicPartition(topic.name, p.partitionID)
                     guard partitions[tp] == nil else { continue }
                     do {
-                        partitions[tp] = try Self.openPartition(tp, topic: topic, partition: p, directory: logDirectory, config: config,
-                                                                state: startState, nodeID: nodeID, health: logDirectoryHealth,
-                                                                logger: logger, metrics: metrics)
+                        let directory = try Self.place(tp, in: &placement, directories: logDirectories)
+                        partitions[tp] = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
+                                                                nodeID: nodeID, logger: logger, metrics: metrics)
                         if topic.name == TopicName.consumerOffsets, p.leader == nodeID { openedOffsetsPartitions.append(p.partitionID) }
                         if p.leader != nodeID { followersChanged = true }
                     } catch {

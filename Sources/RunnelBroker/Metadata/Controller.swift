@@ -15,9 +15,20 @@ actor Controller {
     var config: BrokerConfig
     let nodeID: Int32
     nonisolated let clusterID: String
-    let logDirectory: FilePath
-    /// Free space and I/O health of `log.dirs`, shared by every partition log in it.
-    nonisolated let logDirectoryHealth: LogDirectoryHealth
+    /// The entries of `log.dirs` in configured order, each with its own health and checkpoints.
+    nonisolated let logDirectories: [LogDirectory]
+    /// Where the metadata log lives (`metadata.log.dir`, by default the first log directory).
+    let metadataLogDirectory: FilePath
+    /// Which log directory holds each partition's log (found at start, or chosen when created).
+    var placement: LogDirectoryPlacement
+    /// The log directories this broker has reported offline to the active controller and whose
+    /// led partitions it has handed over (cluster mode), by index.
+    var handledOfflineDirectories: Set<Int> = []
+    /// The partition epoch at which this broker last asked to give up leading a partition in an
+    /// offline directory, so it asks once per epoch.
+    var stepDownsSent: [TopicPartition: Int32] = [:]
+    /// Active controller: the offline log directories each broker reported in its last heartbeat (KIP-858).
+    var offlineLogDirectoriesByBroker: [Int32: Set<UUIDBytes>] = [:]
     /// The standalone node's metadata log; nil in a cluster, where ``quorum`` replicates it.
     let metadataLog: MetadataLog?
     /// This node's member of the metadata quorum; nil for a standalone node.
@@ -27,9 +38,6 @@ actor Controller {
     /// Whether this node hosts partitions (the broker role, or a standalone node).
     let hostsPartitions: Bool
     var image: MetadataImage
-    /// Recovery points and the clean-shutdown flag read at start, for partitions opened later
-    /// (in a cluster, as the replicated metadata log is replayed).
-    let startState: LogDirectoryState
     /// Controller writes run one at a time, so each validates against the image its predecessor left.
     var writeInFlight = false
     var writeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -82,13 +90,16 @@ actor Controller {
         self.controllerLogger = controllerLogger
         self.replicationLogger = replicationLogger
         self.nodeID = config.nodeID
-        let directory = FilePath(config.logDirectory)
-        self.logDirectory = directory
-        try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+        let directories = config.logDirectories.map { FilePath($0) }
+        let metadataDirectory = FilePath(config.metadataLogDirectory)
+        for directory in config.allLogDirectories {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         let cluster = try ClusterSettings.parse(config)
-        let fresh = !FileManager.default.fileExists(atPath: directory.appending(MetaProperties.fileName).string)
-        let meta = try MetaProperties.loadOrCreate(directory: directory.string, nodeID: config.nodeID,
-                                                   clusterID: cluster?.clusterID(configured: config.string("runnel.cluster.id") ?? ""))
+        let fresh = directories.map { !FileManager.default.fileExists(atPath: $0.appending(MetaProperties.fileName).string) }
+        let metas = try MetaProperties.loadOrCreateAll(directories: config.allLogDirectories, nodeID: config.nodeID,
+                                                       clusterID: cluster?.clusterID(configured: config.string("runnel.cluster.id") ?? ""))
+        let meta = metas[0]
         self.clusterID = meta.clusterID
         self.cluster = cluster
         self.hostsPartitions = cluster?.isBroker ?? true
@@ -99,14 +110,14 @@ actor Controller {
             ? ReplicaManager(nodeID: config.nodeID, settings: fetcherSettings, logger: replicationLogger) : nil
         let image: MetadataImage
         if let cluster {
-            let metadataDirectory = directory.appending(MetadataLog.directoryName)
-            if FileManager.default.fileExists(atPath: metadataDirectory.appending(QuorumStore.logFileName).string),
-               !FileManager.default.fileExists(atPath: metadataDirectory.appending("quorum-state").string),
-               FileManager.default.fileExists(atPath: metadataDirectory.appending("00000000000000000000.index").string) {
+            let quorumDirectory = metadataDirectory.appending(MetadataLog.directoryName)
+            if FileManager.default.fileExists(atPath: quorumDirectory.appending(QuorumStore.logFileName).string),
+               !FileManager.default.fileExists(atPath: quorumDirectory.appending("quorum-state").string),
+               FileManager.default.fileExists(atPath: quorumDirectory.appending("00000000000000000000.index").string) {
                 throw ConfigError.invalidValue(key: "process.roles", value: config.string("process.roles") ?? "",
-                                               reason: "log.dirs \(directory) holds a standalone node's metadata log; a cluster node needs a new log.dirs")
+                                               reason: "\(metadataDirectory) holds a standalone node's metadata log; a cluster node needs a new log.dirs")
             }
-            let store = try QuorumStore(directory: metadataDirectory, logger: controllerLogger)
+            let store = try QuorumStore(directory: quorumDirectory, logger: controllerLogger)
             let quorum = try QuorumDriver(settings: cluster, config: config, clusterID: meta.clusterID, store: store, logger: controllerLogger)
             self.quorum = quorum
             self.controllerChannel = ControllerChannel(quorum: quorum, settings: cluster, nodeID: config.nodeID, logger: controllerLogger,
@@ -114,7 +125,7 @@ actor Controller {
             self.metadataLog = nil
             image = MetadataImage()
         } else {
-            let metadataLog = try MetadataLog(logDirectory: directory, logger: logger)
+            let metadataLog = try MetadataLog(logDirectory: metadataDirectory, logger: logger)
             self.metadataLog = metadataLog
             self.quorum = nil
             self.controllerChannel = nil
@@ -123,60 +134,92 @@ actor Controller {
         self.image = image
         config = Self.effectiveConfig(staticConfig, image: image, nodeID: config.nodeID)
         self.config = config
-        let health = LogDirectoryHealth(directory: directory, minFreeBytes: Int64(config.int("runnel.log.dir.min.free.bytes")), logger: logger)
-        self.logDirectoryHealth = health
-        Self.removeDeletedDirectories(directory, logger: logger)
-        let state = try LogDirectoryState.load(directory: directory)
-        self.startState = state
-        if fresh {
-            logger.info("new log directory: nothing to recover", metadata: ["log.dirs": "\(directory)"])
-        } else {
-            logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
-                                            : "no clean shutdown marker: recovering segments after each recovery point",
-                        metadata: ["log.dirs": "\(directory)"])
+        self.metadataLogDirectory = metadataDirectory
+        let minFreeBytes = Int64(config.int("runnel.log.dir.min.free.bytes"))
+        var logDirectories: [LogDirectory] = []
+        for (index, directory) in directories.enumerated() {
+            Self.removeDeletedDirectories(directory, logger: logger)
+            let state = try LogDirectoryState.load(directory: directory)
+            let health = LogDirectoryHealth(directory: directory, minFreeBytes: minFreeBytes, logger: logger)
+            logDirectories.append(LogDirectory(path: directory, directoryID: metas[index].directoryID, health: health,
+                                               startState: state, fresh: fresh[index]))
+            if fresh[index] {
+                logger.info("new log directory: nothing to recover", metadata: ["log.dir": "\(directory)", "directory.id": "\(metas[index].directoryID)"])
+            } else {
+                logger.info(state.cleanShutdown ? "clean shutdown marker found: trusting segments and indexes"
+                                                : "no clean shutdown marker: recovering segments after each recovery point",
+                            metadata: ["log.dir": "\(directory)", "directory.id": "\(metas[index].directoryID)"])
+            }
         }
+        self.logDirectories = logDirectories
+        var placement = try LogDirectoryPlacement.scan(directories)
         let total = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         var progress = RecoveryProgress(total: total, logger: logger, metrics: metrics)
         var opened: [TopicPartition: Partition] = [:]
-        for topic in image.topics.values {
-            for p in topic.partitions.values {
+        for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+            for p in topic.partitions.values.sorted(by: { $0.partitionID < $1.partitionID }) {
                 let tp = TopicPartition(topic.name, p.partitionID)
+                let directory = try Self.place(tp, in: &placement, directories: logDirectories)
                 let partition = try Self.openPartition(tp, topic: topic, partition: p, directory: directory, config: config,
-                                                       state: state, nodeID: config.nodeID, health: health, logger: logger, metrics: metrics)
+                                                       nodeID: config.nodeID, logger: logger, metrics: metrics)
                 opened[tp] = partition
                 progress.loaded(tp, scannedBytes: partition.recoveredBytesAtLoad)
             }
         }
         progress.finish()
         self.partitions = opened
-        do {
-            let checkpoint = try OffsetCheckpointFile.read(directory: directory, name: OffsetCheckpointFile.cleanerOffset)
-            for tp in opened.keys { if let offset = checkpoint[tp.directoryName] { cleanerOffsets[tp] = offset } }
-        } catch {
-            logger.warning("ignoring an unreadable cleaner-offset-checkpoint; compacted logs are cleaned from their start",
-                           metadata: ["error": "\(error)"])
+        self.placement = placement
+        for directory in logDirectories {
+            do {
+                let checkpoint = try OffsetCheckpointFile.read(directory: directory.path, name: OffsetCheckpointFile.cleanerOffset)
+                for tp in opened.keys where placement.directory(of: tp.directoryName).map({ logDirectories[$0] === directory }) == true {
+                    if let offset = checkpoint[tp.directoryName] { cleanerOffsets[tp] = offset }
+                }
+            } catch {
+                logger.warning("ignoring an unreadable cleaner-offset-checkpoint; compacted logs are cleaned from their start",
+                               metadata: ["log.dir": "\(directory.path)", "error": "\(error)"])
+            }
+            // From here on a crash is unclean again.
+            try LogDirectoryState.removeCleanShutdownMarker(directory: directory.path)
         }
-        // From here on a crash is unclean again.
-        try LogDirectoryState.removeCleanShutdownMarker(directory: directory)
         logger.info("loaded metadata", metadata: ["topics": "\(image.topics.count)", "partitions": "\(opened.count)",
                                                    "cluster.id": "\(meta.clusterID)", "node.id": "\(config.nodeID)",
+                                                   "log.dirs": "\(directories.map(\.string).joined(separator: ","))",
                                                    "process.roles": "\(cluster.map { $0.roles.map(\.rawValue).sorted().joined(separator: ",") } ?? "standalone")"])
     }
 
-    /// Opens (recovering if needed) the log of one partition hosted here.
+    /// Opens (recovering if needed) the log of one partition hosted here, in `directory`, with the
+    /// recovery point, log start offset and high watermark that directory's checkpoints hold.
     static func openPartition(_ tp: TopicPartition, topic: MetadataImage.TopicImage, partition p: MetadataImage.PartitionImage,
-                              directory: FilePath, config: BrokerConfig, state: LogDirectoryState, nodeID: Int32,
-                              health: LogDirectoryHealth, logger: Logger, metrics: BrokerMetrics?) throws -> Partition {
+                              directory: LogDirectory, config: BrokerConfig, nodeID: Int32,
+                              logger: Logger, metrics: BrokerMetrics?) throws -> Partition {
+        let state = directory.startState
         var options = Log.LoadOptions(recoveryPoint: state.recoveryPoints[tp.directoryName], cleanShutdown: state.cleanShutdown,
                                       logStartOffset: state.logStartOffsets[tp.directoryName],
                                       maxOpenInactiveSegments: config.int("runnel.log.max.open.segments"))
-        options.directoryHealth = health
+        options.directoryHealth = directory.health
         return try Partition(topicPartition: tp, topicID: topic.topicID, leaderEpoch: p.leaderEpoch,
-                             logDirectory: directory, config: config.logConfig(topicOverrides: topic.configs),
+                             logDirectory: directory.path, config: config.logConfig(topicOverrides: topic.configs),
                              appendPolicy: config.appendPolicy(topicOverrides: topic.configs),
                              loadOptions: options, logger: logger, metrics: metrics, brokerID: nodeID, assignment: p,
                              highWatermark: state.highWatermarks[tp.directoryName],
                              replication: config.replicationSettings(topicOverrides: topic.configs))
+    }
+
+    /// The log directory for `tp`: where its log already is, else the online directory with the
+    /// fewest partitions (``LogDirectoryPlacement``).
+    /// - Throws: ``StorageError/logDirectoryOffline(path:reason:)`` when the partition's directory,
+    ///   or every directory for a new partition, is offline.
+    static func place(_ tp: TopicPartition, in placement: inout LogDirectoryPlacement, directories: [LogDirectory]) throws -> LogDirectory {
+        guard let index = placement.place(tp.directoryName, online: directories.map { !$0.isOffline }) else {
+            throw StorageError.logDirectoryOffline(path: directories.map(\.path.string).joined(separator: ","),
+                                                   reason: "every log directory is offline")
+        }
+        let directory = directories[index]
+        if case .offline(let reason) = directory.health.state {
+            throw StorageError.logDirectoryOffline(path: directory.path.string, reason: reason)
+        }
+        return directory
     }
 
     /// The replica of `tp` hosted here, leader or follower; requests that need the leader find out
@@ -194,8 +237,9 @@ actor Controller {
         partitions.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }.map { ($0.key, $0.value) }
     }
 
-    /// Flushes and closes every partition, writes the checkpoints and then the clean-shutdown
-    /// marker, so the next start skips recovery.
+    /// Flushes and closes every partition, writes each online directory's checkpoints and then its
+    /// clean-shutdown marker, so the next start skips recovery there. An offline directory gets
+    /// neither: its partitions are recovered on the next start.
     func shutdown() async {
         await replicaManager?.shutdown()
         await withDiscardingTaskGroup { group in
@@ -203,7 +247,9 @@ actor Controller {
         }
         do {
             try await writeCheckpoints()
-            try LogDirectoryState.writeCleanShutdownMarker(directory: logDirectory)
+            for directory in logDirectories where !directory.isOffline {
+                try LogDirectoryState.writeCleanShutdownMarker(directory: directory.path)
+            }
             logger.info("wrote checkpoints and the clean shutdown marker")
         } catch {
             logger.error("could not write checkpoints at shutdown; the next start recovers", metadata: ["error": "\(error)"])
@@ -212,19 +258,49 @@ actor Controller {
         metadataLog?.close()
     }
 
-    /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`.
-    func writeCheckpoints() async throws {
-        var recovery: [OffsetCheckpointFile.Entry] = []
-        var starts: [OffsetCheckpointFile.Entry] = []
-        var highWatermarks: [OffsetCheckpointFile.Entry] = []
+    /// The log directory holding `tp`'s log, nil when it is not hosted here.
+    func logDirectory(of tp: TopicPartition) -> LogDirectory? {
+        placement.directory(of: tp.directoryName).map { logDirectories[$0] }
+    }
+
+    /// The hosted partitions of each log directory, by directory index.
+    func partitionsByDirectory() -> [[(TopicPartition, Partition)]] {
+        var out = Array(repeating: [(TopicPartition, Partition)](), count: logDirectories.count)
         for (tp, partition) in partitions {
-            recovery.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.recoveryPoint))
-            starts.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.logStartOffset))
-            highWatermarks.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.highWatermark))
+            guard let index = placement.directory(of: tp.directoryName) else { continue }
+            out[index].append((tp, partition))
         }
-        try OffsetCheckpointFile.write(recovery, directory: logDirectory, name: OffsetCheckpointFile.recoveryPoint)
-        try OffsetCheckpointFile.write(starts, directory: logDirectory, name: OffsetCheckpointFile.logStartOffset)
-        try OffsetCheckpointFile.write(highWatermarks, directory: logDirectory, name: OffsetCheckpointFile.replicationOffset)
+        return out
+    }
+
+    /// Writes `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and
+    /// `replication-offset-checkpoint` in each online log directory, each listing that directory's
+    /// partitions. A directory whose write fails is taken offline if the error is a device fault;
+    /// the others are still written.
+    /// - Throws: the first write error, after every directory was tried.
+    func writeCheckpoints() async throws {
+        var firstError: (any Error)?
+        for (index, hosted) in partitionsByDirectory().enumerated() {
+            let directory = logDirectories[index]
+            guard !directory.isOffline else { continue }
+            var recovery: [OffsetCheckpointFile.Entry] = []
+            var starts: [OffsetCheckpointFile.Entry] = []
+            var highWatermarks: [OffsetCheckpointFile.Entry] = []
+            for (tp, partition) in hosted {
+                recovery.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.recoveryPoint))
+                starts.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.logStartOffset))
+                highWatermarks.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.highWatermark))
+            }
+            do {
+                try OffsetCheckpointFile.write(recovery, directory: directory.path, name: OffsetCheckpointFile.recoveryPoint)
+                try OffsetCheckpointFile.write(starts, directory: directory.path, name: OffsetCheckpointFile.logStartOffset)
+                try OffsetCheckpointFile.write(highWatermarks, directory: directory.path, name: OffsetCheckpointFile.replicationOffset)
+            } catch {
+                directory.health.recordFailure(error)
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
     }
 
     // MARK: Log cleaner
@@ -241,13 +317,21 @@ actor Controller {
     }
 
     /// Records that `tp` is compacted below `endOffset` and rewrites `cleaner-offset-checkpoint`.
+    /// Only the checkpoint of the directory holding `tp` is rewritten, with that directory's partitions.
     func recordCleaned(_ tp: TopicPartition, endOffset: Int64) throws {
-        guard partitions[tp] != nil else { return }
+        guard partitions[tp] != nil, let index = placement.directory(of: tp.directoryName) else { return }
         cleanerOffsets[tp] = endOffset
         let entries = cleanerOffsets.compactMap { tp, offset in
-            partitions[tp] == nil ? nil : OffsetCheckpointFile.Entry(topic: tp.topic, partition: tp.partition, offset: offset)
+            partitions[tp] == nil || placement.directory(of: tp.directoryName) != index
+                ? nil : OffsetCheckpointFile.Entry(topic: tp.topic, partition: tp.partition, offset: offset)
         }
-        try OffsetCheckpointFile.write(entries, directory: logDirectory, name: OffsetCheckpointFile.cleanerOffset)
+        let directory = logDirectories[index]
+        do {
+            try OffsetCheckpointFile.write(entries, directory: directory.path, name: OffsetCheckpointFile.cleanerOffset)
+        } catch {
+            directory.health.recordFailure(error)
+            throw error
+        }
     }
 
     /// Runs retention on every partition; failures are logged per partition and do not stop the others.

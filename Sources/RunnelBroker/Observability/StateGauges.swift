@@ -30,16 +30,7 @@ extension Controller {
         }
         out.append(("runnel_fetch_purgatory_size", [], Double(waiting)))
         out.append(("runnel_produce_purgatory_size", [], Double(produces)))
-        let health = logDirectoryHealth
-        let dirLabels = [("dir", logDirectory.string)]
-        out.append(("runnel_log_dir_free_bytes", dirLabels, Double(health.lastFreeBytes ?? -1)))
-        let (refusing, offline): (Double, Double) = switch health.state {
-        case .online: (0, 0)
-        case .lowSpace: (1, 0)
-        case .offline: (1, 1)
-        }
-        out.append(("runnel_log_dir_produce_refused", dirLabels, refusing))
-        out.append(("runnel_log_dir_offline", dirLabels, offline))
+        out += logDirectoryGauges()
         let allPartitions = image.topics.values.flatMap { $0.partitions.values }
         out.append(("runnel_topics", [], Double(image.topics.count)))
         out.append(("runnel_partitions", [], Double(allPartitions.count)))
@@ -70,6 +61,31 @@ extension Controller {
                                                                ("partition", String(lag.topicPartition.partition))], Double(value)))
                 }
             }
+        }
+        return out
+    }
+}
+
+extension Controller {
+    /// Per log directory (label `dir`, the configured path): available bytes at the last reading
+    /// (`runnel_log_dir_free_bytes`, -1 before one), whether produce to its partitions is refused
+    /// (`runnel_log_dir_produce_refused`, low space or offline), whether an I/O error took it
+    /// offline (`runnel_log_dir_offline`) and how many partitions it holds (`runnel_log_dir_partitions`).
+    func logDirectoryGauges() -> [StateGauge] {
+        var out: [StateGauge] = []
+        let counts = placement.counts
+        for (index, directory) in logDirectories.enumerated() {
+            let labels = [("dir", directory.path.string)]
+            let health = directory.health
+            out.append(("runnel_log_dir_free_bytes", labels, Double(health.lastFreeBytes ?? -1)))
+            let (refusing, offline): (Double, Double) = switch health.state {
+            case .online: (0, 0)
+            case .lowSpace: (1, 0)
+            case .offline: (1, 1)
+            }
+            out.append(("runnel_log_dir_produce_refused", labels, refusing))
+            out.append(("runnel_log_dir_offline", labels, offline))
+            out.append(("runnel_log_dir_partitions", labels, Double(counts[index])))
         }
         return out
     }

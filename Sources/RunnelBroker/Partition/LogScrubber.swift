@@ -12,7 +12,9 @@ extension Broker {
     ///
     /// A corrupt range goes to the partition (``Partition/corruptionFound(_:)``), which stops
     /// serving it and repairs what its role allows: a follower truncates and fetches it again, a
-    /// leader with other in-sync replicas asks the controller to hand leadership over.
+    /// leader with other in-sync replicas asks the controller to hand leadership over. Partitions in
+    /// an offline log directory are skipped; a device error while reading takes the partition's
+    /// directory offline (``LogDirectoryHealth/recordFailure(_:)``), the other directories go on.
     func runLogScrubber(_ controller: Controller, metrics: BrokerMetrics?) async {
         let rate = Int64(config.int("runnel.log.scrub.bytes.per.second"))
         guard rate > 0 else { return }
@@ -25,7 +27,11 @@ extension Broker {
             var found = 0
             let started = ContinuousClock.now
             for (tp, partition) in await controller.partitionsByName {
-                for target in await partition.scrubTargets {
+                // Each log directory on its own: an offline one is not read, a device fault met
+                // here takes only the partition's own directory offline.
+                let directory = await controller.logDirectory(of: tp)
+                if directory?.isOffline == true { continue }
+                for target in await partition.scrubTargets where directory?.isOffline != true {
                     var cursor = SegmentScrubber.Cursor(target: target)
                     scan: while !Task.isCancelled {
                         let from = cursor
@@ -35,6 +41,7 @@ extension Broker {
                                 try SegmentScrubber.verify(target, from: from, maxBytes: chunk)
                             }
                         } catch {
+                            directory?.health.recordFailure(error)
                             scrubLogger.warning("scrubber could not read a segment", metadata: ["partition": "\(tp)", "segment": "\(target.path)",
                                                                                                  "error": "\(error)"])
                             break scan

@@ -166,8 +166,8 @@ final class BrokerConnection: Sendable {
     func write<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<R.Response> {
         let version = try self.version(for: R.apiKey)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
-                                    body: request.encoded(apiKey: R.apiKey, version: version),
+        let (body, moreBody) = Self.encodedBody(request, version: version)
+        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version, body: body, moreBody: moreBody,
                                     promise: promise, timeout: requestTimeout),
                     on: channel, address: address.description)
         return promise.futureResult.flatMapThrowing { raw in
@@ -184,8 +184,8 @@ final class BrokerConnection: Sendable {
     func writeWithoutResponse<R: KafkaRequest>(_ request: R) throws -> EventLoopFuture<Void> {
         let version = try self.version(for: R.apiKey)
         let written = channel.eventLoop.makePromise(of: Void.self)
-        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version,
-                                    body: request.encoded(apiKey: R.apiKey, version: version),
+        let (body, moreBody) = Self.encodedBody(request, version: version)
+        Self.submit(OutboundRequest(apiKey: R.apiKey, apiVersion: version, body: body, moreBody: moreBody,
                                     promise: nil, timeout: requestTimeout),
                     on: channel, address: address.description, written: written)
         let address = self.address.description
@@ -203,6 +203,19 @@ final class BrokerConnection: Sendable {
             throw ClientError.connectionClosed(address: address.description)
         }
     }
+
+    /// The body of `request`; for Produce, record batches of at least ``detachedRecordsBytes``
+    /// stay in their own buffers (`moreBody`), written after `body` without a copy.
+    private static func encodedBody<R: KafkaRequest>(_ request: R, version: Int16) -> (body: ByteBuffer, moreBody: [ByteBuffer]) {
+        guard let produce = request as? ProduceRequest else { return (request.encoded(apiKey: R.apiKey, version: version), []) }
+        var parts = produce.encodedParts(version: version, minimumDetachedBytes: detachedRecordsBytes)
+        let first = parts.removeFirst()
+        return (first, parts)
+    }
+
+    /// Produce record batches at least this large are written to the socket from the batch's own
+    /// buffer; smaller ones cost less to copy than a separate buffer in the gathering write.
+    static let detachedRecordsBytes = 4096
 
     /// Closes the TCP connection; requests in flight fail with ``ClientError/connectionClosed(address:)``.
     func close() async {

@@ -7,6 +7,9 @@ struct OutboundRequest: Sendable {
     var apiKey: ApiKey
     var apiVersion: Int16
     var body: ByteBuffer
+    /// More of the body, written after `body` without being copied into it (the record batches
+    /// of a Produce request, see ``KafkaProtocol/ProduceRequest/encodedParts(version:minimumDetachedBytes:)``).
+    var moreBody: [ByteBuffer] = []
     /// `nil` for requests the broker never answers (Produce with acks=0).
     var promise: EventLoopPromise<ByteBuffer>?
     /// How long to wait for the response (`request.timeout.ms`).
@@ -70,29 +73,37 @@ final class RequestHandler: ChannelDuplexHandler {
         nextCorrelationID = nextCorrelationID == Int32.max ? 0 : nextCorrelationID + 1
         let header = RequestHeader(apiKey: request.apiKey, apiVersion: request.apiVersion,
                                    correlationID: correlationID, clientID: clientID)
-        // Large bodies (Produce requests) go out as a second buffer after the length and header
-        // (one gathering write) instead of being copied behind them.
-        let separateBody = request.body.readableBytes >= Self.separateBodyBytes
-        var frame = context.channel.allocator.buffer(capacity: (separateBody ? 0 : request.body.readableBytes) + 64)
+        // Large bodies (Produce requests) go out as buffers of their own after the length and
+        // header (one gathering write) instead of being copied behind them.
+        let separateBody = !request.moreBody.isEmpty || request.body.readableBytes >= Self.separateBodyBytes
+        var bodyBytes = request.body.readableBytes
+        for part in request.moreBody { bodyBytes += part.readableBytes }
+        var frame = context.channel.allocator.buffer(capacity: (separateBody ? 0 : bodyBytes) + 64)
         frame.writeInteger(Int32(0))
         header.encode(to: &frame)
         if !separateBody {
             var body = request.body
             frame.writeBuffer(&body)
         }
-        frame.setInteger(Int32(frame.readableBytes - 4 + (separateBody ? request.body.readableBytes : 0)), at: frame.readerIndex)
+        frame.setInteger(Int32(frame.readableBytes - 4 + (separateBody ? bodyBytes : 0)), at: frame.readerIndex)
         if let responsePromise = request.promise {
             pending[correlationID] = Pending(promise: responsePromise,
                                              responseHeaderVersion: request.apiKey.responseHeaderVersion(request.apiVersion),
                                              deadline: .now() + .nanoseconds(request.timeout.nanoseconds),
                                              timeout: request.timeout, apiKey: request.apiKey)
         }
-        if separateBody {
-            context.write(wrapOutboundOut(frame), promise: nil)
-            context.write(wrapOutboundOut(request.body), promise: promise)
-        } else {
+        guard separateBody else {
             context.write(wrapOutboundOut(frame), promise: promise)
+            return
         }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        if request.moreBody.isEmpty {
+            context.write(wrapOutboundOut(request.body), promise: promise)
+            return
+        }
+        if request.body.readableBytes > 0 { context.write(wrapOutboundOut(request.body), promise: nil) }
+        for part in request.moreBody.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
+        context.write(wrapOutboundOut(request.moreBody.last!), promise: promise)
     }
 
     /// Request bodies at least this large are written behind the header without a copy.

@@ -79,7 +79,9 @@ struct RecordAccumulator: Sendable {
     /// room, without hashing the partition; `nil` when it cannot. The open batch is still the last
     /// of its queue: a new batch closes it, sending closes it, re-queued batches go before it,
     /// and the removals below forget it.
-    func appendToOpenBatch(topic: String, partition: Int32, key: ByteBuffer?, value: ByteBuffer?,
+    /// `mutating` though it changes only the batch: the producer then reaches its accumulator in
+    /// place, where a non-mutating call copied it (retaining the queues) for every record.
+    mutating func appendToOpenBatch(topic: String, partition: Int32, key: ByteBuffer?, value: ByteBuffer?,
                            headers: [RecordHeader], timestamp: Int64, memoryBytes: Int,
                            handler: @autoclosure () -> DeliveryTarget, call: UInt64, index: Int) -> AppendResult? {
         guard let open = openBatch, !open.isClosed, open.topicPartition.partition == partition,
