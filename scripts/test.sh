@@ -63,7 +63,7 @@ if [[ -n "${SWIFT_SCRATCH_PATH:-}" ]]; then
 fi
 
 # ---------------------------------------------------------------------------- deps
-APT_PACKAGES=(kcat openssl zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev libxxhash-dev pkg-config golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
+APT_PACKAGES=(kcat openssl e2fsprogs zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev libxxhash-dev pkg-config golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
 PY_IMPORTS="import kafka, confluent_kafka, aiokafka, pytest, snappy, lz4, zstandard, crc32c, cramjam, prometheus_client"
 
 APT_UPDATED=0

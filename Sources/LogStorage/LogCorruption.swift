@@ -98,13 +98,15 @@ public enum SegmentScrubber {
                     return corruptToSegmentEnd(target, cursor: cursor, position: position, read: read,
                                                reason: "unreadable batch header (short, or magic is not 2)")
                 }
-                guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
-                      position + Int64(header.totalSize) <= end
-                else {
+                guard LogSegment.storedHeaderIsSane(header, nextOffset: cursor.nextOffset) else {
+                    return corruptToSegmentEnd(target, cursor: cursor, position: position, read: read,
+                                               reason: "batch length \(header.batchLength) or offsets [\(header.baseOffset), \(header.nextOffset)) invalid")
+                }
+                guard position + Int64(header.totalSize) <= end else {
                     return corruptToSegmentEnd(target, cursor: cursor, position: position, read: read,
                                                reason: "batch length \(header.batchLength) runs past the segment")
                 }
-                guard header.baseOffset >= cursor.nextOffset, header.lastOffsetDelta >= 0, header.nextOffset <= target.endOffset else {
+                guard header.nextOffset <= target.endOffset else {
                     return corruptToSegmentEnd(target, cursor: cursor, position: position, read: read,
                                                reason: "offsets [\(header.baseOffset), \(header.nextOffset)) out of order")
                 }

@@ -221,6 +221,15 @@ final class LogSegment {
         return stat(path.string, &st) == 0 && Int(st.st_size) % entrySize == 0
     }
 
+    /// The checks of a stored batch's header that its CRC-32C does not cover: a length that holds
+    /// at least the header, offsets starting at or after `nextOffset` (the end of the batch
+    /// before it), and a last offset not before the base offset. Recovery and the scrubber
+    /// (``SegmentScrubber``) both apply them.
+    static func storedHeaderIsSane(_ header: RecordBatchHeader, nextOffset: Int64) -> Bool {
+        header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead)
+            && header.baseOffset >= nextOffset && header.lastOffsetDelta >= 0
+    }
+
     /// Validates the segment batch by batch (length, magic, CRC-32C, ascending offsets), rebuilding
     /// both indexes as it goes, and truncates the file at the first invalid byte.
     /// - Returns: the number of bytes cut off (0 when the file was whole).
@@ -248,9 +257,7 @@ final class LogSegment {
                     stop = consumed == 0 || chunk.readableBytes - consumed >= RecordBatchHeader.size
                     break
                 }
-                guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
-                      header.baseOffset >= nextOffset, header.lastOffsetDelta >= 0
-                else { stop = true; break }
+                guard Self.storedHeaderIsSane(header, nextOffset: nextOffset) else { stop = true; break }
                 if at + header.totalSize > chunk.writerIndex {
                     if consumed > 0 { break }  // re-read from this batch
                     if position + Int64(header.totalSize) > fileSize { stop = true; break }  // torn tail

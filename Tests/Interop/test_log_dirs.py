@@ -145,6 +145,18 @@ def _topic_on_two_dirs(broker, first: Path, second: Path) -> str:
     return topic
 
 
+
+def _fail_disk(mountpoint) -> None:
+    """Fails the ext4 file system at `mountpoint` as a dying disk would: every later read or write
+    on it gets EIO (EXT4_IOC_SHUTDOWN). Skips the test where the ioctl is not permitted."""
+    fd = os.open(mountpoint, os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, EXT4_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_DEFAULT))
+    except OSError as e:
+        pytest.skip(f"the ext4 shutdown ioctl is not permitted here: {e}")
+    finally:
+        os.close(fd)
+
 def test_full_dir_refuses_produce_while_the_other_serves(ext4_dir, tmp_path, broker_factory):
     _, mountpoint = ext4_dir
     first, second = mountpoint / "logs", tmp_path / "plain"
@@ -182,13 +194,7 @@ def test_failing_dir_goes_offline_alone_and_partitions_stay_put_after_restart(ex
     assert _produce(broker.bootstrap, topic, 0, [b"a0", b"a1"]) == ([0, 1], [])
     assert _produce(broker.bootstrap, topic, 1, [b"b0"]) == ([0], [])
 
-    fd = os.open(mountpoint, os.O_RDONLY)
-    try:
-        fcntl.ioctl(fd, EXT4_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_DEFAULT))
-    except OSError as e:
-        pytest.skip(f"the ext4 shutdown ioctl is not permitted here: {e}")
-    finally:
-        os.close(fd)
+    _fail_disk(mountpoint)
 
     # The first write after the failure meets EIO and takes the directory offline.
     offsets, errors = _produce(broker.bootstrap, topic, 0, [b"lost"])
@@ -255,13 +261,7 @@ def test_cluster_broker_hands_over_leaders_of_its_failed_dir(ext4_dir, tmp_path)
         assert (mountpoint / "logs" / f"{topic}-0").is_dir()
         _until(lambda: partitions(c.bootstrap(), topic)[0].leader == 3, 20, "broker 3 leading")
 
-        fd = os.open(mountpoint, os.O_RDONLY)
-        try:
-            fcntl.ioctl(fd, EXT4_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_DEFAULT))
-        except OSError as e:
-            pytest.skip(f"the ext4 shutdown ioctl is not permitted here: {e}")
-        finally:
-            os.close(fd)
+        _fail_disk(mountpoint)
 
         p = Producer({"bootstrap.servers": c.bootstrap(), "acks": "all", "message.timeout.ms": 30000,
                       "retry.backoff.ms": 100, "log_level": 0})

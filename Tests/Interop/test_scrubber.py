@@ -28,7 +28,8 @@ from pathlib import Path
 
 from storage_util import ck_consumer, ck_producer, create_topic
 from test_cluster import _until
-from test_replication import assert_replicas_identical, create_rf3_topic, partitions, start_cluster, wait_formed
+from test_replication import (assert_replicas_identical, create_rf3_topic, partitions, start_cluster, wait_formed,
+                              wait_full_isr)
 
 SCRUB_FAST = {"runnel.log.scrub.bytes.per.second": 200_000_000, "runnel.log.scrub.interval.ms": 200}
 SEGMENT_BYTES = 16_384
@@ -145,12 +146,15 @@ def test_bit_flip_replicas_rebuilt(tmp_path):
 
         _until(lambda: "follower truncated the corrupt range" in c.log(follower), 30, "the follower refetches the range")
         _until(lambda: "leader hands leadership" in c.log(leader1), 30, "the leader steps down")
-        moved = _until(lambda: (v := partitions(c.bootstrap(), topic)[1]).leader not in (-1, leader1) and v, 30,
-                       "partition 1 led by another replica")
-        assert moved.leader != leader1
-        # The old leader follows, truncates the range and fetches it again; ISR full again.
-        _until(lambda: len(partitions(c.bootstrap(), topic)[1].isr) == 3 and len(partitions(c.bootstrap(), topic)[0].isr) == 3,
-               30, "every replica back in the ISR")
+        # The controller moved leadership (the automatic preferred-leader election may give it
+        # back to the old leader as soon as it is in sync again, so the current leader proves little).
+        _until(lambda: any("leader stepped down: its log failed verification" in c.log(n) and f"from={leader1}" in c.log(n)
+                           for n in c.broker_ids), 30, "the controller hands partition 1 to another replica")
+        # The old leader follows, truncates the range and fetches it again; once it is back in
+        # the ISR the automatic preferred-leader election (leader.imbalance.check.interval.seconds=2
+        # in these clusters) gives it leadership back: wait for that too, so leadership does not
+        # move while the replicas are compared.
+        wait_full_isr(c, topic, 2, preferred=True)
         assert_replicas_identical(c, topic, 2)
         for p in (0, 1):
             got, errors = read_partition(c.bootstrap(), topic, p, want=len(values[p]), timeout=30)
