@@ -101,6 +101,7 @@ public struct Broker: Service {
                                   logLimiter: handlers.logLimiter, connectionLimiter: connectionLimiter,
                                   connectionsMaxIdle: IdleConnectionWatcher.timeout(milliseconds: config.int("connections.max.idle.ms")),
                                   requestBudget: RequestQueueBudget(config: config),
+                                  fairness: SourceAddressFairness(config: config),
                                   maxInFlightPerConnection: config.int("runnel.max.in.flight.requests.per.connection"),
                                   socketSendBufferBytes: BrokerServer.socketBuffer(config.int("socket.send.buffer.bytes")),
                                   socketReceiveBufferBytes: BrokerServer.socketBuffer(config.int("socket.receive.buffer.bytes")),
@@ -129,8 +130,9 @@ public struct Broker: Service {
         if let metricsEndpoint {
             let scrapeMetrics = metrics
             let requestBudget = server.requestBudget
+            let fairness = server.fairness
             let server = MetricsServer(endpoint: metricsEndpoint, logger: levels.logger(.metrics, from: logger)) {
-                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups) + requestBudget.stateGauges)
+                scrapeMetrics.setStateGauges(await controller.stateGauges(groups: groups) + requestBudget.stateGauges + (fairness?.stateGauges ?? []))
                 return scrapeMetrics.render()
             }
             do {

@@ -1,5 +1,7 @@
 """A hostile client for test_attacker.py, run as its own process (python attacker.py HOST PORT
-SECONDS): from 127.0.0.2 it opens about 2,000 connections, prints "ready", and for SECONDS
+SECONDS): from 127.0.0.2 it opens about 2,000 connections, waits until the broker has accepted them
+all (an ApiVersions round trip on one more connection, accepted after every other), prints "ready",
+and for SECONDS
 
 * keeps 1,500 of them half-way through a request (a size prefix promising 1,000 bytes, then 10),
 * reconnects in a loop sending Metadata requests whose topic array claims 2^31-1 entries,
@@ -56,6 +58,12 @@ def main() -> None:
         s = connect(host, port, rcvbuf=4096)
         flooders.append([s, flood * FLOOD_REQUESTS])
         done["flooders"] += 1
+    # The broker accepts connections in order: an answer on one opened after all the others means
+    # it has taken them all in, so the measured attack is the flood, not the tail of the accept queue.
+    probe = connect(host, port)
+    probe.setblocking(True)
+    kw.request(probe, kw.encode_api_versions_request(3, 1, client_id="probe"), timeout=60)
+    probe.close()
     print("ready", flush=True)
     # Metadata v1 whose topic array count is 2^31-1 with no topics after it.
     giant = kw.frame(kw.request_header(3, 1, 7, "giant") + struct.pack(">i", 0x7FFFFFFF))

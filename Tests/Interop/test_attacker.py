@@ -7,11 +7,21 @@ buffers without reading the answers, and keeps sending Metadata requests whose t
 5 requests in flight) and a consumer on 127.0.0.1 keep working: every record is delivered and read
 back, every giant count is refused, and broker RSS stays at or under 512 MiB.
 
-Latency: the flood keeps the broker busy for its whole length (a debug build on two cores shared
-with the attacker process), and the producer gets its turn among 200 busy connections, so its p99
-rises well above 5x its idle p99 (measured: 8 ms idle, 0.6-1.2 s under attack). The test prints
-both and asserts a bound of 2.5 s, which catches a connection being starved (before requests read
-ahead yielded between connections, the producer waited out the whole attack, over 6 s).
+Latency: the producer's p99 under attack must stay within 5x its idle p99, measured in the same
+run over windows of the same length, so that a hiccup of the shared machine is as likely in either
+(the test prints both, their ratio, and the slowest deliveries under attack with their time from
+the start of the attack). The broker is fair per source address (SourceAddressFairness): the
+attacker's address has at most runnel.max.requests.in.progress.per.ip requests being handled at
+once (twice the cores by default) however many connections it has, and its other connections are
+not read from meanwhile, so the producer finds at most that many of the attacker's requests ahead
+of its own. Before that its p99 was 0.6-2 s against 8-10 ms idle (it took its turn among 200 busy
+connections). No absolute floor: the idle p99 is never tiny, as linger.ms=5 and the 5 ms produce
+cadence alone put it at 6-15 ms here.
+
+The attacker reports ready once the broker has accepted all its connections, so the window
+measures the flood, not the tail of the accept storm before it (a few hundred milliseconds of a
+debug broker's time for 1,700 connections: a connection-rate problem, which Kafka bounds with
+KIP-612 connection creation quotas and Runnel does not yet).
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from storage_util import ck_consumer, ck_producer, create_topic
 
 RSS_LIMIT = 512 * 1024 * 1024
 ATTACK_SECONDS = 6.0
-P99_BOUND = 2.5
+P99_RATIO = 5.0
 
 
 def _rss(pid: int) -> int:
@@ -85,7 +95,7 @@ def test_well_behaved_clients_keep_working_under_attack(broker_factory):
     try:
         time.sleep(1)                     # connected and warm
         idle_start = time.monotonic()
-        time.sleep(3)
+        time.sleep(ATTACK_SECONDS)        # as long as the attack: a hiccup of the shared machine is as likely in either
         idle_end = time.monotonic()
         attacker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("attacker.py")), broker.host,
                                      str(broker.port), str(ATTACK_SECONDS)],
@@ -117,9 +127,13 @@ def test_well_behaved_clients_keep_working_under_attack(broker_factory):
     refused = [ln for ln in broker.log_text().splitlines() if "invalid length 2147483647" in ln]
     idle = producer.latencies(idle_start, idle_end)
     attacked = producer.latencies(attack_start, attack_end)
-    print(f"attacker {report}; producer p99 idle {_p99(idle) * 1000:.1f} ms ({len(idle)} records), under attack "
-          f"{_p99(attacked) * 1000:.1f} ms ({len(attacked)} records); broker RSS peak {peak[0] / 2**20:.0f} MiB")
+    idle_p99, attacked_p99 = _p99(idle), _p99(attacked)
+    print(f"attacker {report}; producer p99 idle {idle_p99 * 1000:.1f} ms ({len(idle)} records), under attack "
+          f"{attacked_p99 * 1000:.1f} ms ({len(attacked)} records), ratio {attacked_p99 / idle_p99:.1f}; "
+          f"broker RSS peak {peak[0] / 2**20:.0f} MiB")
+    slowest = sorted(((lat, t - attack_start) for t, lat in producer.delivered if attack_start <= t < attack_end), reverse=True)
+    print("slowest under attack (ms at s): " + ", ".join(f"{lat * 1000:.0f} at {at:.2f}" for lat, at in slowest[:8]))
     assert seen == producer.sent
     assert refused, "no request with a giant array count was refused"
     assert peak[0] <= RSS_LIMIT
-    assert _p99(attacked) <= P99_BOUND
+    assert attacked_p99 <= P99_RATIO * idle_p99, f"p99 {attacked_p99 * 1000:.1f} ms under attack, {idle_p99 * 1000:.1f} ms idle"

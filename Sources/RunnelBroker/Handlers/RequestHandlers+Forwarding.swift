@@ -21,7 +21,8 @@ extension RequestHandlers {
     func forwardToController<R: KafkaRequest>(_ request: R, version: Int16) async -> Result<R.Response, ForwardingFailure> {
         guard let channel = controller.controllerChannel else { return .failure(ForwardingFailure(code: .notController)) }
         do {
-            return .success(try await channel.send(request, version: version, timeout: .seconds(10)))
+            // Parked: the controller does the work, not this broker.
+            return .success(try await RequestTimer.parked { try await channel.send(request, version: version, timeout: .seconds(10)) })
         } catch {
             logger.warning("forwarding to the active controller failed", metadata: ["api": "\(R.apiKey)", "error": "\(error)"])
             return .failure(ForwardingFailure(code: .requestTimedOut))

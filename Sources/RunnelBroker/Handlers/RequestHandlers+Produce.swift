@@ -45,14 +45,19 @@ extension RequestHandlers {
         if !pending.isEmpty {
             // One deadline for the whole request (Kafka's DelayedProduce): waiting for the partitions
             // one after another must not give each of them the full timeout_ms.
+            // Parked (as Kafka's purgatory): followers do this work, not this broker's handlers.
             let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, request.timeoutMs)))
-            for item in pending {
-                let remaining = max(Duration.zero, deadline - ContinuousClock.now)
-                let code = await item.replica.awaitCommit(lastOffset: item.lastOffset, timeout: remaining)
-                if code != .none {
-                    responses[item.topic].partitionResponses[item.partition].errorCode = code
-                    responses[item.topic].partitionResponses[item.partition].baseOffset = -1
+            let codes = await RequestTimer.parked {
+                var codes: [ErrorCode] = []
+                for item in pending {
+                    let remaining = max(Duration.zero, deadline - ContinuousClock.now)
+                    codes.append(await item.replica.awaitCommit(lastOffset: item.lastOffset, timeout: remaining))
                 }
+                return codes
+            }
+            for (item, code) in zip(pending, codes) where code != .none {
+                responses[item.topic].partitionResponses[item.partition].errorCode = code
+                responses[item.topic].partitionResponses[item.partition].baseOffset = -1
             }
         }
         return ProduceResponse(responses: responses)

@@ -6,11 +6,17 @@ import Raft
 extension RequestHandlers {
     private func sameCluster(_ id: String?) -> Bool { id == nil || id == clusterID }
 
+    /// Hands a Raft request to the quorum, parked meanwhile (a Fetch waits for new entries, and
+    /// the answer is the Raft node's work, not this request's handler's).
+    private static func inbound(_ quorum: QuorumDriver, _ message: RaftMessage<MetadataBatch>, from peer: ReplicaID) async -> RaftMessage<MetadataBatch>? {
+        await RequestTimer.parked { await quorum.handleInbound(message, from: peer) }
+    }
+
     func vote(_ request: KafkaProtocol.VoteRequest, version: Int16) async -> KafkaProtocol.VoteResponse {
         guard let quorum = controller.quorum else { return KafkaProtocol.VoteResponse(errorCode: .unsupportedVersion, topics: []) }
         guard sameCluster(request.clusterID) else { return KafkaProtocol.VoteResponse(errorCode: .inconsistentClusterID, topics: []) }
         guard let (from, raft) = QuorumWire.raft(request) else { return KafkaProtocol.VoteResponse(errorCode: .invalidRequest, topics: []) }
-        guard case .voteResponse(let answer)? = await quorum.handleInbound(.vote(raft), from: from) else {
+        guard case .voteResponse(let answer)? = await Self.inbound(quorum, .vote(raft), from: from) else {
             return KafkaProtocol.VoteResponse(errorCode: .requestTimedOut, topics: [])
         }
         return QuorumWire.kafka(answer)
@@ -20,7 +26,7 @@ extension RequestHandlers {
         guard let quorum = controller.quorum else { return BeginQuorumEpochResponse(errorCode: .unsupportedVersion, topics: []) }
         guard sameCluster(request.clusterID) else { return BeginQuorumEpochResponse(errorCode: .inconsistentClusterID, topics: []) }
         guard let raft = QuorumWire.raft(request) else { return BeginQuorumEpochResponse(errorCode: .invalidRequest, topics: []) }
-        guard case .beginQuorumEpochResponse(let answer)? = await quorum.handleInbound(.beginQuorumEpoch(raft), from: raft.leaderID) else {
+        guard case .beginQuorumEpochResponse(let answer)? = await Self.inbound(quorum, .beginQuorumEpoch(raft), from: raft.leaderID) else {
             return BeginQuorumEpochResponse(errorCode: .requestTimedOut, topics: [])
         }
         return QuorumWire.kafka(answer)
@@ -30,7 +36,7 @@ extension RequestHandlers {
         guard let quorum = controller.quorum else { return EndQuorumEpochResponse(errorCode: .unsupportedVersion, topics: []) }
         guard sameCluster(request.clusterID) else { return EndQuorumEpochResponse(errorCode: .inconsistentClusterID, topics: []) }
         guard let raft = QuorumWire.raft(request) else { return EndQuorumEpochResponse(errorCode: .invalidRequest, topics: []) }
-        guard case .endQuorumEpochResponse(let answer)? = await quorum.handleInbound(.endQuorumEpoch(raft), from: raft.leaderID) else {
+        guard case .endQuorumEpochResponse(let answer)? = await Self.inbound(quorum, .endQuorumEpoch(raft), from: raft.leaderID) else {
             return EndQuorumEpochResponse(errorCode: .requestTimedOut, topics: [])
         }
         return QuorumWire.kafka(answer)
@@ -48,7 +54,7 @@ extension RequestHandlers {
         guard let (from, raft) = QuorumWire.raft(request, requestID: requestID) else {
             return KafkaProtocol.FetchResponse(throttleTimeMs: 0, errorCode: .invalidRequest, sessionID: 0, responses: [])
         }
-        guard case .fetchResponse(let answer)? = await quorum.handleInbound(.fetch(raft), from: from) else {
+        guard case .fetchResponse(let answer)? = await Self.inbound(quorum, .fetch(raft), from: from) else {
             return KafkaProtocol.FetchResponse(throttleTimeMs: 0, errorCode: .requestTimedOut, sessionID: 0, responses: [])
         }
         return QuorumWire.kafka(answer)
@@ -61,7 +67,7 @@ extension RequestHandlers {
         guard let (from, raft) = QuorumWire.raft(request, requestID: requestID) else {
             return KafkaProtocol.FetchSnapshotResponse(errorCode: .invalidRequest, topics: [])
         }
-        guard case .fetchSnapshotResponse(let answer)? = await quorum.handleInbound(.fetchSnapshot(raft), from: from) else {
+        guard case .fetchSnapshotResponse(let answer)? = await Self.inbound(quorum, .fetchSnapshot(raft), from: from) else {
             return KafkaProtocol.FetchSnapshotResponse(errorCode: .requestTimedOut, topics: [])
         }
         return QuorumWire.kafka(answer, requested: raft.snapshotID)

@@ -52,7 +52,9 @@ extension Controller {
         guard !records.isEmpty else { return }
         if let quorum {
             do {
-                try await quorum.propose(MetadataBatch(records))
+                // Parked: the other voters' Fetch requests commit it, not this request's handler.
+                let batch = MetadataBatch(records)
+                try await RequestTimer.parked { try await quorum.propose(batch) }
             } catch let error as QuorumWriteError {
                 switch error {
                 case .notLeader, .leadershipLost:

@@ -9,8 +9,9 @@ import NIOSSL
 ///
 /// Reading is bounded (``RequestFlowHandler``): a connection has at most
 /// `runnel.max.in.flight.requests.per.connection` requests read ahead and unanswered, the broker at
-/// most `queued.max.requests` / `queued.max.request.bytes` (``RequestQueueBudget``), and a client
-/// that does not read its responses is not read from either. A quota throttle mutes the connection
+/// most `queued.max.requests` / `queued.max.request.bytes` (``RequestQueueBudget``), one client
+/// address at most its fair share of them (``SourceAddressFairness``), and a client that does not
+/// read its responses is not read from either. A quota throttle mutes the connection
 /// for the throttle time (KIP-219).
 ///
 /// A connection that would pass `max.connections` or `max.connections.per.ip` is closed before
@@ -33,6 +34,9 @@ struct BrokerServer {
     var connectionsMaxIdle: Duration? = nil
     /// `queued.max.requests` and `queued.max.request.bytes`, shared by every connection.
     var requestBudget = RequestQueueBudget()
+    /// Per-source-address shares of `queued.max.requests` (`runnel.max.requests.in.progress.per.ip`);
+    /// nil counts nothing per address.
+    var fairness: SourceAddressFairness? = nil
     /// `runnel.max.in.flight.requests.per.connection`.
     var maxInFlightPerConnection = 5
     /// `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`; nil keeps the OS default.
@@ -71,6 +75,7 @@ struct BrokerServer {
         let maxFrameBytes = self.maxFrameBytes
         let maxInFlight = maxInFlightPerConnection
         let budget = requestBudget
+        let fairness = self.fairness
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         let listenerName = listener.name
         let tlsContext = listener.usesTLS ? tlsContexts[listener.name] : nil
@@ -92,7 +97,8 @@ struct BrokerServer {
             .bind(host: host, port: listener.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handshake = try tlsContext.map { try TLSHandshakeObserver.install(on: channel, context: $0) }
-                    let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget)
+                    let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget,
+                                                  address: channel.remoteAddress?.ipAddress ?? "unknown", fairness: fairness)
                     try channel.pipeline.syncOperations.addHandler(flow)
                     return Connection(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
                                       flow: ConnectionFlow(flow, eventLoop: channel.eventLoop),
@@ -138,6 +144,7 @@ struct BrokerServer {
         defer { connectionLimiter.release(ip: ip) }
         var context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
         context.listenerName = accepted.listenerName
+        context.onParked = { parked in parked ? flow.parked() : flow.unparked() }
         // On SASL_SSL, SASL runs over the TLS session and its principal replaces the certificate's.
         var authenticator = sasl?.authenticator(for: listener)
         do {

@@ -14,6 +14,10 @@ struct RequestContext: Sendable {
     var principal: KafkaPrincipal = .anonymous
     /// The name of the listener the connection came in on (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`...).
     var listenerName: String = "PLAINTEXT"
+    /// Told `true` when a request parks in a long wait (``RequestTimer/parked(_:)``) and `false`
+    /// when it is back at work, so its address's fair share leaves it out meanwhile
+    /// (``SourceAddressFairness``); nil for requests nothing counts.
+    var onParked: (@Sendable (_ parked: Bool) -> Void)? = nil
 }
 
 /// What the connection does after a request.

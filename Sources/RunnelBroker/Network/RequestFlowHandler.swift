@@ -11,6 +11,10 @@ import NIOCore
 ///   so every connection's next request finds room and does not wait behind others' read-ahead),
 /// - the broker-wide ``RequestQueueBudget`` (`queued.max.requests`, `queued.max.request.bytes`) is
 ///   not paused,
+/// - for a connection with nothing in flight, its client address has room for one more request in
+///   progress (``SourceAddressFairness``: `runnel.max.requests.in.progress.per.ip`, and a fair
+///   share of `queued.max.requests`), so one address's flood does not starve another; a busy
+///   connection reads no further ahead while other connections of its address wait,
 /// - the channel is writable, i.e. the response bytes waiting for this client to read them are
 ///   under the channel's write-buffer high-water mark (a slow reader stops being read from), and
 /// - no quota throttle mutes the connection (KIP-219).
@@ -24,7 +28,9 @@ import NIOCore
 /// A request counts in the broker-wide budget from when it is passed on until it is handled (its
 /// response built). Requests read ahead on a connection whose client stops reading its responses
 /// leave the request count while it is not writable (they keep their bytes counted): they cannot
-/// be worked on until the client reads, so a crowd of such clients cannot starve the others.
+/// be worked on until the client reads, so a crowd of such clients cannot starve the others. The
+/// same goes for their read-ahead count and their address's fair-share count, which also leaves
+/// out a request parked in a long wait (``requestParked()``).
 final class RequestFlowHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -34,6 +40,9 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private let maxFrameBytes: Int
     private let maxInFlight: Int
     private let budget: RequestQueueBudget
+    /// The client's IP address, and the per-address share it is counted in (nil: not counted).
+    private let address: String
+    private let fairness: SourceAddressFairness?
     private var context: ChannelHandlerContext?
     /// Bytes read and not yet split into frames.
     private var cumulation: ByteBuffer?
@@ -47,6 +56,15 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private var parked = false
     private var readPending = false
     private var waitingForBudget = false
+    private var waitingForFairness = false
+    /// Woken with room reserved by its address (``FairShareLedger``), not used yet.
+    private var holdsReservation = false
+    /// Requests in flight now parked in a long wait (0 or 1: the connection's task handles one at
+    /// a time): out of the fair-share count.
+    private var parkedInHandler = 0
+    /// What this connection has counted now in the budget's read-ahead and in its address's share.
+    private var readAheadCounted = 0
+    private var fairShareCounted = 0
     private var mutedUntil: NIODeadline?
     /// Set after a framing error or once the channel is gone: nothing more is passed on.
     private var stopped = false
@@ -55,10 +73,14 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     ///   - maxFrameBytes: `socket.request.max.bytes`.
     ///   - maxInFlight: `runnel.max.in.flight.requests.per.connection`; at least 1.
     ///   - budget: the broker-wide request budget.
-    init(maxFrameBytes: Int, maxInFlight: Int, budget: RequestQueueBudget) {
+    ///   - address: the client's IP address, as ``SourceAddressFairness`` counts it.
+    ///   - fairness: the per-address shares; nil counts nothing (tests of the other rules).
+    init(maxFrameBytes: Int, maxInFlight: Int, budget: RequestQueueBudget, address: String = "", fairness: SourceAddressFairness? = nil) {
         self.maxFrameBytes = maxFrameBytes
         self.maxInFlight = max(1, maxInFlight)
         self.budget = budget
+        self.address = address
+        self.fairness = fairness
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -96,6 +118,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
             } else {
                 budget.charge(requests: unhandled.count, bytes: 0)
             }
+            syncCounts()
         }
         if writable { resume() }
     }
@@ -126,9 +149,25 @@ final class RequestFlowHandler: ChannelDuplexHandler {
         if unhandled.count == inFlight { handled() }
         guard inFlight > 0 else { return }
         inFlight -= 1
-        // The next request in flight, if any, is no longer read ahead.
-        if inFlight > 0 { budget.releaseReadAhead() }
+        parkedInHandler = min(parkedInHandler, inFlight)
+        syncCounts()
         resume()
+    }
+
+    /// The request being handled waits for something other than this broker's work (a long-poll
+    /// Fetch, a JoinGroup, a Produce waiting for acks=all): it leaves its address's share count.
+    func requestParked() {
+        guard !stopped, parkedInHandler < inFlight else { return }
+        parkedInHandler += 1
+        syncCounts()
+    }
+
+    /// The parked request is back at work: counted again, whatever its address's share (it was
+    /// admitted already).
+    func requestUnparked() {
+        guard !stopped, parkedInHandler > 0 else { return }
+        parkedInHandler -= 1
+        syncCounts()
     }
 
     /// Passes nothing on and reads nothing until `deadline` (a quota throttle, KIP-219).
@@ -148,10 +187,23 @@ final class RequestFlowHandler: ChannelDuplexHandler {
             guard context.eventLoop.now >= mutedUntil else { return false }
             self.mutedUntil = nil
         }
-        if waitingForBudget { return false }
-        if inFlight > 0, !budget.admitsReadAhead() { return false }
+        if waitingForBudget || waitingForFairness { return false }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
+        if let fairness {
+            if inFlight == 0, !holdsReservation {
+                // Passing this request on makes the connection busy: one more for its address.
+                if !fairness.admits(address, orWait: { loop.execute { bound.value.fairnessResumed() } }) {
+                    waitingForFairness = true
+                    return false
+                }
+            } else if fairness.hasWaiters(address) {
+                // Busy already: reading further ahead would keep the address's other connections
+                // waiting behind this one; it finishes what it has and queues behind them.
+                return false
+            }
+        }
+        if inFlight > 0, !budget.admitsReadAhead() { return false }
         if budget.admits(orWait: { loop.execute { bound.value.budgetResumed() } }) { return true }
         waitingForBudget = true
         return false
@@ -160,6 +212,45 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private func budgetResumed() {
         waitingForBudget = false
         resume()
+    }
+
+    /// Woken with room reserved by the address: passes on what it can, and gives the room back
+    /// (to the next waiting connection of the address) if it passed nothing (closed, held back by
+    /// something else, or no whole request buffered yet), so room never sits unused.
+    private func fairnessResumed() {
+        waitingForFairness = false
+        holdsReservation = true
+        resume()
+        if holdsReservation {
+            holdsReservation = false
+            fairness?.unreserve(address)
+        }
+    }
+
+    /// Brings what this connection counts in the budget's read-ahead and in its address's share in
+    /// line with its state: requests in flight beyond the first are read ahead, and the connection
+    /// counts one request in progress for its address while it has a request in flight that is not
+    /// parked in a long wait (its task handles one at a time; the requests read ahead behind it wait
+    /// their turn and cost nothing yet); neither counts while the client does not read its
+    /// responses or once the connection is closed.
+    private func syncCounts() {
+        let counting = !stopped && !parked
+        let readAhead = counting ? max(0, inFlight - 1) : 0
+        if readAhead > readAheadCounted {
+            budget.chargeReadAhead(readAhead - readAheadCounted)
+        } else {
+            budget.releaseReadAhead(readAheadCounted - readAhead)
+        }
+        readAheadCounted = readAhead
+        guard let fairness else { return }
+        let active = counting && inFlight > 0 && parkedInHandler == 0 ? 1 : 0
+        if active > fairShareCounted {
+            fairness.charge(address, count: active - fairShareCounted, reserved: holdsReservation)
+            holdsReservation = false
+        } else if active < fairShareCounted {
+            fairness.release(address, count: fairShareCounted - active)
+        }
+        fairShareCounted = active
     }
 
     /// Passes on what is buffered, then reads again if a read was held back and nothing blocks.
@@ -187,10 +278,10 @@ final class RequestFlowHandler: ChannelDuplexHandler {
                 context.fireErrorCaught(error)
                 return
             }
-            if inFlight > 0 { budget.chargeReadAhead() }
             inFlight += 1
             unhandled.append(frame.readableBytes)
             budget.charge(bytes: frame.readableBytes)
+            syncCounts()
             passed = true
             context.fireChannelRead(wrapInboundOut(frame))
         }
@@ -203,9 +294,10 @@ final class RequestFlowHandler: ChannelDuplexHandler {
         stopped = true
         cumulation = nil
         budget.release(requests: parked ? 0 : unhandled.count, bytes: unhandled.reduce(0, +))
-        budget.releaseReadAhead(max(0, inFlight - 1))
+        syncCounts()
         unhandled = []
         inFlight = 0
+        parkedInHandler = 0
     }
 }
 
@@ -231,6 +323,18 @@ struct ConnectionFlow: Sendable {
     func finished() {
         let handler = self.handler
         eventLoop.execute { handler.value.finished() }
+    }
+
+    /// The request being handled parks in a long wait (``RequestFlowHandler/requestParked()``).
+    func parked() {
+        let handler = self.handler
+        eventLoop.execute { handler.value.requestParked() }
+    }
+
+    /// The parked request is back at work (``RequestFlowHandler/requestUnparked()``).
+    func unparked() {
+        let handler = self.handler
+        eventLoop.execute { handler.value.requestUnparked() }
     }
 
     /// Reads and passes on nothing more from this connection for `duration`.

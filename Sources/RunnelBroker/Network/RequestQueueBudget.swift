@@ -64,12 +64,15 @@ final class RequestQueueBudget: Sendable {
         state.withLock { !$0.paused && $0.readAhead < maxRequests / 2 }
     }
 
-    /// Counts a request read ahead (``charge(requests:bytes:)`` counts it as a request too).
-    func chargeReadAhead() {
-        state.withLock { $0.readAhead += 1 }
+    /// Counts `count` requests read ahead (``charge(requests:bytes:)`` counts them as requests
+    /// too), or counts them again once their client reads its responses.
+    func chargeReadAhead(_ count: Int = 1) {
+        guard count > 0 else { return }
+        state.withLock { $0.readAhead += count }
     }
 
-    /// Uncounts a request read ahead, now its connection's oldest in flight or gone.
+    /// Uncounts `count` requests read ahead: now their connection's oldest in flight, gone, or
+    /// behind a client that does not read its responses.
     func releaseReadAhead(_ count: Int = 1) {
         guard count > 0 else { return }
         state.withLock { state in

@@ -39,7 +39,7 @@ struct RequestRouter: Sendable {
         }
         let started = ContinuousClock.now
         defer { metrics?.recordRequest(api: header.apiKey, duration: ContinuousClock.now - started) }
-        let timer = RequestTimer()
+        let timer = RequestTimer(onParked: context.onParked)
         do {
             let fromBroker = header.clientID?.hasPrefix(ControllerChannel.clientIDPrefix) == true
             let session = RequestSession(principal: context.principal, host: context.clientHost.hasPrefix("/") ? String(context.clientHost.dropFirst()) : context.clientHost)
