@@ -4,6 +4,8 @@
 set -euo pipefail
 PACKAGES=(gcc pkg-config librdkafka-dev iperf3 nats-server redis-server redis-tools golang-go
           golang-github-nats-io-go-nats-dev python3-venv unzip procps)
+# perf only with PROFILE_ROWS (run.sh's profiling knob).
+[[ -n "${PROFILE_ROWS:-}" ]] && PACKAGES+=(linux-perf)
 [[ "${BENCH_SKIP_APT:-0}" == 1 ]] && exit 0
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -33,6 +33,8 @@
 #                      the table also goes to the same name with .md
 #   FLUSH_KEY=runnel.flush.on.ack   the topic config row 7 sets to true
 #   BENCH_SKIP_APT=1   do not install Debian packages
+#   PROFILE_ROWS=""    rows whose Runnel measurements run under `perf record -e cpu-clock -g` (the broker
+#                      pids; row 8 system-wide); a flat report per measurement goes next to RESULTS
 #   TMPDIR             where brokers keep their data during the run (removed at the end)
 #
 # It needs a Debian 12 machine with sudo (or root) for apt-get, and PyPI for confluent-kafka (its

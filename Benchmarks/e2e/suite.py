@@ -14,6 +14,7 @@ import loads
 import servers
 import table
 from procs import RssSampler, stop_all
+from profile import Profile
 
 MiB = 1 << 20
 
@@ -55,6 +56,7 @@ class Suite:
         self.sizes = env_list("SIZES", "100 1024")
         self.partitions = env_list("PARTITIONS", "1 16")
         self.repeat = int(os.environ.get("REPEAT", "1"))
+        self.profile_rows = env_list("PROFILE_ROWS", "")
         self.flush_key = os.environ.get("FLUSH_KEY", "runnel.flush.on.ack")
         self.runnel = os.environ["RUNNEL_BIN"]
         self.tools = loads.Tools(os.environ["RDPERF"], os.environ["RDLIB"], self.runnel)
@@ -71,10 +73,16 @@ class Suite:
         self.out.flush()
         return kv
 
-    def measure(self, row, system, workload, fn, *args, **kw):
-        """Runs one measurement, records it, returns its figures (None if it failed)."""
+    def measure(self, row, system, workload, fn, *args, profile=None, **kw):
+        """Runs one measurement, records it, returns its figures (None if it failed). With
+        profile=[pids] and the row in PROFILE_ROWS, perf records those pids meanwhile."""
         try:
-            figures = fn(*args, **kw)
+            if profile is not None and row in self.profile_rows:
+                stem = os.path.splitext(os.environ["RESULTS"])[0] + f"-row{row}-{system}-{self._topic_seq}"
+                with Profile(profile, stem):
+                    figures = fn(*args, **kw)
+            else:
+                figures = fn(*args, **kw)
             self.record(kind="measurement", row=row, system=system, workload=workload, **figures)
             print(f"  row {row} {system:8s} {workload}: " + ", ".join(
                 f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()), flush=True)
@@ -139,7 +147,8 @@ class Suite:
                                 t, r = self.produce_on(1, name, brokers[name], parts, size)
                                 topics[name] = t
                                 return r
-                            prod[name].append(self.measure(1, name, f"produce {w}", go))
+                            prod[name].append(self.measure(1, name, f"produce {w}", go,
+                                                            profile=rn.pids if name == "runnel" else None))
                         counts = [p[-1]["delivered"] for p in prod.values() if p[-1]]
                         if 2 in self.rows and counts:
                             n = min(counts)
@@ -147,7 +156,8 @@ class Suite:
                                 if name in topics:
                                     cons[name].append(self.measure(
                                         2, name, f"consume {w} ({n} records)", self.tools.rd_consume,
-                                        brokers[name].bootstrap, topics[name], parts, n, self.secs * 6 + 60))
+                                        brokers[name].bootstrap, topics[name], parts, n, self.secs * 6 + 60,
+                                        profile=rn.pids if name == "runnel" else None))
                         for name, t in topics.items():
                             servers.delete_topic(brokers[name].bootstrap, t)
                     if parts == 1 and size == 1024:
@@ -169,7 +179,7 @@ class Suite:
                     for name in self.order(rep, ["runnel", "nats"]):
                         if name == "runnel":
                             res[name].append(self.measure(3, name, f"produce {size_name(size)}",
-                                                          lambda: self.produce_on(3, "rn", rn, 1, size)[1]))
+                                                          lambda: self.produce_on(3, "rn", rn, 1, size)[1], profile=rn.pids))
                         else:
                             res[name].append(self.measure(3, name, f"publish {size_name(size)}", loads.natspub,
                                                           natspub, nats.url, size, self.secs))
@@ -188,7 +198,7 @@ class Suite:
                     for name in self.order(rep, ["runnel", "redis"]):
                         if name == "runnel":
                             res[name].append(self.measure(4, name, f"produce {size_name(size)}",
-                                                          lambda: self.produce_on(4, "rn", rn, 1, size)[1]))
+                                                          lambda: self.produce_on(4, "rn", rn, 1, size)[1], profile=rn.pids))
                         else:
                             def xadd():
                                 with servers.Redis(self.work) as redis:
@@ -205,7 +215,7 @@ class Suite:
                 for name in self.order(rep, ["runnel", "iperf3"]):
                     if name == "runnel":
                         res[name].append(self.measure(5, name, "produce 1 KiB",
-                                                      lambda: self.produce_on(5, "rn", rn, 1, 1024)[1]))
+                                                      lambda: self.produce_on(5, "rn", rn, 1, 1024)[1], profile=rn.pids))
                     else:
                         res[name].append(self.measure(5, name, "loopback TCP, 1 stream", loads.iperf3,
                                                       ip.port, int(max(self.secs, 1))))
@@ -224,7 +234,7 @@ class Suite:
                                                          config={"min.insync.replicas": "2"})[1]
                         else:
                             fn = lambda: self.produce_on(6, "rf1", cl, 1, size, acks="1")[1]
-                        res[name].append(self.measure(6, name, f"produce {size_name(size)}", fn))
+                        res[name].append(self.measure(6, name, f"produce {size_name(size)}", fn, profile=cl.node_pids))
                 self.compare(6, f"RF 3 acks=all (min ISR 2) vs RF 1 acks=1, {size_name(size)}", res["rf3"],
                              res["rf1"], "RF 1", "records_s", fmt_rate, 0.33)
 
@@ -246,7 +256,8 @@ class Suite:
                 for name in self.order(rep, ["flush", "plain"]):
                     cfg = {key: "true"} if name == "flush" else None
                     res[name].append(self.measure(7, name, "produce 1 KiB",
-                                                  lambda: self.produce_on(7, name, rn, 1, 1024, config=cfg)[1]))
+                                                  lambda: self.produce_on(7, name, rn, 1, 1024, config=cfg)[1],
+                                                  profile=rn.pids))
             self.compare(7, f"produce 1 KiB, {key}=true vs without", res["flush"], res["plain"],
                          "without", "records_s", fmt_rate, 0.5)
 
@@ -270,7 +281,8 @@ class Suite:
                         raise RuntimeError(err)
                     servers.wait_leaders(rn.bootstrap, t, 1)
                     return self.tools.runnel_e2e(rn.bootstrap, t, 1024, rate, self.secs)
-                runs.append(self.measure(8, "runnel", f"perf e2e 1 KiB at {rate} rec/s", e2e))
+                # System-wide: the client (runnel perf e2e) may be the limit as much as the broker.
+                runs.append(self.measure(8, "runnel", f"perf e2e 1 KiB at {rate} rec/s", e2e, profile=[]))
             for key, label, limit in (("endToEndLatency99pct", "p99", 5), ("endToEndLatency999pct", "p99.9", 20)):
                 v = median(r[key] for r in runs if r)
                 got = median(r["consumeRate"] for r in runs if r)
@@ -285,7 +297,7 @@ class Suite:
             with RssSampler(rn.pids) as rss:
                 idle = rss.sample()
                 r = self.measure(9, "runnel", "produce 100 B over 1,000 partitions",
-                                 lambda: self.produce_on(9, "wide", rn, 1000, 100)[1])
+                                 lambda: self.produce_on(9, "wide", rn, 1000, 100)[1], profile=rn.pids)
                 after = rss.sample()
             self.record(kind="measurement", row=9, system="runnel", workload="broker VmRSS", idle_bytes=idle,
                         peak_bytes=rss.peak, end_bytes=after)
