@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,8 +51,15 @@ func main() {
 	deadline := start.Add(time.Duration(*secs * float64(time.Second)))
 	for time.Now().Before(deadline) {
 		for i := 0; i < 256; i++ {
-			if _, err := js.PublishAsync(subject, payload); err != nil {
-				fail("publish: %v", err)
+			// A full window makes PublishAsync wait (200 ms) and then give up: try again.
+			for {
+				_, err := js.PublishAsync(subject, payload)
+				if err == nil {
+					break
+				}
+				if !strings.Contains(err.Error(), "stalled") {
+					fail("publish: %v", err)
+				}
 			}
 			sent++
 		}
