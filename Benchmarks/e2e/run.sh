@@ -15,7 +15,7 @@
 #   5 produce MB/s at 1 KiB vs one loopback TCP stream (iperf3)
 #   6 RF 3 on three local brokers, acks=all, min.insync.replicas=2, vs RF 1 acks=1 (same cluster)
 #   7 produce at 1 KiB to a topic with FLUSH_KEY=true vs without ("n/a" if the broker rejects the key)
-#   8 end-to-end latency (runnel perf e2e), 1 KiB, RF 1, at half of row 1's maximum 1 KiB rate
+#   8 end-to-end latency (runnel perf e2e, linger.ms=1), 1 KiB, RF 1, at half of row 1's maximum 1 KiB rate
 #   9 broker resident memory (peak VmRSS) while producing 100 B records over 1,000 partitions
 # Rows 1-2 run for every size in SIZES and every partition count in PARTITIONS; rows 3-9 use one
 # partition. Records carry no key and no compression; producers use linger.ms=5.

@@ -286,7 +286,7 @@ class Suite:
             for key, label, limit in (("endToEndLatency99pct", "p99", 5), ("endToEndLatency999pct", "p99.9", 20)):
                 v = median(r[key] for r in runs if r)
                 got = median(r["consumeRate"] for r in runs if r)
-                self.result(8, f"end-to-end latency {label}, 1 KiB, RF 1, {fmt_rate(rate)} (half of max)",
+                self.result(8, f"end-to-end latency {label}, 1 KiB, RF 1, linger 1 ms, {fmt_rate(rate)} (half of max)",
                             "failed" if v is None else f"{v:.2f} ms", "—", None, f"≤ {limit} ms",
                             None if v is None else v <= limit,
                             note="" if got is None else f"consumed {got:.0f} rec/s")
