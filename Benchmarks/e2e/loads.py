@@ -16,6 +16,8 @@ class Tools:
         self.rdperf, self.rdlib, self.runnel = rdperf, rdlib, runnel
 
     def _rd_env(self):
+        if not self.rdperf:
+            raise RuntimeError("rdkafka_performance is not built (run.sh printed why)")
         # rdkafka_performance on the confluent-kafka wheel's librdkafka, against every broker alike.
         return {**os.environ, "LD_LIBRARY_PATH": self.rdlib}
 

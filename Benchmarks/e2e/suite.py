@@ -320,7 +320,10 @@ class Suite:
             try:
                 fn()
             except Exception as e:  # a peer that will not start costs its row, not the run
-                traceback.print_exc()
+                if isinstance(e, RuntimeError):
+                    print(f"  row {wanted[0]}: {e}", flush=True)
+                else:
+                    traceback.print_exc()
                 for r in wanted:
                     self.result(r, "(row failed)", f"error: {str(e).splitlines()[0][:120]}", "—")
         self.out.close()
