@@ -12,15 +12,16 @@
 #
 #   BROKER=127.0.0.1:9092 COUNT=2000000 PARTITIONS=1000 scripts/bench-client.sh
 #
-# rdkafka_performance comes from ../shared/bench/build-rdkafka-perf.sh (built outside the repo)
-# and runs on the confluent-kafka wheel's librdkafka (../shared/bench/rdkafka-newlib.sh).
+# rdkafka_performance is built by Benchmarks/e2e/build-rdkafka-perf.sh (into BENCH_CACHE, default
+# ~/.cache/runnel-bench) and runs on the confluent-kafka wheel's librdkafka (Benchmarks/e2e/make-venv.sh).
 set -euo pipefail
 BROKER="${BROKER:-127.0.0.1:9092}"
 COUNT="${COUNT:-1000000}"
 RUNNEL="${RUNNEL:-.build/release/runnel}"
-BENCH="${BENCH:-$(dirname "$0")/../../shared/bench}"
-RDPERF="${RDPERF:-$(bash "$BENCH/build-rdkafka-perf.sh" 2>/dev/null | tail -1)}"
-LIBDIR="$(bash "$BENCH/rdkafka-newlib.sh")"
+E2E="$(cd "$(dirname "$0")/../Benchmarks/e2e" && pwd)"
+CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runnel-bench}"
+RDPERF="${RDPERF:-$("$E2E/build-rdkafka-perf.sh" "$CACHE/bin")}"
+LIBDIR="$("$E2E/make-venv.sh" "$CACHE")"
 
 rate_rdkafka() {  # size acks topic
     LD_LIBRARY_PATH="$LIBDIR" "$RDPERF" -P -t "$3" -p 0 -b "$BROKER" -s "$1" -c "$COUNT" \

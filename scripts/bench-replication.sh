@@ -8,16 +8,17 @@
 #
 #   COUNT=500000 RATE=20000 RUNNEL=.build/release/runnel scripts/bench-replication.sh
 #
-# rdkafka_performance comes from ../shared/bench/build-rdkafka-perf.sh (built outside the repo);
-# without it the throughput rows use `runnel perf produce` instead.
+# rdkafka_performance is built by Benchmarks/e2e/build-rdkafka-perf.sh (into BENCH_CACHE, default
+# ~/.cache/runnel-bench); without it the throughput rows use `runnel perf produce` instead.
 set -euo pipefail
 COUNT="${COUNT:-500000}"
 RATE="${RATE:-20000}"
 RUNNEL="${RUNNEL:-.build/release/runnel}"
 BASE="${BASE_PORT:-19092}"
-BENCH="${BENCH:-$(dirname "$0")/../../shared/bench}"
-RDPERF="${RDPERF:-$(bash "$BENCH/build-rdkafka-perf.sh" 2>/dev/null | tail -1 || true)}"
-LIBDIR="$(bash "$BENCH/rdkafka-newlib.sh" 2>/dev/null || true)"
+E2E="$(cd "$(dirname "$0")/../Benchmarks/e2e" && pwd)"
+CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runnel-bench}"
+RDPERF="${RDPERF:-$("$E2E/build-rdkafka-perf.sh" "$CACHE/bin" 2>/dev/null || true)}"
+LIBDIR="$("$E2E/make-venv.sh" "$CACHE" 2>/dev/null || true)"
 DIR="$(mktemp -d /tmp/runnel-bench-replication.XXXXXX)"
 B="localhost:$BASE,localhost:$((BASE + 2)),localhost:$((BASE + 4))"
 

@@ -13,9 +13,10 @@
 #   SWIFT_SCRATCH_PATH   pass --scratch-path to swift build/test (e.g. .build-interop)
 #   RUNNEL_SKIP_DEPS=1   do not check/install apt packages or the venv
 #   RUNNEL_TEST_TIMEOUT  per-interop-test limit in seconds (default 180)
-#   RUNNEL_FUZZ=1        also run the libFuzzer target after the Swift tests (scripts/fuzz.sh,
-#                        FUZZ_SECONDS, default 120). Off by default: building it takes about
-#                        2.5 minutes on a shared 2-core machine, on top of the 2-minute run.
+#   RUNNEL_FUZZ=0|1      run the libFuzzer target after the Swift tests (scripts/fuzz.sh for
+#                        FUZZ_SECONDS, default 120). On by default unless --interop-only or
+#                        RUNNEL_SANITIZE is set; building it adds about 2.5 minutes on a shared
+#                        2-core machine. FUZZ_SECONDS=3600 is the long mode.
 #   RUNNEL_SANITIZE=address|thread
 #                        build and run the Swift tests under AddressSanitizer or ThreadSanitizer
 #                        (own scratch path .build-sanitize-<name>), and run the interop suite (if
@@ -33,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --interop-only) MODE=interop ;;
         --swift-only) MODE=swift ;;
         --) shift; PYTEST_EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -126,7 +127,9 @@ if [[ "$MODE" != interop ]]; then
 fi
 
 # ---------------------------------------------------------------------------- fuzz
-if [[ "$MODE" != interop && "${RUNNEL_FUZZ:-0}" == 1 ]]; then
+FUZZ_DEFAULT=1
+[[ -n "${RUNNEL_SANITIZE:-}" ]] && FUZZ_DEFAULT=0
+if [[ "$MODE" != interop && "${RUNNEL_FUZZ:-$FUZZ_DEFAULT}" == 1 ]]; then
     stage "libFuzzer (scripts/fuzz.sh, FUZZ_SECONDS=${FUZZ_SECONDS:-120})"
     SWIFT_SCRATCH_PATH="${SWIFT_SCRATCH_PATH:-.build}" scripts/fuzz.sh
 fi

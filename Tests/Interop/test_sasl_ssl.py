@@ -144,6 +144,45 @@ def test_kcat_scram_sha512_over_sasl_ssl(sasl_ssl_broker, pki, topic):
     assert b"Authentication failed" in bad.stderr or b"SASL" in bad.stderr, bad.stderr[-2000:]
 
 
+def test_kafka_python_scram_sha512_over_sasl_ssl(sasl_ssl_broker, pki, topic):
+    """kafka-python verifies the broker's certificate and host name, logs in with SCRAM-SHA-512 and
+    is authorized as the SASL user: dave produces and consumes once granted, a wrong password fails."""
+    from confluent_kafka.admin import NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.errors import KafkaError
+
+    bootstrap = _bootstrap(sasl_ssl_broker)
+    admin = _admin(bootstrap, pki)
+    admin.alter_user_scram_credentials([UserScramCredentialUpsertion(
+        "dave", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"dave-secret")])["dave"].result(15)
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(20)
+    _grant_all(admin, "dave", topic)
+
+    def common(password: str) -> dict:
+        return dict(bootstrap_servers=bootstrap, security_protocol="SASL_SSL", ssl_cafile=str(pki / "ca.pem"),
+                    sasl_mechanism="SCRAM-SHA-512", sasl_plain_username="dave", sasl_plain_password=password,
+                    request_timeout_ms=10000)
+
+    producer = KafkaProducer(acks="all", **common("dave-secret"))
+    try:
+        for i in range(5):
+            producer.send(topic, b"kp-sasl-ssl-%d" % i, partition=0).get(timeout=30)
+    finally:
+        producer.close()
+    consumer = KafkaConsumer(auto_offset_reset="earliest", consumer_timeout_ms=10000, **common("dave-secret"))
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        assert [m.value for m in consumer][:5] == [b"kp-sasl-ssl-%d" % i for i in range(5)]
+    finally:
+        consumer.close()
+    with pytest.raises(KafkaError):
+        bad = KafkaProducer(max_block_ms=5000, **common("wrong"))
+        try:
+            bad.send(topic, b"never", partition=0).get(timeout=10)
+        finally:
+            bad.close(timeout=5)
+
+
 def test_runnel_cli_over_sasl_ssl(sasl_ssl_broker, pki, topic, tmp_path):
     """RunnelClient dials TLS, then SASL (PLAIN as the super user) from a command config."""
     props = tmp_path / "client.properties"
