@@ -137,7 +137,10 @@ struct LogFlusherTests {
             let outcomes = await withTaskGroup(of: LogFlushError?.self) { group in
                 for offset in 1...3 {
                     group.addTask {
-                        do { try await flusher.waitUntilFlushed(through: Int64(offset)); return nil } catch { return error }
+                        do throws(LogFlushError) {
+                            try await flusher.waitUntilFlushed(through: Int64(offset))
+                            return nil
+                        } catch { return error }
                     }
                 }
                 await waitForWaiters(runner) { flusher.waitingCount == 3 }
