@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark row 7: produce with runnel.flush.on.ack=true against the same workload without it,
-# against one running broker. Two topics of one partition (one with the topic config on, one
-# without), then PAIRS rounds alternating which goes first, each an rdkafka_performance produce
+# against one running broker. PAIRS rounds, each on two fresh one-partition topics (one with
+# the topic config on, one without), alternating which goes first, each an rdkafka_performance produce
 # of COUNT records of SIZE bytes, acks=1, linger.ms=5. Prints each run, the ratio on/off per pair,
 # the median and range of the ratios, and the fdatasyncs per second of the "on" runs
 # (runnel_log_flushes_total from the broker's metrics endpoint).
@@ -23,10 +23,13 @@ BENCH="${BENCH:-$(dirname "$0")/../../shared/bench}"
 RDPERF="${RDPERF:-$(bash "$BENCH/build-rdkafka-perf.sh" 2>/dev/null | tail -1)}"
 LIBDIR="$(bash "$BENCH/rdkafka-newlib.sh")"
 
-on="bench-flush-on-$$"
-off="bench-flush-off-$$"
-"$RUNNEL" topic create "$on" --partitions 1 --config runnel.flush.on.ack=true --bootstrap-server "$BROKER" >/dev/null
-"$RUNNEL" topic create "$off" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
+# Fresh topics for every pair, deleted after it: the disk holds at most two runs' records.
+make_topics() {
+    on="bench-flush-on-$$-$1"
+    off="bench-flush-off-$$-$1"
+    "$RUNNEL" topic create "$on" --partitions 1 --config runnel.flush.on.ack=true --bootstrap-server "$BROKER" >/dev/null
+    "$RUNNEL" topic create "$off" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
+}
 
 flushes() {
     curl -s "$METRICS" | awk '$1 == "runnel_log_flushes_total" {print $2}'
@@ -44,6 +47,7 @@ run() {
 
 ratios=()
 for pair in $(seq 1 "$PAIRS"); do
+    make_topics "$pair"
     if [ $((pair % 2)) -eq 1 ]; then order="off on"; else order="on off"; fi
     for which in $order; do
         if [ "$which" = on ]; then
@@ -57,6 +61,7 @@ for pair in $(seq 1 "$PAIRS"); do
             echo "pair $pair off: $rate_off records/s"
         fi
     done
+    for t in "$on" "$off"; do "$RUNNEL" topic delete "$t" --bootstrap-server "$BROKER" >/dev/null; done
     ratios+=("$(echo "scale=3; $rate_on / $rate_off" | bc)")
     echo "pair $pair ratio on/off: ${ratios[-1]}"
 done

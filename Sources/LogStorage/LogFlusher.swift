@@ -116,7 +116,9 @@ public final class LogFlusher: Sendable {
 
     /// The log end moved to `logEndOffset`, its bytes in the active segment behind `handle`.
     /// Starts a background sync when `flush.messages` offsets are unsynced.
-    public func appended(through logEndOffset: Int64, handle: SegmentSyncHandle) {
+    /// - Parameter handle: the active segment; nil when the policy syncs nothing (no descriptor is
+    ///   duplicated then). A sync that finds no handle is abandoned until an append brings one.
+    public func appended(through logEndOffset: Int64, handle: SegmentSyncHandle?) {
         let start = inner.withLock { inner -> Start? in
             inner.handle = handle
             if let resumed = inner.state.appended(through: logEndOffset) { return (resumed, handle) }

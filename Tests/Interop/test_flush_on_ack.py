@@ -16,7 +16,7 @@ import uuid
 
 from confluent_kafka import TopicPartition
 
-from storage_util import ck_admin, ck_consumer, ck_producer, create_topic, wait_for
+from storage_util import ck_admin, ck_consumer, ck_producer, create_topic, wait_for, watermarks
 from test_admin_configs import DYNAMIC_TOPIC, STATIC_BROKER, _describe_topic, _incremental
 from test_crash_acks1 import _produce_until_killed, _verify
 from test_metrics import scrape, value
@@ -161,6 +161,13 @@ def test_produce_with_flush_messages_and_flush_ms_syncs_in_the_background(broker
     assert _flushes(b) == settled
 
 
+def _wait_serving(b, topic: str) -> None:
+    """Waits until ListOffsets answers after a restart. The first consumer's FindCoordinator
+    creates __consumer_offsets (50 partitions), which on a loaded machine can hold a debug
+    broker's first ListOffsets past the 5 s of a single watermarks() call."""
+    wait_for(lambda: watermarks(b.bootstrap, topic), lambda _: True, 60, "ListOffsets answered after the restart")
+
+
 def test_crash_kill9_right_after_flush_on_ack_loses_nothing_acknowledged(broker_factory, topic):
     b = broker_factory({"log.flush.offset.checkpoint.interval.ms": 500})
     create_topic(b.bootstrap, topic, {"segment.bytes": 65536, "runnel.flush.on.ack": "true"})
@@ -171,6 +178,7 @@ def test_crash_kill9_right_after_flush_on_ack_loses_nothing_acknowledged(broker_
         n = _produce_until_killed(b, topic, rnd, tag, kill_after, delivered)
         assert n >= kill_after
         b.start()
+        _wait_serving(b, topic)
         high = _verify(b, topic, delivered)
         assert high >= len(delivered)
         print(f"round {rnd}: killed after {n} durable acknowledgements; high watermark {high} after recovery")

@@ -320,7 +320,7 @@ extension Partition {
         let cut = min(target, log.firstCorruptOffset ?? target)
         if cut < log.logEndOffset {
             try log.truncate(to: cut)
-            flusher.truncated(to: log.logEndOffset, handle: try? log.activeSyncHandle())
+            flusher.truncated(to: log.logEndOffset, handle: try? syncHandleIfSyncing())
         }
         followerHighWatermark = min(followerHighWatermark, log.logEndOffset)
         role = .follower(leader: leader, needsTruncation: false)
@@ -333,7 +333,7 @@ extension Partition {
     func restartFollowerLog(at offset: Int64, inEpoch epoch: Int32) throws {
         guard !closed, case .follower(let leader, _) = role, leaderEpoch == epoch else { return }
         try log.truncateFully(startingAt: offset)
-        flusher.truncated(to: log.logEndOffset, handle: try? log.activeSyncHandle())
+        flusher.truncated(to: log.logEndOffset, handle: try? syncHandleIfSyncing())
         followerHighWatermark = min(followerHighWatermark, offset)
         role = .follower(leader: leader, needsTruncation: false)
     }
@@ -370,7 +370,7 @@ extension Partition {
             appended += header.totalSize
         }
         if appended > 0 {
-            flusher.appended(through: log.logEndOffset, handle: try log.activeSyncHandle())
+            flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
             // A follower reports its fetch offset without waiting for the sync (see
             // docs/operations.md, "Durable acknowledgement"), but starts it at once.
             if log.config.flushOnAck { flusher.requestSync() }

@@ -174,7 +174,7 @@ actor Partition {
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
-        flusher.appended(through: log.logEndOffset, handle: try log.activeSyncHandle())
+        flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
         leaderLogAdvanced()
         return AppendResult(baseOffset: base, lastOffset: base + Int64(header.lastOffsetDelta), logAppendTimeMs: appendTime,
                             logStartOffset: log.logStartOffset, durability: durability)
@@ -298,6 +298,15 @@ actor Partition {
                 role = .leader(state)
             }
         }
+    }
+
+    /// The active segment for ``flusher``, when this log's policy syncs at all (`flush.messages`,
+    /// `flush.ms` or `runnel.flush.on.ack` set): otherwise no descriptor is duplicated.
+    /// - Throws: ``StorageError`` when the descriptor cannot be duplicated (EMFILE).
+    func syncHandleIfSyncing() throws -> SegmentSyncHandle? {
+        let c = log.config
+        guard c.flushOnAck || c.flushIntervalMessages != .max || c.flushIntervalMs != .max else { return nil }
+        return try log.activeSyncHandle()
     }
 
     /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
