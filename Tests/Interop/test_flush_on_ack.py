@@ -129,6 +129,17 @@ def test_produce_with_broker_flush_on_ack_and_topic_overrides(broker_factory, to
     _read_back(b, topic, delivered)
     _read_back(b, off, delivered_off)
 
+    # With the broker default on, an offset commit (an acks=all append to __consumer_offsets) is
+    # answered once synced.
+    start = _flushes(b)
+    c = ck_consumer(b.bootstrap, **{"group.id": "flush-on-ack-group"})
+    try:
+        c.commit(offsets=[TopicPartition(topic, 0, 10)], asynchronous=False)
+        assert c.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 10
+    finally:
+        c.close()
+    assert _flushes(b) > start
+
     # IncrementalAlterConfigs turns it on for the other topic at run time.
     from confluent_kafka.admin import ResourceType
     _incremental(admin, ResourceType.TOPIC, off, [("runnel.flush.on.ack", "SET", "true")])
