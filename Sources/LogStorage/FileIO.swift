@@ -21,7 +21,16 @@ protocol FileOperations: Sendable {
     func pread(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
     func ftruncate(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, to size: Int64) throws
     func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws
+    /// Makes the file's data (and the metadata needed to read it back, such as its size) durable:
+    /// the group commit's sync (``LogFlusher``). Defaults to ``fsync(_:path:)``.
+    func fdatasync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws
     func close(_ descriptor: SystemPackage.FileDescriptor, path: FilePath)
+}
+
+extension FileOperations {
+    func fdatasync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
+        try fsync(descriptor, path: path)
+    }
 }
 
 /// The real system calls, each retrying EINTR.
@@ -50,6 +59,13 @@ struct RealFileOperations: FileOperations {
 
     func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
         while Glibc.fsync(descriptor.rawValue) != 0 {
+            let err = Errno(rawValue: errno)
+            if err != .interrupted { throw err }
+        }
+    }
+
+    func fdatasync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
+        while Glibc.fdatasync(descriptor.rawValue) != 0 {
             let err = Errno(rawValue: errno)
             if err != .interrupted { throw err }
         }

@@ -333,6 +333,14 @@ public final class Log {
         logger.debug("rolled segment", metadata: ["dir": "\(directory)", "baseOffset": "\(next.baseOffset)"])
     }
 
+    /// The active segment's `.log` file as ``LogFlusher`` syncs it. A roll fsyncs the old segment
+    /// before the new one takes appends, so syncing the active segment up to the log end offset
+    /// makes every offset below it durable.
+    /// - Throws: ``StorageError/io(operation:path:errno:)`` when the descriptor cannot be duplicated.
+    public func activeSyncHandle() throws -> SegmentSyncHandle {
+        try reportingFailures { try activeSegment.syncHandle() }
+    }
+
     /// Forces every segment to disk; the recovery point becomes the log end offset.
     public func flush() throws {
         // Nothing appended since the last flush: every byte and index entry is already durable

@@ -27,14 +27,26 @@ public struct LogConfig: Sendable, Equatable {
     public var minCompactionLagMs: Int64
     /// `delete.retention.ms`: milliseconds a tombstone survives after its segment is cleaned. Default 1 day.
     public var deleteRetentionMs: Int64
-    /// fsync after every append (the metadata log; Kafka `flush.messages=1`).
+    /// fsync after every append, on the appending thread (the metadata log only). Partition logs
+    /// use ``LogFlusher`` instead, which never syncs on the owner.
     public var flushOnAppend: Bool
+    /// `flush.messages`: a background sync starts once this many offsets are appended and not yet
+    /// synced; it never delays an acknowledgement. Default `Int64.max` (never).
+    public var flushIntervalMessages: Int64
+    /// `flush.ms`: milliseconds after the last sync when the flush scheduler
+    /// (`log.flush.scheduler.interval.ms`) starts a background sync of unsynced appends. Default
+    /// `Int64.max` (never).
+    public var flushIntervalMs: Int64
+    /// `runnel.flush.on.ack` (Runnel extension): acks=1 and acks=all produce responses wait until
+    /// the appended bytes are synced (group commit, ``LogFlusher``). Default false.
+    public var flushOnAck: Bool
 
     public init(segmentBytes: Int = 1_073_741_824, segmentMs: Int64 = 604_800_000, segmentIndexBytes: Int = 10_485_760,
                 indexIntervalBytes: Int = 4096, maxMessageBytes: Int = 1_048_588, retentionMs: Int64 = 604_800_000,
                 retentionBytes: Int64 = -1, fileDeleteDelayMs: Int64 = 60_000, deleteEnabled: Bool = true,
                 compactEnabled: Bool = false, minCleanableDirtyRatio: Double = 0.5, minCompactionLagMs: Int64 = 0,
-                deleteRetentionMs: Int64 = 86_400_000, flushOnAppend: Bool = false) {
+                deleteRetentionMs: Int64 = 86_400_000, flushOnAppend: Bool = false, flushIntervalMessages: Int64 = .max,
+                flushIntervalMs: Int64 = .max, flushOnAck: Bool = false) {
         self.segmentBytes = segmentBytes
         self.segmentMs = segmentMs
         self.segmentIndexBytes = segmentIndexBytes
@@ -49,5 +61,8 @@ public struct LogConfig: Sendable, Equatable {
         self.minCompactionLagMs = minCompactionLagMs
         self.deleteRetentionMs = deleteRetentionMs
         self.flushOnAppend = flushOnAppend
+        self.flushIntervalMessages = flushIntervalMessages
+        self.flushIntervalMs = flushIntervalMs
+        self.flushOnAck = flushOnAck
     }
 }

@@ -40,6 +40,8 @@ final class LogSegment {
     private var openFile: SegmentFile?
     private var openOffsetIndex: OffsetIndex?
     private var openTimeIndex: TimeIndex?
+    /// The duplicate descriptor the group commit syncs the active segment through (``syncHandle()``).
+    private var cachedSyncHandle: SegmentSyncHandle?
 
     /// File name of a segment file: the base offset zero-padded to 20 digits (Kafka `LogFileUtils`).
     static func fileName(baseOffset: Int64, suffix: String) -> String {
@@ -129,8 +131,19 @@ final class LogSegment {
         return i
     }
 
+    /// The `.log` file as the group commit syncs it off the owner's thread: one duplicate
+    /// descriptor per segment, made on first use and kept while the segment is active.
+    /// - Throws: ``StorageError/io(operation:path:errno:)`` when the file cannot be opened or duplicated.
+    func syncHandle() throws -> SegmentSyncHandle {
+        if let cachedSyncHandle { return cachedSyncHandle }
+        let handle = try SegmentSyncHandle(duplicating: try file().descriptor, path: logPath, operations: fileOperations)
+        cachedSyncHandle = handle
+        return handle
+    }
+
     /// Closes the file and unmaps the indexes (trimmed first); they reopen on the next access.
     func closeHandles() {
+        cachedSyncHandle = nil
         unmapHeaders()
         try? openOffsetIndex?.file.trimToValidSize()
         try? openTimeIndex?.file.trimToValidSize()
@@ -375,6 +388,8 @@ final class LogSegment {
         try openOffsetIndex?.file.trimToValidSize()
         try times.file.trimToValidSize()
         isActive = false
+        // A sync still running holds its own reference; later ones go to the next segment.
+        cachedSyncHandle = nil
     }
 
     /// fsyncs the log file and msyncs the indexes.

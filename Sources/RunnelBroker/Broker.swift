@@ -198,6 +198,9 @@ public struct Broker: Service {
                 }
                 group.addTask { await cancelWhenGracefulShutdown { await runMaintenance(controller) } }
                 group.addTask { await cancelWhenGracefulShutdown { await controller.monitorLogDirectories() } }
+                if let flushInterval = logFlushSchedulerInterval {
+                    group.addTask { await cancelWhenGracefulShutdown { await runLogFlushScheduler(controller, interval: flushInterval) } }
+                }
                 group.addTask { await cancelWhenGracefulShutdown { await runGroupCoordinator(groups, controller) } }
                 if let metricsServer, let metricsChannel {
                     group.addTask {

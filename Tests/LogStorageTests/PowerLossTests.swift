@@ -297,3 +297,43 @@ final class PowerLossFileSystem: FileOperations {
         return true
     }
 }
+
+/// Power loss under the group commit: whatever ``LogFlusher`` reported as flushed (the offsets a
+/// `runnel.flush.on.ack` produce acknowledges) survives the cut, across segment rolls, with the
+/// indexes of the unsynced segments damaged (only the `.log` is synced per acknowledgement).
+@Suite struct GroupCommitPowerLossTests {
+    @Test(arguments: Array(UInt64(0)..<60))
+    func flushedOffsetsSurvivePowerLoss(seed: UInt64) throws {
+        try withTemporaryDirectory { root throws in
+            var rng = CrashRNG(seed: seed)
+            let dir = root.appending("group-commit")
+            let config = crashConfig(segmentBytes: Int.random(in: 600...3000, using: &rng), segmentIndexBytes: 4096,
+                                     indexIntervalBytes: Int.random(in: 1...600, using: &rng))
+            let fs = PowerLossFileSystem()
+            var options = Log.LoadOptions(recoveryPoint: nil, cleanShutdown: false, maxOpenInactiveSegments: 1000)
+            options.fileOperations = fs
+            var log: Log? = try Log(directory: dir, config: config, logger: quietLogger, options: options)
+            let runner = ManualRunner()
+            let flusher = LogFlusher(durableOffset: 0, policy: .init(flushOnAck: true), runner: runner.runner)
+            var expected = PowerLossTests.Expected()
+            var trace = ["seed \(seed) segmentBytes=\(config.segmentBytes)"]
+            for _ in 0..<Int.random(in: 5...40, using: &rng) {
+                let batch = makeBatch(recordCount: Int.random(in: 1...6, using: &rng), seed: Int.random(in: 0...999, using: &rng))
+                let base = try log!.append(batch, epoch: 0)
+                expected.append(stamped(batch, baseOffset: base))
+                flusher.appended(through: log!.logEndOffset, handle: try log!.activeSyncHandle())
+                // Some appends get a sync started; some syncs finish before the next append.
+                if rng.chance(0.3) { flusher.requestSync() }
+                if rng.chance(0.3) { runner.drain() }
+            }
+            let durable = flusher.flushedOffset
+            trace.append("appended up to \(log!.logEndOffset), flushed below \(durable), segments \(log!.segmentBaseOffsets)")
+            log = nil
+            trace += fs.cutPower(seed: seed).map { "  " + $0 }
+            try PowerLossTests.damageUnsyncedIndexes(dir, recoveryPoint: nil, rng: &rng, trace: &trace)
+            log = try Log(directory: dir, config: config, logger: quietLogger, options: options)
+            _ = try PowerLossTests.verify(log!, expected: &expected, durable: durable, rng: &rng, trace: trace)
+            log!.close()
+        }
+    }
+}

@@ -151,6 +151,7 @@ import Testing
             "min.insync.replicas": "1", "unclean.leader.election.enable": "false",
             "delete.retention.ms": "86400000", "compression.type": "producer",
             "message.timestamp.before.max.ms": "9223372036854775807", "message.timestamp.after.max.ms": "3600000",
+            "flush.messages": "9223372036854775807", "flush.ms": "9223372036854775807", "runnel.flush.on.ack": "false",
         ])
         // Kafka's fallbacks: log.roll.ms -> log.roll.hours; log.retention.ms -> .minutes -> .hours.
         let fallbacks = try BrokerConfig(overrides: [("log.roll.hours", "2"), ("log.retention.minutes", "3")])
@@ -158,6 +159,15 @@ import Testing
         #expect(fallbacks.topicDefaults["retention.ms"] == "180000")
         #expect(try BrokerConfig(overrides: [("log.retention.hours", "-1")]).logConfig(topicOverrides: [:]).retentionMs == -1)
         #expect(try BrokerConfig(overrides: [("log.retention.ms", "5")]).logConfig(topicOverrides: ["retention.ms": "9"]).retentionMs == 9)
+        // log.flush.interval.ms -> log.flush.scheduler.interval.ms; runnel.flush.on.ack from the broker, overridable.
+        let flush = try BrokerConfig(overrides: [("log.flush.scheduler.interval.ms", "250"), ("log.flush.interval.messages", "7"),
+                                                 ("runnel.log.flush.on.ack", "true")])
+        #expect(flush.topicDefaults["flush.ms"] == "250")
+        let flushLog = flush.logConfig(topicOverrides: [:])
+        #expect(flushLog.flushIntervalMs == 250 && flushLog.flushIntervalMessages == 7 && flushLog.flushOnAck)
+        #expect(!flush.logConfig(topicOverrides: ["runnel.flush.on.ack": "false"]).flushOnAck)
+        #expect(try BrokerConfig(overrides: [("log.flush.interval.ms", "40")]).logConfig(topicOverrides: [:]).flushIntervalMs == 40)
+        #expect(ConfigDefinitions.dynamicBrokerKeys.isSuperset(of: ["runnel.log.flush.on.ack", "log.flush.interval.messages", "log.flush.interval.ms"]))
         let compacted = config.logConfig(topicOverrides: ["cleanup.policy": "compact,delete"])
         #expect(compacted.compactEnabled && compacted.deleteEnabled)
 

@@ -270,13 +270,16 @@ public struct BrokerConfig: Sendable {
     }
 
     /// The value a broker key supplies as a topic default, resolving Kafka's fallbacks:
-    /// `log.roll.ms` → `log.roll.hours`; `log.retention.ms` → `.minutes` → `.hours`.
+    /// `log.roll.ms` → `log.roll.hours`; `log.retention.ms` → `.minutes` → `.hours`;
+    /// `log.flush.interval.ms` → `log.flush.scheduler.interval.ms`.
     func brokerDefault(forTopicKey def: ConfigDefinition) -> String? {
         guard let brokerKey = def.brokerKey else { return def.defaultValue }
         if let value = values[brokerKey] ?? nil { return value }
         switch brokerKey {
         case "log.roll.ms":
             return String(Int64(int("log.roll.hours")) * 3_600_000)
+        case "log.flush.interval.ms":
+            return string("log.flush.scheduler.interval.ms") ?? def.defaultValue
         case "log.retention.ms":
             if let minutes = values["log.retention.minutes"] ?? nil, let m = Int64(minutes) { return m < 0 ? "-1" : String(m * 60_000) }
             let hours = Int64(int("log.retention.hours"))
@@ -314,7 +317,10 @@ public struct BrokerConfig: Sendable {
                          compactEnabled: policy.contains("compact"),
                          minCleanableDirtyRatio: Double(merged["min.cleanable.dirty.ratio"] ?? "") ?? 0.5,
                          minCompactionLagMs: long("min.compaction.lag.ms", 0),
-                         deleteRetentionMs: long("delete.retention.ms", 86_400_000))
+                         deleteRetentionMs: long("delete.retention.ms", 86_400_000),
+                         flushIntervalMessages: long("flush.messages", .max),
+                         flushIntervalMs: long("flush.ms", .max),
+                         flushOnAck: (merged["runnel.flush.on.ack"] ?? "false").lowercased() == "true")
     }
 
     /// The replication settings of a topic with `overrides`: `min.insync.replicas` (topic override

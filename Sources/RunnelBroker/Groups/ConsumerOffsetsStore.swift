@@ -1,5 +1,6 @@
 import GroupCoordinator
 import KafkaProtocol
+import LogStorage
 import Logging
 import NIOCore
 
@@ -30,6 +31,9 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
                 throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: code),
                                              description: "\(TopicName.consumerOffsets)-\(index) did not replicate the append: \(code)")
             }
+            // runnel.flush.on.ack (broker default or on __consumer_offsets): a commit is answered
+            // once synced, as a produce is.
+            try await appended.durability?.waitUntilFlushed(through: appended.lastOffset + 1)
             return appended.baseOffset
         } catch let error as OffsetsTopicStoreError {
             throw error

@@ -18,3 +18,7 @@ extension CompressionError: StorageErrorConvertible {
 extension ProtocolError: StorageErrorConvertible {
     var kafkaErrorCode: ErrorCode { .corruptMessage }
 }
+
+extension LogFlushError: StorageErrorConvertible {
+    var kafkaErrorCode: ErrorCode { errorCode }
+}

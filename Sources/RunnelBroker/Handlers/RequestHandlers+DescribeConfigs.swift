@@ -62,6 +62,7 @@ extension RequestHandlers {
         switch brokerKey {
         case "log.retention.ms": chain = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]
         case "log.roll.ms": chain = ["log.roll.ms", "log.roll.hours"]
+        case "log.flush.interval.ms": chain = ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"]
         default: chain = [brokerKey]
         }
         return chain.flatMap { brokerSynonyms($0, config: config, sensitive: false) }.filter { $0.value != nil }

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaProtocol
+import LogStorage
 import NIOCore
 
 extension RequestHandlers {
@@ -10,6 +11,8 @@ extension RequestHandlers {
     /// meanwhile. Every partition is appended before any is waited for. Versions 0-2 may carry a
     /// legacy message set (magic 0 or 1), which is up-converted into one magic-2 batch first
     /// (``legacyRecordsAsBatch(_:partition:)``); everything after that is the v3+ append path.
+    /// With `runnel.flush.on.ack`, acks=1 and acks=all answers also wait until the leader synced
+    /// each batch (``LogFlusher``), KAFKA_STORAGE_ERROR when the sync failed; acks=0 never waits.
     func produce(_ request: ProduceRequest, version: Int16, context: RequestContext) async -> ProduceResponse {
         func allFailed(_ code: ErrorCode, _ message: String?) -> ProduceResponse {
             ProduceResponse(responses: request.topicData.map { topic in
@@ -24,6 +27,7 @@ extension RequestHandlers {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var responses: [ProduceResponse.TopicResponse] = []
         var pending: [(topic: Int, partition: Int, replica: Partition, lastOffset: Int64)] = []
+        var unsynced: [(topic: Int, partition: Int, flusher: LogFlusher, lastOffset: Int64)] = []
         for topic in request.topicData {
             if let refused = topicAuthorizationError(.write, topic: topic.name) {
                 responses.append(.init(name: topic.name, partitionResponses: topic.partitionData.map {
@@ -37,6 +41,9 @@ extension RequestHandlers {
                                                            acks: request.acks, context: context)
                 if let appended, request.acks == -1 {
                     pending.append((responses.count, partitions.count, appended.partition, appended.lastOffset))
+                }
+                if let appended, request.acks != 0, let flusher = appended.durability {
+                    unsynced.append((responses.count, partitions.count, flusher, appended.lastOffset))
                 }
                 partitions.append(response)
             }
@@ -60,13 +67,24 @@ extension RequestHandlers {
                 responses[item.topic].partitionResponses[item.partition].baseOffset = -1
             }
         }
+        // runnel.flush.on.ack: the syncs started at append time, so they ran during the waits above.
+        for item in unsynced where responses[item.topic].partitionResponses[item.partition].errorCode == .none {
+            do {
+                try await item.flusher.waitUntilFlushed(through: item.lastOffset + 1)
+            } catch {
+                responses[item.topic].partitionResponses[item.partition].errorCode = error.errorCode
+                responses[item.topic].partitionResponses[item.partition].baseOffset = -1
+                responses[item.topic].partitionResponses[item.partition].errorMessage = "\(error)"
+            }
+        }
         return ProduceResponse(responses: responses)
     }
 
     /// Appends one partition's batch; returns the answer and, when appended, the partition and the
     /// batch's last offset (for acks=all).
     private func appendOne(topic: String, data: ProduceRequest.PartitionData, version: Int16, nowMs: Int64, acks: Int16,
-                           context: RequestContext) async -> (ProduceResponse.PartitionResponse, (partition: Partition, lastOffset: Int64)?) {
+                           context: RequestContext) async
+        -> (ProduceResponse.PartitionResponse, (partition: Partition, lastOffset: Int64, durability: LogFlusher?)?) {
         if TopicName.isInternal(topic) {
             // Only the group coordinator writes its topic (Kafka's ReplicaManager, internalTopicsAllowed).
             return (.init(index: data.index, errorCode: .invalidTopicException, baseOffset: -1,
@@ -94,7 +112,7 @@ extension RequestHandlers {
         do {
             let result = try await partition.append(records, nowMs: nowMs, requiredAcks: acks)
             return (.init(index: data.index, baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs,
-                          logStartOffset: result.logStartOffset), (partition, result.lastOffset))
+                          logStartOffset: result.logStartOffset), (partition, result.lastOffset, result.durability))
         } catch {
             return (rejected(topic: topic, index: data.index, error: error, context: context), nil)
         }

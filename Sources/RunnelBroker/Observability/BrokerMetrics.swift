@@ -1,5 +1,6 @@
 import CoreMetrics
 import KafkaProtocol
+import LogStorage
 import NIOCore
 import Metrics
 import Prometheus
@@ -69,6 +70,12 @@ public final class BrokerMetrics: Sendable {
     /// Bytes of closed segments the scrubber re-read, and the corrupt ranges it found.
     let scrubBytes: CoreMetrics.Counter
     let corruptRanges: CoreMetrics.Counter
+    /// Partition log syncs (`fdatasync`) the flushers ran, those that failed, how long each took,
+    /// and the produce acknowledgements they released (``LogFlusher``).
+    let logFlushes: CoreMetrics.Counter
+    let logFlushFailures: CoreMetrics.Counter
+    let logFlushDuration: Metrics.Timer
+    let logFlushAcks: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -94,6 +101,18 @@ public final class BrokerMetrics: Sendable {
         leaderElections = CoreMetrics.Counter(label: "runnel_leader_elections_total", factory: factory)
         scrubBytes = CoreMetrics.Counter(label: "runnel_log_scrub_bytes_total", factory: factory)
         corruptRanges = CoreMetrics.Counter(label: "runnel_log_corrupt_ranges_total", factory: factory)
+        logFlushes = CoreMetrics.Counter(label: "runnel_log_flushes_total", factory: factory)
+        logFlushFailures = CoreMetrics.Counter(label: "runnel_log_flush_failures_total", factory: factory)
+        logFlushDuration = Metrics.Timer(label: "runnel_log_flush_duration_seconds", factory: factory)
+        logFlushAcks = CoreMetrics.Counter(label: "runnel_log_flush_acks_total", factory: factory)
+    }
+
+    /// Records one finished partition log sync.
+    func logFlushed(_ report: LogFlusher.SyncReport) {
+        logFlushes.increment()
+        if report.failed { logFlushFailures.increment() }
+        logFlushDuration.record(duration: report.duration)
+        if report.completedWaiters > 0 { logFlushAcks.increment(by: report.completedWaiters) }
     }
 
     /// Counts an ISR change the controller committed for a partition this broker leads.

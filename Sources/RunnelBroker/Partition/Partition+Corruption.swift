@@ -33,6 +33,7 @@ extension Partition {
         switch role {
         case .follower(let leader, let needsTruncation):
             try log.truncate(to: firstBad)
+            flusher.truncated(to: log.logEndOffset, handle: try? syncHandleIfSyncing())
             followerHighWatermark = min(followerHighWatermark, log.logEndOffset)
             role = .follower(leader: leader, needsTruncation: needsTruncation)
             return .refetching(from: log.logEndOffset)

@@ -318,7 +318,10 @@ extension Partition {
         // A range that failed verification (a former leader that stepped down for it) is fetched
         // again too.
         let cut = min(target, log.firstCorruptOffset ?? target)
-        if cut < log.logEndOffset { try log.truncate(to: cut) }
+        if cut < log.logEndOffset {
+            try log.truncate(to: cut)
+            flusher.truncated(to: log.logEndOffset, handle: try? syncHandleIfSyncing())
+        }
         followerHighWatermark = min(followerHighWatermark, log.logEndOffset)
         role = .follower(leader: leader, needsTruncation: false)
         return log.logEndOffset
@@ -330,6 +333,7 @@ extension Partition {
     func restartFollowerLog(at offset: Int64, inEpoch epoch: Int32) throws {
         guard !closed, case .follower(let leader, _) = role, leaderEpoch == epoch else { return }
         try log.truncateFully(startingAt: offset)
+        flusher.truncated(to: log.logEndOffset, handle: try? syncHandleIfSyncing())
         followerHighWatermark = min(followerHighWatermark, offset)
         role = .follower(leader: leader, needsTruncation: false)
     }
@@ -364,6 +368,12 @@ extension Partition {
             }
             try log.appendAsFollower(records.getSlice(at: at, length: header.totalSize)!, header: header)
             appended += header.totalSize
+        }
+        if appended > 0 {
+            flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
+            // A follower reports its fetch offset without waiting for the sync (see
+            // docs/operations.md, "Durable acknowledgement"), but starts it at once.
+            if log.config.flushOnAck { flusher.requestSync() }
         }
         if leaderHighWatermark >= 0 {
             leaderHighWatermarkSeen = leaderHighWatermark

@@ -56,6 +56,10 @@ actor Partition {
     var nextCommitWaiterID: UInt64 = 0
     /// This topic's byte and record counters, looked up once; nil in tests that do not look.
     private let counters: BrokerMetrics.TopicCounters?
+    /// Syncs the log off this actor: `flush.messages`/`flush.ms` in the background and, with
+    /// `runnel.flush.on.ack`, before produce responses (``LogFlusher``). Produce handlers wait on
+    /// it directly, without holding the actor.
+    let flusher: LogFlusher
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     var closed = false
 
@@ -79,6 +83,9 @@ actor Partition {
         let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
         self.log = log
+        let onSync: @Sendable (LogFlusher.SyncReport) -> Void = { report in metrics?.logFlushed(report) }
+        self.flusher = LogFlusher(durableOffset: log.logEndOffset, policy: LogFlusher.Policy(config), runner: LogFlushPool.runner,
+                                  directoryHealth: loadOptions.directoryHealth, onSync: onSync)
         self.recoveredBytesAtLoad = log.recoveredBytes
         let assigned = assignment ?? MetadataImage.PartitionImage(partitionID: topicPartition.partition, replicas: [brokerID], isr: [brokerID],
                                                                   leader: brokerID, leaderEpoch: leaderEpoch, partitionEpoch: 0)
@@ -130,6 +137,9 @@ actor Partition {
         /// Broker time stamped into the batch for LogAppendTime topics, else -1.
         var logAppendTimeMs: Int64
         var logStartOffset: Int64
+        /// With `runnel.flush.on.ack`: the flusher an acks=1/all response waits on until the
+        /// batch is synced (``LogFlusher/waitUntilFlushed(through:)`` with `lastOffset + 1`).
+        var durability: LogFlusher?
     }
 
     /// Validates and appends one produced record set, applying the topic's ``AppendPolicy``
@@ -152,9 +162,11 @@ actor Partition {
             // Kafka's LogValidator: an idempotent batch must carry a sequence number.
             throw RecordValidationError(.invalidRecord, "batch of producer \(header.producerID) has no base sequence")
         }
+        let durability = config.flushOnAck ? flusher : nil
         if let duplicate = try log.checkProducer(header) {
+            // The original may not be synced yet: a retry waits for it like the original.
             return AppendResult(baseOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, logAppendTimeMs: appendPolicy.logAppendTime ? duplicate.maxTimestamp : -1,
-                                logStartOffset: log.logStartOffset)
+                                logStartOffset: log.logStartOffset, durability: durability)
         }
         var bytes = records
         try appendPolicy.apply(to: &bytes, header: &header, requireKeys: config.compactEnabled,
@@ -162,9 +174,10 @@ actor Partition {
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
+        flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
         leaderLogAdvanced()
         return AppendResult(baseOffset: base, lastOffset: base + Int64(header.lastOffsetDelta), logAppendTimeMs: appendTime,
-                            logStartOffset: log.logStartOffset)
+                            logStartOffset: log.logStartOffset, durability: durability)
     }
 
     /// What a fetch of one partition returns.
@@ -275,6 +288,7 @@ actor Partition {
     /// appends, rolls, retention and cleaning use them.
     func reconfigure(_ config: LogConfig, appendPolicy: AppendPolicy, replication: ReplicationSettings? = nil) {
         log.updateConfig(config)
+        flusher.update(policy: LogFlusher.Policy(config))
         self.appendPolicy = appendPolicy
         if let replication {
             self.replication = replication
@@ -284,6 +298,15 @@ actor Partition {
                 role = .leader(state)
             }
         }
+    }
+
+    /// The active segment for ``flusher``, when this log's policy syncs at all (`flush.messages`,
+    /// `flush.ms` or `runnel.flush.on.ack` set): otherwise no descriptor is duplicated.
+    /// - Throws: ``StorageError`` when the descriptor cannot be duplicated (EMFILE).
+    func syncHandleIfSyncing() throws -> SegmentSyncHandle? {
+        let c = log.config
+        guard c.flushOnAck || c.flushIntervalMessages != .max || c.flushIntervalMs != .max else { return nil }
+        return try log.activeSyncHandle()
     }
 
     /// The log's settings (`cleanup.policy`, `min.cleanable.dirty.ratio`, ...).
@@ -319,7 +342,8 @@ actor Partition {
         closed = true
         wakeFetches()
         failCommitWaiters(.notLeaderOrFollower)
-        try? log.flush()
+        let flushed: Int64? = (try? log.flush()) != nil ? log.logEndOffset : nil
+        flusher.close(durableThrough: flushed)
         log.close()
     }
 }
