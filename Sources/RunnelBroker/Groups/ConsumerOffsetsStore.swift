@@ -26,7 +26,10 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
         do {
             // As Kafka's coordinator: acks=all, so a commit survives the loss of the leader.
             let appended = try await partition.append(builder.build(), nowMs: timestampMs, origin: .coordinator, requiredAcks: -1)
-            let code = await partition.awaitCommit(lastOffset: appended.lastOffset, timeout: Self.commitTimeout)
+            // Parked: the followers' fetches do this work, not this request (as the Produce wait).
+            let code = await RequestTimer.parked {
+                await partition.awaitCommit(lastOffset: appended.lastOffset, timeout: Self.commitTimeout)
+            }
             guard code == .none else {
                 throw OffsetsTopicStoreError(errorCode: Self.groupErrorCode(for: code),
                                              description: "\(TopicName.consumerOffsets)-\(index) did not replicate the append: \(code)")

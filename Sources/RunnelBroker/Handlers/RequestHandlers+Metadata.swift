@@ -84,7 +84,9 @@ extension RequestHandlers {
         guard case .success(let response) = await forwardToController(request, version: 5), let result = response.topics.first else {
             return .leaderNotAvailable
         }
-        if result.errorCode == .none { await controller.waitForTopic(name, timeout: .seconds(5)) }
+        if result.errorCode == .none {
+            await RequestTimer.parked { await controller.waitForTopic(name, timeout: .seconds(5)) }
+        }
         return result.errorCode
     }
 
