@@ -23,7 +23,10 @@ The test asserts 10x, not 5x: on a debug build on two cores shared with other bu
 average 6-9), 9 of 10 runs met 5x (ratios 0.1-4.7) and one came to 5.8, from a single stall of
 about 110 ms in the first 0.1 s of the flood, when 200 connections deliver 4 MB at once and the
 attacker process itself is busiest; idle windows on the same machine showed stalls as long (an
-idle p99 of 68 and 133 ms in two runs).
+idle p99 of 68 and 133 ms in two runs). Nor does it fail below 300 ms: on a quiet machine one run
+in three came to 93 ms against 7.3 ms idle (12.8x), because one such stall of about 100 ms delays
+the ~20 records of its span, and that is the p99 of ~1,950 records. Starvation, which this test
+exists to catch, is 0.6-2 s (the figure before fairness), well above both bounds.
 
 The attacker reports ready once the broker has accepted all its connections, so the window
 measures the flood, not the tail of the accept storm before it (a few hundred milliseconds of a
@@ -47,6 +50,7 @@ RSS_LIMIT = 512 * 1024 * 1024
 ATTACK_SECONDS = 6.0
 P99_TARGET_RATIO = 5.0
 P99_RATIO = 10.0
+P99_FLOOR = 0.3  # seconds
 
 
 def _rss(pid: int) -> int:
@@ -145,4 +149,4 @@ def test_well_behaved_clients_keep_working_under_attack(broker_factory):
     assert seen == producer.sent
     assert refused, "no request with a giant array count was refused"
     assert peak[0] <= RSS_LIMIT
-    assert attacked_p99 <= P99_RATIO * idle_p99, f"p99 {attacked_p99 * 1000:.1f} ms under attack, {idle_p99 * 1000:.1f} ms idle"
+    assert attacked_p99 <= max(P99_RATIO * idle_p99, P99_FLOOR), f"p99 {attacked_p99 * 1000:.1f} ms under attack, {idle_p99 * 1000:.1f} ms idle"
