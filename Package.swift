@@ -45,6 +45,7 @@ let package = Package(
                        providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "KafkaProtocol",
             dependencies: [
@@ -94,7 +95,7 @@ let package = Package(
         .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication", "KafkaSASL",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication", "KafkaSASL", "CMalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

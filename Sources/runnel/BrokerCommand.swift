@@ -45,6 +45,7 @@ struct BrokerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "runnel.broker")
+        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
         let broker = Broker(config: brokerConfig, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: broker)],

@@ -99,12 +99,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !stopped else { return }
-        let bytes = unwrapInboundIn(data)
-        if cumulation == nil || cumulation!.readableBytes == 0 {
-            cumulation = bytes
-        } else {
-            cumulation!.writeImmutableBuffer(bytes)
-        }
+        FrameCumulation.append(unwrapInboundIn(data), to: &cumulation, maxFrameBytes: maxFrameBytes, allocator: context.channel.allocator)
         passOnFrames(context: context)
     }
 
@@ -285,7 +280,12 @@ final class RequestFlowHandler: ChannelDuplexHandler {
             passed = true
             context.fireChannelRead(wrapInboundOut(frame))
         }
-        if passed { context.fireChannelReadComplete() }
+        if passed {
+            if !stopped {
+                FrameCumulation.detachRemainder(&buffer, maxFrameBytes: maxFrameBytes, allocator: context.channel.allocator)
+            }
+            context.fireChannelReadComplete()
+        }
     }
 
     /// Releases what this connection still holds in the broker-wide budget; later `finished`
