@@ -26,9 +26,10 @@ import Testing
             var context = RequestRouterTests.context
             context.principal = principal
             context.clientHost = host
-            guard case .respond(var bytes) = await router.handle(frame: frame, context: context) else {
+            guard case .respond(let framed) = await router.handle(frame: frame, context: context) else {
                 throw ProtocolError.invalid("no response to \(R.apiKey)")
             }
+            var bytes = framed.joined
             _ = bytes.readInteger(as: Int32.self)
             _ = bytes.readInteger(as: Int32.self)
             var reader = KafkaReader(bytes, flexible: R.apiKey.isFlexible(version))

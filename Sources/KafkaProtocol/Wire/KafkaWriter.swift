@@ -4,14 +4,35 @@ import NIOCore
 ///
 /// `flexible` selects the compact (KIP-482) forms for strings, bytes and arrays.
 public struct KafkaWriter {
-    /// The bytes written so far.
+    /// The bytes written so far (after ``splicedParts``, when byte fields are spliced).
     public var buffer: ByteBuffer
     /// Whether the message version being written uses the flexible encoding.
     public let flexible: Bool
 
-    public init(buffer: ByteBuffer = ByteBuffer(), flexible: Bool) {
+    /// Byte fields (`bytes`, `records`) of at least this many bytes are spliced rather than copied
+    /// into ``buffer``: see ``splicedParts``. nil (the default) copies every field.
+    public let spliceBytesAtLeast: Int?
+    /// With ``spliceBytesAtLeast``: what was written before ``buffer``, in order. Each spliced
+    /// field closes the buffer written so far (ending with the field's length) and is appended
+    /// as a part of its own, sharing its storage with the caller's buffer; writing goes on in a
+    /// new ``buffer``. The encoding is `splicedParts` followed by `buffer`, as ``finishedParts()``
+    /// returns it: sent with one gathering write, large record sets are not copied (a Fetch
+    /// response, as Kafka's zero-copy `FileRecords` are sent).
+    public private(set) var splicedParts: [ByteBuffer] = []
+
+    /// - Parameters:
+    ///   - buffer: where writing starts (the bytes already in it stay in front).
+    ///   - flexible: whether the message version uses the flexible encoding (KIP-482).
+    ///   - spliceBytesAtLeast: byte fields of this many bytes or more are spliced, not copied.
+    public init(buffer: ByteBuffer = ByteBuffer(), flexible: Bool, spliceBytesAtLeast: Int? = nil) {
         self.buffer = buffer
         self.flexible = flexible
+        self.spliceBytesAtLeast = spliceBytesAtLeast
+    }
+
+    /// The whole encoding: ``splicedParts`` then ``buffer``.
+    public func finishedParts() -> [ByteBuffer] {
+        splicedParts + [buffer]
     }
 
     public mutating func writeInt8(_ v: Int8) { buffer.writeInteger(v) }
@@ -60,7 +81,13 @@ public struct KafkaWriter {
             return
         }
         if flexible { writeUnsignedVarint(UInt32(b.readableBytes + 1)) } else { writeInt32(Int32(b.readableBytes)) }
-        buffer.writeBuffer(&b)
+        if let spliceBytesAtLeast, b.readableBytes >= spliceBytesAtLeast {
+            splicedParts.append(buffer)
+            splicedParts.append(b)
+            buffer = ByteBuffer()
+        } else {
+            buffer.writeBuffer(&b)
+        }
     }
 
     public mutating func writeBytes(_ b: ByteBuffer) { writeNullableBytes(b) }

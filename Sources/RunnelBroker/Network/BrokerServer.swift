@@ -183,7 +183,7 @@ struct BrokerServer {
                         defer { flow.finished() }
                         switch outcome {
                         case .respond(let bytes):
-                            try await outbound.write(bytes)
+                            try await outbound.write(contentsOf: bytes.parts)
                         case .respondThrottled(let bytes, let throttle):
                             metrics?.requestsThrottled.increment()
                             metrics?.throttleMilliseconds.increment(by: Int(throttle.time / .milliseconds(1)))
@@ -268,15 +268,15 @@ struct BrokerServer {
     /// Sends a response of a client over its quota and holds the connection for the throttle time:
     /// after the response when the client backs off by itself (KIP-219), before it for older
     /// request versions, which expect the broker to delay the response.
-    private func respond(_ bytes: ByteBuffer, throttle: QuotaThrottle, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+    private func respond(_ bytes: ResponseBytes, throttle: QuotaThrottle, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                          flow: ConnectionFlow) async throws {
         flow.mute(for: throttle.time)
         if throttle.clientBacksOff {
-            try await outbound.write(bytes)
+            try await outbound.write(contentsOf: bytes.parts)
             try await Task.sleep(for: throttle.time)
         } else {
             try await Task.sleep(for: throttle.time)
-            try await outbound.write(bytes)
+            try await outbound.write(contentsOf: bytes.parts)
         }
     }
 

@@ -23,9 +23,9 @@ struct RequestContext: Sendable {
 /// What the connection does after a request.
 enum RouterOutcome: Sendable {
     /// Send these bytes (size prefix, header and body included).
-    case respond(ByteBuffer)
+    case respond(ResponseBytes)
     /// Send these bytes, and hold the connection for a quota's throttle time (KIP-13, KIP-219).
-    case respondThrottled(ByteBuffer, QuotaThrottle)
+    case respondThrottled(ResponseBytes, QuotaThrottle)
     /// Send nothing (Produce with acks=0).
     case noResponse
     /// Close the connection, logging `reason`.

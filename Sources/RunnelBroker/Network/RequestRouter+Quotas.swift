@@ -35,12 +35,12 @@ extension RequestRouter {
         let user = Self.quotaUser(context)
         var byteThrottleMs: Int64 = 0
         if quotas.enforces(.consumerByteRate) {
-            byteThrottleMs = quotas.record(.consumerByteRate, user: user, clientID: clientID, value: Double(bytes.readableBytes))
+            byteThrottleMs = quotas.record(.consumerByteRate, user: user, clientID: clientID, value: Double(bytes.byteCount))
         }
         let throttleMs = max(byteThrottleMs, requestTimeThrottleMs(header: header, user: user))
         guard throttleMs > 0 else { return framed }
         if byteThrottleMs > 0 {
-            quotas.unrecord(.consumerByteRate, user: user, clientID: clientID, value: Double(bytes.readableBytes))
+            quotas.unrecord(.consumerByteRate, user: user, clientID: clientID, value: Double(bytes.byteCount))
         }
         let empty = FetchResponse(throttleTimeMs: Int32(clamping: throttleMs), sessionID: response.sessionID, responses: [])
         return throttled(respond(empty, header), throttleMs: throttleMs, clientBacksOff: header.apiVersion >= 8)

@@ -22,7 +22,7 @@ struct RequestRouter: Sendable {
             let body = ApiVersionsResponse(errorCode: .unsupportedVersion, apiKeys: [
                 .init(apiKey: ApiKey.apiVersions.rawValue, minVersion: range.lowerBound, maxVersion: range.upperBound),
             ])
-            return .respond(Self.frame(body, apiKey: .apiVersions, version: 0, correlationID: prefix.correlationID))
+            return .respond(ResponseBytes(Self.frame(body, apiKey: .apiVersions, version: 0, correlationID: prefix.correlationID)))
         }
         guard let range = SupportedApis.accepted(prefix.apiKey) else {
             return .close(reason: "unknown or unsupported API key \(prefix.apiKey.rawValue) (version \(prefix.apiVersion))")
@@ -67,7 +67,7 @@ struct RequestRouter: Sendable {
         case .apiVersions:
             let request = try ApiVersionsRequest.decode(body, apiKey: .apiVersions, version: version)
             if let cached = SupportedApis.apiVersionsBodies[version] {
-                return .respond(Self.frame(encodedBody: cached, apiKey: .apiVersions, version: version, correlationID: header.correlationID))
+                return .respond(ResponseBytes(Self.frame(encodedBody: cached, apiKey: .apiVersions, version: version, correlationID: header.correlationID)))
             }
             return respond(handlers.apiVersions(request), header)
         case .metadata:
@@ -82,7 +82,7 @@ struct RequestRouter: Sendable {
                     return .close(reason: "acks=0 produce failed with \(failed.errorCode)")
                 }
                 // Over its quota, the connection is muted with nothing to send (Kafka does the same).
-                return throttleMs > 0 ? .respondThrottled(ByteBuffer(), QuotaThrottle(time: .milliseconds(throttleMs), clientBacksOff: true))
+                return throttleMs > 0 ? .respondThrottled(ResponseBytes(parts: []), QuotaThrottle(time: .milliseconds(throttleMs), clientBacksOff: true))
                                       : .noResponse
             }
             response.throttleTimeMs = Int32(clamping: throttleMs)
@@ -227,8 +227,13 @@ struct RequestRouter: Sendable {
     }
 
     func respond(_ body: some KafkaMessage, _ header: RequestHeader) -> RouterOutcome {
-        .respond(Self.frame(body, apiKey: header.apiKey, version: header.apiVersion, correlationID: header.correlationID))
+        .respond(Self.frameParts(body, apiKey: header.apiKey, version: header.apiVersion, correlationID: header.correlationID,
+                                 spliceBytesAtLeast: Self.spliceBytesAtLeast))
     }
+
+    /// Byte fields (record sets) from this size on are sent from their own buffers rather than
+    /// copied into the response: below it, a copy costs less than another buffer to gather.
+    static let spliceBytesAtLeast = 8 * 1024
 
     /// Size prefix, response header (v0 or v1 by API and version) and a body encoded beforehand.
     static func frame(encodedBody body: ByteBuffer, apiKey: ApiKey, version: Int16, correlationID: Int32) -> ByteBuffer {
@@ -243,13 +248,21 @@ struct RequestRouter: Sendable {
 
     /// Size prefix, response header (v0 or v1 by API and version) and body.
     static func frame(_ body: some KafkaMessage, apiKey: ApiKey, version: Int16, correlationID: Int32) -> ByteBuffer {
+        frameParts(body, apiKey: apiKey, version: version, correlationID: correlationID, spliceBytesAtLeast: nil).joined
+    }
+
+    /// As ``frame(_:apiKey:version:correlationID:)``, with byte fields of at least
+    /// `spliceBytesAtLeast` bytes left in their own buffers (nil: none).
+    static func frameParts(_ body: some KafkaMessage, apiKey: ApiKey, version: Int16, correlationID: Int32,
+                           spliceBytesAtLeast: Int?) -> ResponseBytes {
         var out = ByteBuffer()
         out.writeInteger(Int32(0))
         ResponseHeader(correlationID: correlationID).encode(to: &out, version: apiKey.responseHeaderVersion(version))
-        var writer = KafkaWriter(buffer: out, flexible: apiKey.isFlexible(version))
+        var writer = KafkaWriter(buffer: out, flexible: apiKey.isFlexible(version), spliceBytesAtLeast: spliceBytesAtLeast)
         body.encode(to: &writer, version: version)
-        out = writer.buffer
-        out.setInteger(Int32(out.readableBytes - 4), at: out.readerIndex, endianness: .big)
-        return out
+        var parts = writer.finishedParts()
+        let size = parts.reduce(0) { $0 + $1.readableBytes } - 4
+        parts[0].setInteger(Int32(size), at: parts[0].readerIndex, endianness: .big)
+        return ResponseBytes(parts: parts)
     }
 }
