@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `runnel perf produce` side by side with librdkafka's rdkafka_performance, in the same run,
 # against one running broker: 100 B and 1 KiB records, acks=1 and acks=all, one partition,
-# linger 5 ms, no compression. Prints one line per case with both rates and their ratio.
+# linger 5 ms, batch.size 1,000,000 bytes (librdkafka's default; `runnel perf` defaults to 256 KiB),
+# no compression. Prints one line per case with both rates (medians of ROUNDS runs,
+# default 4, the order alternating) and their ratio, then each run's figures.
 #
 #   BROKER=127.0.0.1:9092 COUNT=1000000 RUNNEL=.build/release/runnel scripts/bench-client.sh
 #
@@ -25,13 +27,13 @@ LIBDIR="$("$E2E/make-venv.sh" "$CACHE")"
 
 rate_rdkafka() {  # size acks topic
     LD_LIBRARY_PATH="$LIBDIR" "$RDPERF" -P -t "$3" -p 0 -b "$BROKER" -s "$1" -c "$COUNT" \
-        -X linger.ms=5 -X acks="$2" -X enable.idempotence=$([ "$2" = all ] && echo true || echo false) 2>&1 \
+        -X linger.ms=5 -X batch.size=1000000 -X acks="$2" -X enable.idempotence=$([ "$2" = all ] && echo true || echo false) 2>&1 \
         | grep -o '[0-9]* msgs/s' | tail -1 | grep -o '[0-9]*'
 }
 
 rate_runnel() {  # size acks topic
     "$RUNNEL" perf produce --bootstrap-server "$BROKER" --topic "$3" --num-records "$COUNT" \
-        --record-size "$1" --acks "$2" --linger-ms 5 --output json 2>/dev/null \
+        --record-size "$1" --acks "$2" --linger-ms 5 --batch-size 1000000 --output json 2>/dev/null \
         | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["publishRate"]))'
 }
 
@@ -69,15 +71,35 @@ if [ "${PARTITIONS:-1}" -gt 1 ]; then
     exit 0
 fi
 
+# Each case runs ROUNDS times (default 4: an even count, so each producer goes first equally often),
+# alternating which producer goes first, and prints medians. Every run gets a new topic, deleted
+# after it; before every run, `sync` writes back what the previous run left dirty in the page
+# cache, which otherwise throttles the next producer with the kernel's writeback.
+ROUNDS="${ROUNDS:-4}"
+median() { python3 -c 'import statistics,sys; print(int(statistics.median(int(x) for x in sys.argv[1:])))' "$@"; }
+one_run() {  # runnel|rdkafka size acks round
+    local topic="bench-$1-$2-$3-$4-$$" rate
+    "$RUNNEL" topic create "$topic" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
+    sync
+    rate=$("rate_$1" "$2" "$3" "$topic")
+    "$RUNNEL" topic delete "$topic" --bootstrap-server "$BROKER" >/dev/null
+    echo "$rate"
+}
 printf '%-8s %-5s %14s %14s %7s\n' size acks "runnel rec/s" "librdkafka" ratio
 for size in 100 1024; do
     for acks in 1 all; do
-        t1="bench-rd-$size-$acks-$$"; t2="bench-rn-$size-$acks-$$"
-        "$RUNNEL" topic create "$t1" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
-        "$RUNNEL" topic create "$t2" --partitions 1 --bootstrap-server "$BROKER" >/dev/null
-        rd=$(rate_rdkafka "$size" "$acks" "$t1")
-        rn=$(rate_runnel "$size" "$acks" "$t2")
-        printf '%-8s %-5s %14s %14s %7s\n' "$size" "$acks" "$rn" "$rd" "$(python3 -c "print(f'{$rn/$rd:.2f}')")"
-        "$RUNNEL" topic delete "$t1" "$t2" --bootstrap-server "$BROKER" >/dev/null
+        rds=(); rns=()
+        for round in $(seq "$ROUNDS"); do
+            if [ $((round % 2)) -eq 1 ]; then
+                rds+=("$(one_run rdkafka "$size" "$acks" "$round")")
+                rns+=("$(one_run runnel "$size" "$acks" "$round")")
+            else
+                rns+=("$(one_run runnel "$size" "$acks" "$round")")
+                rds+=("$(one_run rdkafka "$size" "$acks" "$round")")
+            fi
+        done
+        rn=$(median "${rns[@]}"); rd=$(median "${rds[@]}")
+        printf '%-8s %-5s %14s %14s %7s   (runnel %s; librdkafka %s)\n' "$size" "$acks" "$rn" "$rd" \
+            "$(python3 -c "print(f'{$rn/$rd:.2f}')")" "${rns[*]}" "${rds[*]}"
     done
 done
