@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 @testable import RunnelBroker
 import Testing
 
@@ -121,5 +122,28 @@ struct FrameCumulationTests {
             }
             #expect(out == payloads, "reads of \(chunk) bytes")
         }
+    }
+}
+
+/// The inter-broker connections' splitter, in a channel.
+struct FrameSplitterTests {
+    @Test func framesInMixedReadsComeOutWholeAndInOrder() throws {
+        let channel = EmbeddedChannel(handler: FrameSplitter(maxFrameBytes: 1 << 20))
+        let payloads: [[UInt8]] = [Array(repeating: 1, count: 300_000), [2, 3], [], Array(repeating: 4, count: 70_000)]
+        var all = ByteBuffer()
+        for p in payloads { all.writeImmutableBuffer(FrameCumulationTests.frame(p)) }
+        for read in FrameCumulationTests.reads(of: all, chunk: 65_536) { try channel.writeInbound(read) }
+        var out: [[UInt8]] = []
+        while let frame: ByteBuffer = try channel.readInbound() { out.append(Array(frame.readableBytesView)) }
+        #expect(out == payloads)
+        _ = try channel.finish()
+    }
+
+    @Test func anOversizedFrameClosesTheChannel() throws {
+        let channel = EmbeddedChannel(handler: FrameSplitter(maxFrameBytes: 100))
+        var header = ByteBuffer()
+        header.writeInteger(Int32(101))
+        #expect(throws: FrameError.self) { try channel.writeInbound(header) }
+        #expect(!channel.isActive)
     }
 }

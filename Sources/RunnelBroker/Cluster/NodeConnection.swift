@@ -64,7 +64,7 @@ final class NodeConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try tls?.addHandler(to: channel, host: host)
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Int(Int32.max))))
+                        try channel.pipeline.syncOperations.addHandler(FrameSplitter(maxFrameBytes: Int(Int32.max)))
                         try channel.pipeline.syncOperations.addHandler(ResponseMatcher())
                     }
                 }
