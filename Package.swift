@@ -45,7 +45,7 @@ let package = Package(
                        providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CLinuxShims", path: "Sources/CLinuxShims"),
         .target(
             name: "KafkaProtocol",
             dependencies: [
@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "LogStorage",
             dependencies: [
-                "KafkaProtocol",
+                "KafkaProtocol", "CLinuxShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "RunnelBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication", "KafkaSASL", "CMalloc",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "Raft", "Replication", "KafkaSASL", "CLinuxShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

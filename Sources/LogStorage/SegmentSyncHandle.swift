@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CLinuxShims
 import Glibc
 #endif
 import SystemPackage
@@ -27,6 +28,22 @@ public final class SegmentSyncHandle: Sendable {
     }
 
     deinit { _ = Glibc.close(descriptor.rawValue) }
+
+    /// Starts the kernel's writeback of the file's dirty pages and returns without waiting for it
+    /// (`sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE` over the whole file; pages already clean
+    /// or being written are skipped). Nothing becomes durable by this call: it only spreads the
+    /// writing of appended bytes over time, so dirty pages do not pile up until the kernel's
+    /// thresholds throttle every writer at once. May block while the device's queue is full: call
+    /// it on a thread pool. A failed write-back shows at the next `fdatasync`.
+    /// - Returns: whether the kernel accepted the request (false: EIO, or not Linux).
+    @discardableResult
+    public func startWriteback() -> Bool {
+        #if canImport(Glibc)
+        return sync_file_range(descriptor.rawValue, 0, 0, UInt32(RUNNEL_SYNC_FILE_RANGE_WRITE)) == 0
+        #else
+        return false
+        #endif
+    }
 
     /// `fdatasync(2)` of the file: every byte written to it before the call is durable when it
     /// returns. Blocks for the length of a disk flush (typically 0.1-10 ms, far longer on a

@@ -74,6 +74,15 @@ struct LogFlusherTests {
         while !condition() { await Task.yield() }
     }
 
+    @Test func startingWritebackOfTheActiveSegmentIsAccepted() throws {
+        try withTemporaryDirectory { dir in
+            let log = try makeLog(dir, disk: SyncCountingDisk())
+            defer { log.close() }
+            try log.append(makeBatch(recordCount: 100, seed: 1), epoch: 0)
+            #expect(try log.activeSyncHandle().startWriteback())
+        }
+    }
+
     @Test func concurrentWaitersShareOneSync() async throws {
         try await withTemporaryDirectoryAsync { dir in
             let disk = SyncCountingDisk()

@@ -371,6 +371,7 @@ extension Partition {
         }
         if appended > 0 {
             flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
+            writeback.appended(bytes: appended) { try log.activeSyncHandle() }
             // A follower reports its fetch offset without waiting for the sync (see
             // docs/operations.md, "Durable acknowledgement"), but starts it at once.
             if log.config.flushOnAck { flusher.requestSync() }

@@ -60,6 +60,8 @@ actor Partition {
     /// `runnel.flush.on.ack`, before produce responses (``LogFlusher``). Produce handlers wait on
     /// it directly, without holding the actor.
     let flusher: LogFlusher
+    /// Starts the page cache's writeback of appended bytes early (``PartitionWriteback``).
+    let writeback = PartitionWriteback()
     /// Set by ``close()``; the cleaner leaves a closed partition alone.
     var closed = false
 
@@ -175,6 +177,7 @@ actor Partition {
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
         flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
+        writeback.appended(bytes: bytes.readableBytes) { try log.activeSyncHandle() }
         leaderLogAdvanced()
         return AppendResult(baseOffset: base, lastOffset: base + Int64(header.lastOffsetDelta), logAppendTimeMs: appendTime,
                             logStartOffset: log.logStartOffset, durability: durability)

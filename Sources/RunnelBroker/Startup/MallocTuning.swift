@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import CMalloc
+import CLinuxShims
 #endif
 
 /// glibc malloc settings for a broker process, applied once at start-up.

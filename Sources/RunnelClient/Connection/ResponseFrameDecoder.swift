@@ -7,13 +7,23 @@ struct ResponseFrameDecoder: ByteToMessageDecoder {
 
     /// Largest response accepted; a bigger size means a corrupt stream (or a non-Kafka peer).
     let maxFrameBytes: Int
+    /// Responses up to this size get room for all of their bytes once their size is known.
+    static let reserveWholeFrameUpTo = 64 * 1024 * 1024
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else {
             return .needMoreData
         }
         guard size >= 0, Int(size) <= maxFrameBytes else { throw ResponseFrameError.invalidSize(Int(size)) }
-        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(size) else {
+            // Gather the rest of a large response (a Fetch) into room reserved once for all of
+            // it, not a buffer that doubles, and is copied again, as the reads arrive.
+            let missing = 4 + Int(size) - buffer.readableBytes
+            if buffer.writableBytes < missing, Int(size) <= Self.reserveWholeFrameUpTo {
+                buffer.reserveCapacity(minimumWritableBytes: missing)
+            }
+            return .needMoreData
+        }
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(size))!))
         return .continue
