@@ -240,18 +240,39 @@ public final class Log {
         }
     }
 
+    /// Batches from this size on are stamped without copying them (see ``stamp(_:baseOffset:leaderEpoch:)``).
+    static let stampInPlaceBelowBytes = 64 * 1024
+
+    /// The batch's bytes with its base offset and partition leader epoch set, as pieces to write
+    /// back to back. The batch's buffer is shared with the request it came in, so setting the
+    /// fields in it would copy the whole batch (copy-on-write): a large batch is instead written
+    /// as a stamped copy of its first 16 bytes (base offset, batch length, leader epoch) followed
+    /// by the rest of the original buffer. The CRC does not cover those fields (KIP-98), so it
+    /// stays valid. A small batch is stamped in a copy, which costs less than a second write.
+    static func stamp(_ batch: ByteBuffer, baseOffset: Int64, leaderEpoch: Int32) -> [ByteBuffer] {
+        let headBytes = RecordBatchHeader.Field.magic
+        guard batch.readableBytes >= stampInPlaceBelowBytes else {
+            var bytes = batch
+            RecordBatchHeader.assign(baseOffset: baseOffset, partitionLeaderEpoch: leaderEpoch, in: &bytes, at: bytes.readerIndex)
+            return [bytes]
+        }
+        var head = ByteBuffer()
+        head.writeImmutableBuffer(batch.getSlice(at: batch.readerIndex, length: headBytes)!)
+        RecordBatchHeader.assign(baseOffset: baseOffset, partitionLeaderEpoch: leaderEpoch, in: &head, at: head.readerIndex)
+        return [head, batch.getSlice(at: batch.readerIndex + headBytes, length: batch.readableBytes - headBytes)!]
+    }
+
     private func appendChecked(_ batch: ByteBuffer, header: RecordBatchHeader, leaderEpoch: Int32) throws -> Int64 {
         try maybeRoll(incomingBytes: header.totalSize, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp)
         let baseOffset = logEndOffset
-        var bytes = batch
-        RecordBatchHeader.assign(baseOffset: baseOffset, partitionLeaderEpoch: leaderEpoch, in: &bytes, at: bytes.readerIndex)
+        let pieces = Self.stamp(batch, baseOffset: baseOffset, leaderEpoch: leaderEpoch)
         var stamped = header
         stamped.baseOffset = baseOffset
         stamped.partitionLeaderEpoch = leaderEpoch
         if leaderEpochCache.assign(epoch: leaderEpoch, startOffset: baseOffset) {
             try leaderEpochCache.write(to: directory)
         }
-        try activeSegment.append(bytes, header: stamped)
+        try activeSegment.append(pieces, header: stamped)
         if stamped.producerID >= 0 {
             producerState.update(stamped, baseOffset: baseOffset, appendTimeMs: clock())
         }

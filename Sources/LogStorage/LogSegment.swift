@@ -360,11 +360,20 @@ final class LogSegment {
 
     /// Appends one batch whose base offset is already assigned.
     func append(_ batch: ByteBuffer, header: RecordBatchHeader) throws {
+        try append([batch], header: header)
+    }
+
+    /// Appends one batch given as pieces written back to back (``Log/stamp(_:baseOffset:leaderEpoch:)``).
+    func append(_ pieces: [ByteBuffer], header: RecordBatchHeader) throws {
         precondition(isActive, "append to inactive segment \(logPath)")
         let position = sizeBytes
         let file = try file()
         do {
-            try file.write(batch, at: position)
+            var at = position
+            for piece in pieces {
+                try file.write(piece, at: at)
+                at += Int64(piece.readableBytes)
+            }
         } catch {
             // A write that failed part-way (disk full) leaves a torn batch past the end; cut it so
             // the file again ends at the last whole batch. Reads never go past `sizeBytes` anyway.
