@@ -23,6 +23,11 @@ OUT=${FUZZ_DIR:-$ROOT/.fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-120}
 BIN=$OUT/runnel-fuzz
 
+# Swift's crash backtracer reads the crashed thread's stack from another thread, which
+# AddressSanitizer reports as a stack-buffer-underflow that hides the real message (a trap's
+# "Fatal error: ..."); libFuzzer prints its own stack.
+export SWIFT_BACKTRACE=enable=no
+
 log() { printf '[fuzz] %s\n' "$*" >&2; }
 
 build() {

@@ -117,4 +117,21 @@ import Testing
         #expect(throws: ProtocolError.self) { try Self.decode(DescribeClientQuotasRequest.self, raw, .describeClientQuotas, 0) }
         #expect(throws: ProtocolError.self) { try Self.decode(AlterClientQuotasRequest.self, raw, .alterClientQuotas, 0) }
     }
+
+    /// Found by the libFuzzer target (CI, 2026-11-30): an AlterClientQuotas v0 op whose value bytes
+    /// are all 0xFF (a NaN) decoded to a request unequal to itself, so decode(encode(x)) != x.
+    /// Quota values compare by bit pattern; the broker still refuses NaN (`ClientQuotas.validate`).
+    @Test func nanValuesRoundTripByBits() throws {
+        let raw: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 9] + Self.utf8("client-id") + [0, 1] + Self.utf8("a")
+            + [0, 0, 0, 1, 0, 18] + Self.utf8("producer_byte_rate") + [UInt8](repeating: 0xFF, count: 8) + [0, 0]
+        let request = try Self.decode(AlterClientQuotasRequest.self, raw, .alterClientQuotas, 0)
+        #expect(request.entries.first?.ops.first?.value.isNaN == true)
+        let again = try Self.decode(AlterClientQuotasRequest.self, Self.bytes(request.encoded(apiKey: .alterClientQuotas, version: 0)),
+                                    .alterClientQuotas, 0)
+        #expect(again == request)
+        #expect(Self.bytes(again.encoded(apiKey: .alterClientQuotas, version: 0)) == raw)
+        let nan = DescribeClientQuotasResponse.Value(key: "k", value: .nan)
+        #expect(nan == DescribeClientQuotasResponse.Value(key: "k", value: .nan))
+        #expect(DescribeClientQuotasResponse.Value(key: "k", value: 0.0) != DescribeClientQuotasResponse.Value(key: "k", value: -0.0))
+    }
 }

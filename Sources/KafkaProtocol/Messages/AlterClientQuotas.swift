@@ -17,6 +17,14 @@ public struct AlterClientQuotasRequest: KafkaRequest, Equatable {
             self.value = value
             self.remove = remove
         }
+
+        /// Equal when the wire bytes are: `value` compares by its IEEE 754 bit pattern, so an op
+        /// carrying NaN (which a client can send; the broker refuses it with INVALID_REQUEST)
+        /// equals itself, as decoding the same bytes twice must give equal requests.
+        public static func == (lhs: Op, rhs: Op) -> Bool {
+            lhs.key == rhs.key && lhs.value.bitPattern == rhs.value.bitPattern && lhs.remove == rhs.remove
+                && lhs.taggedFields == rhs.taggedFields
+        }
     }
 
     /// The changes to one entity (`EntryData`).

@@ -76,6 +76,12 @@ public struct DescribeClientQuotasResponse: KafkaMessage, Equatable {
             self.key = key
             self.value = value
         }
+
+        /// Equal when the wire bytes are: `value` compares by its IEEE 754 bit pattern (NaN
+        /// equals itself, 0.0 and -0.0 differ).
+        public static func == (lhs: Value, rhs: Value) -> Bool {
+            lhs.key == rhs.key && lhs.value.bitPattern == rhs.value.bitPattern && lhs.taggedFields == rhs.taggedFields
+        }
     }
 
     /// One entity and its values (`EntryData`).
