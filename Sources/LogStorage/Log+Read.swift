@@ -20,23 +20,50 @@ extension Log {
         return try reportingFailures { try readChecked(from: offset, maxBytes: maxBytes, upperBound: upperBound) }
     }
 
+    /// As ``read(from:maxBytes:upperBound:)``, for sending the batches as they are stored: a range
+    /// of at least `fileAtLeast` bytes whose pages are all in the page cache comes back as
+    /// ``FileRecords`` (sent with `sendfile`, never copied into the process); anything else, or
+    /// when the descriptor cannot be duplicated, is read into a buffer. The batches are the same
+    /// either way; only their headers are read to find them.
+    /// - Parameter fileAtLeast: the smallest range returned as a file (bytes); below it one `pread`
+    ///   costs less than the descriptor and the extra write.
+    /// - Throws: as ``read(from:maxBytes:upperBound:)``.
+    public func readForSending(from offset: Int64, maxBytes: Int, upperBound: Int64, fileAtLeast: Int) throws -> StoredRecords {
+        try directoryHealth?.checkRead()
+        return try reportingFailures {
+            guard let (segment, position, bound) = try locate(offset, upperBound: upperBound) else { return .bytes(ByteBuffer()) }
+            let range = try segment.batchRange(at: position, maxBytes: maxBytes, upperBound: bound)
+            if range.byteCount == 0 { return .bytes(ByteBuffer()) }
+            if range.byteCount >= fileAtLeast, try segment.isCached(range), let file = try? segment.fileRecords(range) {
+                return .file(file)
+            }
+            return .bytes(try segment.read(at: position, length: range.byteCount))
+        }
+    }
+
     private func readChecked(from offset: Int64, maxBytes: Int, upperBound: Int64) throws -> ByteBuffer {
+        guard let (segment, position, bound) = try locate(offset, upperBound: upperBound) else { return ByteBuffer() }
+        return try readBatches(segment: segment, position: position, maxBytes: maxBytes, upperBound: bound)
+    }
+
+    /// The segment and byte position of the batch containing `offset`, and the bound reads stop
+    /// at (`upperBound`, lowered to the first corrupt range); nil when nothing can be read.
+    /// - Throws: ``StorageError/offsetOutOfRange(requested:logStartOffset:logEndOffset:)``.
+    private func locate(_ offset: Int64, upperBound: Int64) throws -> (LogSegment, Int64, Int64)? {
         guard offset >= logStartOffset, offset <= logEndOffset else {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
-        guard offset < upperBound else { return ByteBuffer() }
+        guard offset < upperBound else { return nil }
         let upperBound = corruptions.isEmpty ? upperBound : try servableBound(from: offset, upperBound: upperBound)
-        guard offset < upperBound else { return ByteBuffer() }
+        guard offset < upperBound else { return nil }
         var index = segmentIndex(containing: offset)
         while index < segments.count {
             let segment = segments[index]
             touch(segment)
-            if let position = try segment.position(of: offset) {
-                return try readBatches(segment: segment, position: position, maxBytes: maxBytes, upperBound: upperBound)
-            }
+            if let position = try segment.position(of: offset) { return (segment, position, upperBound) }
             index += 1
         }
-        return ByteBuffer()
+        return nil
     }
 
     /// Index of the segment with the greatest base offset at or below `offset` (0 if none).
@@ -94,5 +121,19 @@ extension Log {
     /// The whole batch whose header was seen at `position` of `segment`.
     func batchBytes(segment: LogSegment, position: Int64, header: RecordBatchHeader) throws -> ByteBuffer {
         try segment.read(at: position, length: header.totalSize)
+    }
+}
+
+/// Record batches read for sending: in memory, or left in their segment file.
+public enum StoredRecords {
+    case bytes(ByteBuffer)
+    case file(FileRecords)
+
+    /// The batches' total size in bytes.
+    public var byteCount: Int {
+        switch self {
+        case .bytes(let buffer): buffer.readableBytes
+        case .file(let file): file.byteCount
+        }
     }
 }

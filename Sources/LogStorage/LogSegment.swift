@@ -84,9 +84,13 @@ final class LogSegment {
         var length = max(Int(end), isActive ? segmentBytes : Int(sizeBytes))
         length = (length + page - 1) / page * page
         let fd = try file().descriptor.rawValue
-        // MAP_POPULATE maps the file's cached pages up front (pages past the end of the file are
-        // skipped), so header lookups do not take a page fault on first touch of each page.
-        let pointer = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0)
+        // For the active segment, whose pages were just written and are cached, MAP_POPULATE maps
+        // them up front (pages past the end of the file are skipped), so header lookups do not
+        // take a page fault on first touch of each page. A closed segment is mapped lazily:
+        // MAP_POPULATE reads a file mapping ahead in full, which for a cold segment would read
+        // all of it (up to segment.bytes) from disk for one fetch.
+        let flags = isActive ? MAP_SHARED | MAP_POPULATE : MAP_SHARED
+        let pointer = mmap(nil, length, PROT_READ, flags, fd, 0)
         guard let pointer, pointer != MAP_FAILED else {
             throw StorageError.io(operation: "mmap", path: logPath.string, errno: Errno(rawValue: errno))
         }
@@ -452,6 +456,61 @@ final class LogSegment {
             throw StorageError.corrupt(path: logPath.string, position: position, reason: "unreadable batch header")
         }
         return header
+    }
+
+    /// Whole batches from the batch at `position`, found by their headers alone (through the
+    /// header map, so nothing else is read): the same batches ``Log/read(from:maxBytes:upperBound:)``
+    /// returns. The first batch is taken even past `maxBytes` (KIP-74); later ones while they fit.
+    /// - Parameter upperBound: batches starting at or after this offset are left out.
+    /// - Throws: ``StorageError/corrupt(path:position:reason:)`` when the first batch's header is
+    ///   unreadable or the batch runs past the end of the segment (a later one ends the range).
+    func batchRange(at position: Int64, maxBytes: Int, upperBound: Int64) throws -> BatchRange {
+        let limit = position + Int64(max(maxBytes, RecordBatchHeader.size))
+        var range = BatchRange(position: position)
+        var end = position
+        while end < sizeBytes {
+            // Past the first batch, an unreadable header ends the range, as it ends a read.
+            guard let header = range.batchCount == 0 ? try header(at: end) : try? header(at: end) else { break }
+            if header.baseOffset >= upperBound { break }
+            let next = end + Int64(header.totalSize)
+            if range.batchCount > 0, next > limit || next > sizeBytes { break }
+            guard next <= sizeBytes else {
+                throw StorageError.corrupt(path: logPath.string, position: end, reason: "batch runs past the end of the segment")
+            }
+            end = next
+            range.batchCount += 1
+            range.recordCount += Int(header.recordsCount)
+            range.compressionCodecs |= 1 << UInt8(header.compressionCodecID & 0x7)
+        }
+        range.byteCount = Int(end - position)
+        return range
+    }
+
+    /// Whether every page of `range` is in the page cache (`mincore(2)` on the header map), so
+    /// sending it with `sendfile` on an event loop will not wait for the disk (KAFKA-7504: cold
+    /// reads on Kafka's network threads stall every connection of the thread).
+    func isCached(_ range: BatchRange) throws -> Bool {
+        guard range.byteCount > 0 else { return true }
+        let end = range.position + Int64(range.byteCount)
+        let base = try mappedBytes(upTo: end)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(range.position) / page * page
+        let length = Int(end) - start
+        var residency = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        let status = residency.withUnsafeMutableBufferPointer { vector in
+            mincore(UnsafeMutableRawPointer(mutating: base + start), length, vector.baseAddress)
+        }
+        guard status == 0 else { return false }
+        return residency.allSatisfy { $0 & 1 == 1 }
+    }
+
+    /// `range` as a ``FileRecords`` holding its own duplicate of the file's descriptor.
+    /// - Throws: ``StorageError/io(operation:path:errno:)`` when the file cannot be opened or
+    ///   `dup` fails (EMFILE).
+    func fileRecords(_ range: BatchRange) throws -> FileRecords {
+        let copy = Glibc.dup(try file().descriptor.rawValue)
+        guard copy >= 0 else { throw StorageError.io(operation: "dup", path: logPath.string, errno: Errno(rawValue: errno)) }
+        return FileRecords(descriptor: copy, range: range, path: logPath)
     }
 
     /// Last modification time of the `.log` file in ms; for an inactive segment, its roll time.

@@ -29,7 +29,7 @@ import Testing
             guard case .respond(let framed) = await router.handle(frame: frame, context: context) else {
                 throw ProtocolError.invalid("no response to \(R.apiKey)")
             }
-            var bytes = framed.joined
+            var bytes = try framed.joined()
             _ = bytes.readInteger(as: Int32.self)
             _ = bytes.readInteger(as: Int32.self)
             var reader = KafkaReader(bytes, flexible: R.apiKey.isFlexible(version))

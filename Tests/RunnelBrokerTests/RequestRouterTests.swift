@@ -36,7 +36,7 @@ struct RequestRouterTests {
             // v3 body: compact strings "x", "1", empty tags.
             let outcome = await router.handle(frame: Self.frame(.apiVersions, 3, body: [2, 0x78, 2, 0x31, 0]), context: Self.context)
             guard case .respond(let framed) = outcome else { Issue.record("expected a response"); return }
-            var bytes = framed.joined
+            var bytes = try framed.joined()
             #expect(bytes.readInteger(as: Int32.self) == Int32(bytes.readableBytes))
             #expect(bytes.readInteger(as: Int32.self) == 42)  // header v0: no tag buffer follows
             var reader = KafkaReader(bytes, flexible: true)
@@ -87,7 +87,7 @@ struct RequestRouterTests {
             // KIP-511: the body is not parsed, so garbage after the header is fine.
             let outcome = await router.handle(frame: Self.frame(.apiVersions, 99, body: [0xFF, 0xFF]), context: Self.context)
             guard case .respond(let framed) = outcome else { Issue.record("expected a response"); return }
-            var bytes = framed.joined
+            var bytes = try framed.joined()
             _ = bytes.readInteger(as: Int32.self)
             #expect(bytes.readInteger(as: Int32.self) == 42)
             #expect(Array(bytes.readableBytesView) == [0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4])
@@ -123,7 +123,7 @@ struct RequestRouterTests {
         let outcome = await router.handle(frame: Self.frame(R.apiKey, version, body: Array(body.buffer.readableBytesView)),
                                           context: Self.context)
         guard case .respond(let framed) = outcome else { throw ProtocolError.invalid("expected a response, got \(outcome)") }
-        var bytes = framed.joined
+        var bytes = try framed.joined()
         #expect(bytes.readInteger(as: Int32.self) == Int32(bytes.readableBytes))
         var header = bytes
         _ = try ResponseHeader.decode(from: &header, version: R.apiKey.responseHeaderVersion(version))

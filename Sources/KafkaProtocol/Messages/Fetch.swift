@@ -256,7 +256,14 @@ public struct FetchResponse: KafkaMessage, Equatable {
         public var preferredReadReplica: Int32
         /// Raw record batches; empty when there is no data.
         public var records: ByteBuffer
+        /// Set instead of ``records`` (which is then empty) by a broker that sends the record
+        /// set from its segment file; encoded by length, the bytes as a part of their own
+        /// (``KafkaWriter/writeExternalRecords(_:)``). Never set by decoding.
+        public var externalRecords: ExternalRecords?
         public var taggedFields = TaggedFields()
+
+        /// Bytes in the record set, whichever way it is held.
+        public var recordsByteCount: Int { externalRecords?.byteCount ?? records.readableBytes }
 
         public init(partitionIndex: Int32, errorCode: ErrorCode = .none, highWatermark: Int64,
                     lastStableOffset: Int64 = -1, logStartOffset: Int64 = -1,
@@ -391,7 +398,11 @@ public struct FetchResponse: KafkaMessage, Equatable {
             }
         }
         if version >= 11 { w.writeInt32(p.preferredReadReplica) }
-        w.writeBytes(p.records)
+        if let external = p.externalRecords {
+            w.writeExternalRecords(external)
+        } else {
+            w.writeBytes(p.records)
+        }
         var tagged = p.taggedFields
         if version >= 12 {
             if p.divergingEpoch != EpochEndOffset() {

@@ -17,8 +17,25 @@ public struct KafkaWriter {
     /// as a part of its own, sharing its storage with the caller's buffer; writing goes on in a
     /// new ``buffer``. The encoding is `splicedParts` followed by `buffer`, as ``finishedParts()``
     /// returns it: sent with one gathering write, large record sets are not copied (a Fetch
-    /// response, as Kafka's zero-copy `FileRecords` are sent).
-    public private(set) var splicedParts: [ByteBuffer] = []
+    /// response, as Kafka's zero-copy `FileRecords` are sent). Record sets written with
+    /// ``writeExternalRecords(_:)`` are parts of their own too.
+    public private(set) var splicedParts: [Part] = []
+
+    /// One piece of a spliced encoding.
+    public enum Part: Sendable {
+        /// Bytes in memory.
+        case bytes(ByteBuffer)
+        /// A record set that stays with its source (a file range) until it is sent.
+        case external(ExternalRecords)
+
+        /// The piece's length in bytes.
+        public var byteCount: Int {
+            switch self {
+            case .bytes(let buffer): buffer.readableBytes
+            case .external(let records): records.byteCount
+            }
+        }
+    }
 
     /// - Parameters:
     ///   - buffer: where writing starts (the bytes already in it stay in front).
@@ -31,8 +48,8 @@ public struct KafkaWriter {
     }
 
     /// The whole encoding: ``splicedParts`` then ``buffer``.
-    public func finishedParts() -> [ByteBuffer] {
-        splicedParts + [buffer]
+    public func finishedParts() -> [Part] {
+        splicedParts + [.bytes(buffer)]
     }
 
     public mutating func writeInt8(_ v: Int8) { buffer.writeInteger(v) }
@@ -82,8 +99,8 @@ public struct KafkaWriter {
         }
         if flexible { writeUnsignedVarint(UInt32(b.readableBytes + 1)) } else { writeInt32(Int32(b.readableBytes)) }
         if let spliceBytesAtLeast, b.readableBytes >= spliceBytesAtLeast {
-            splicedParts.append(buffer)
-            splicedParts.append(b)
+            splicedParts.append(.bytes(buffer))
+            splicedParts.append(.bytes(b))
             buffer = ByteBuffer()
         } else {
             buffer.writeBuffer(&b)
@@ -91,6 +108,17 @@ public struct KafkaWriter {
     }
 
     public mutating func writeBytes(_ b: ByteBuffer) { writeNullableBytes(b) }
+
+    /// Writes a `records` field whose bytes stay with their source: the length here, the bytes as
+    /// a part of their own (``splicedParts``). Only a writer made with ``spliceBytesAtLeast``
+    /// can do this; the parts must then be sent with ``finishedParts()``, never ``buffer`` alone.
+    public mutating func writeExternalRecords(_ records: ExternalRecords) {
+        precondition(spliceBytesAtLeast != nil, "external records need a splicing KafkaWriter")
+        if flexible { writeUnsignedVarint(UInt32(records.byteCount + 1)) } else { writeInt32(Int32(records.byteCount)) }
+        splicedParts.append(.bytes(buffer))
+        splicedParts.append(.external(records))
+        buffer = ByteBuffer()
+    }
 
     // MARK: Arrays
 

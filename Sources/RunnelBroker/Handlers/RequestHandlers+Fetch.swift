@@ -1,4 +1,5 @@
 import KafkaProtocol
+import LogStorage
 import NIOCore
 
 extension RequestHandlers {
@@ -11,13 +12,18 @@ extension RequestHandlers {
     /// When less than `min_bytes` is available the fetch waits up to `max_wait_ms` for an append and
     /// then answers with what it has and no error. Fetch sessions (KIP-227) are always declined
     /// (session id 0), which every client accepts.
-    func fetch(_ request: FetchRequest, version: Int16) async -> FetchResponse {
+    /// - Parameter sendsFiles: whether the connection can send record sets from their segment
+    ///   files (`sendfile`, plaintext listeners): a consumer's record set of at least
+    ///   `runnel.fetch.sendfile.min.bytes` whose pages are cached is then left in the file.
+    func fetch(_ request: FetchRequest, version: Int16, sendsFiles: Bool = false) async -> FetchResponse {
         if request.sessionEpoch > 0 {
             return FetchResponse(errorCode: .fetchSessionIDNotFound, sessionID: 0, responses: [])
         }
         let isReplica = request.replicaID >= 0
         let maxBytes = version >= 3 ? Int(max(request.maxBytes, 0)) : Int.max
-        var result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica)
+        let sendfileMinBytes = config.int("runnel.fetch.sendfile.min.bytes")
+        let fileAtLeast = sendsFiles && !isReplica && version >= 4 && sendfileMinBytes > 0 ? sendfileMinBytes : nil
+        var result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica, fileAtLeast: fileAtLeast)
         if result.bytes < Int(request.minBytes), request.maxWaitMs > 0, !result.hadError {
             let signal = AppendSignal()
             var registered: [Partition] = []
@@ -31,12 +37,12 @@ extension RequestHandlers {
             }
             await RequestTimer.parked { await signal.wait(timeout: .milliseconds(Int64(request.maxWaitMs))) }
             for partition in registered { await partition.unregister(signal) }
-            result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica)
+            result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica, fileAtLeast: fileAtLeast)
         }
         return FetchResponse(errorCode: .none, sessionID: 0, responses: result.responses)
     }
 
-    private func readPartitions(_ request: FetchRequest, version: Int16, maxBytes: Int, isReplica: Bool)
+    private func readPartitions(_ request: FetchRequest, version: Int16, maxBytes: Int, isReplica: Bool, fileAtLeast: Int?)
         async -> (responses: [FetchResponse.TopicResponse], bytes: Int, hadError: Bool)
     {
         var remaining = maxBytes
@@ -56,10 +62,11 @@ extension RequestHandlers {
             }
             for p in topic.partitions {
                 let data = await readOne(topic: topic.topic, p, version: version, budget: remaining,
-                                         firstData: total == 0, isReplica: isReplica, replicaID: request.replicaID)
+                                         firstData: total == 0, isReplica: isReplica, replicaID: request.replicaID,
+                                         fileAtLeast: fileAtLeast)
                 if data.errorCode != .none { hadError = true }
-                total += data.records.readableBytes
-                remaining = max(0, remaining - data.records.readableBytes)
+                total += data.recordsByteCount
+                remaining = max(0, remaining - data.recordsByteCount)
                 partitions.append(data)
             }
             responses.append(.init(topic: topic.topic, partitions: partitions))
@@ -68,7 +75,7 @@ extension RequestHandlers {
     }
 
     private func readOne(topic: String, _ p: FetchRequest.Partition, version: Int16, budget: Int,
-                         firstData: Bool, isReplica: Bool, replicaID: Int32) async -> FetchResponse.PartitionData {
+                         firstData: Bool, isReplica: Bool, replicaID: Int32, fileAtLeast: Int?) async -> FetchResponse.PartitionData {
         guard let partition = await controller.partition(TopicPartition(topic, p.partition)) else {
             return .init(partitionIndex: p.partition, errorCode: await controller.missingPartitionError(TopicPartition(topic, p.partition)),
                          highWatermark: -1,
@@ -95,8 +102,11 @@ extension RequestHandlers {
             let legacyMagic = LegacyFormat.fetchMagic(version: version)
             // Down-converted sizes differ from stored ones, so legacy fetches apply the limit after converting.
             var read = try await partition.read(from: p.fetchOffset, maxBytes: limit == 0 && firstData ? 1 : limit,
-                                                isReplica: isReplica, oversizedFirstBatch: firstData || legacyMagic != nil)
-            if version < 10 && Self.containsZstd(read.records) {
+                                                isReplica: isReplica, oversizedFirstBatch: firstData || legacyMagic != nil,
+                                                fileAtLeast: legacyMagic == nil ? fileAtLeast : nil)
+            let zstd = read.file.map { $0.compressionCodecs & (1 << UInt8(CompressionCodec.zstd.rawValue)) != 0 }
+                ?? Self.containsZstd(read.records)
+            if version < 10 && zstd {
                 return .init(partitionIndex: p.partition, errorCode: .unsupportedCompressionType, highWatermark: read.highWatermark,
                              lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset)
             }
@@ -104,8 +114,11 @@ extension RequestHandlers {
                 read.records = try await downConverted(read.records, partition: partition, magic: legacyMagic, fetchOffset: p.fetchOffset,
                                                        limit: limit, firstData: firstData, isReplica: isReplica)
             }
-            return .init(partitionIndex: p.partition, highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset,
-                         logStartOffset: read.logStartOffset, abortedTransactions: nil, records: read.records)
+            var data = FetchResponse.PartitionData(partitionIndex: p.partition, highWatermark: read.highWatermark,
+                                                   lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset,
+                                                   abortedTransactions: nil, records: read.records)
+            data.externalRecords = read.file.map { ExternalRecords($0) }
+            return data
         } catch {
             let hw = await partition.highWatermark
             let start = await partition.logStartOffset

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
@@ -54,8 +55,10 @@ struct BrokerServer {
 
     /// An accepted connection and the handle its task uses to report answered requests.
     struct Connection: Sendable {
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let channel: NIOAsyncChannel<ByteBuffer, KafkaWriter.Part>
         let flow: ConnectionFlow
+        /// Whether responses may send record sets from their files (``ResponsePartWriter``): no TLS.
+        let sendsFiles: Bool
         /// The name of the listener that accepted it.
         let listenerName: String
         /// On a TLS listener, the handshake's outcome: the principal, or why it failed.
@@ -76,6 +79,7 @@ struct BrokerServer {
         let maxInFlight = maxInFlightPerConnection
         let budget = requestBudget
         let fairness = self.fairness
+        let sentFromFiles = metrics?.fetchSendfileBytes
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         let listenerName = listener.name
         let tlsContext = listener.usesTLS ? tlsContexts[listener.name] : nil
@@ -100,8 +104,9 @@ struct BrokerServer {
                     let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget,
                                                   address: channel.remoteAddress?.ipAddress ?? "unknown", fairness: fairness)
                     try channel.pipeline.syncOperations.addHandler(flow)
-                    return Connection(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
-                                      flow: ConnectionFlow(flow, eventLoop: channel.eventLoop),
+                    try channel.pipeline.syncOperations.addHandler(ResponsePartWriter(sendsFiles: tlsContext == nil, sentFromFiles: sentFromFiles))
+                    return Connection(channel: try NIOAsyncChannel<ByteBuffer, KafkaWriter.Part>(wrappingChannelSynchronously: channel),
+                                      flow: ConnectionFlow(flow, eventLoop: channel.eventLoop), sendsFiles: tlsContext == nil,
                                       listenerName: listenerName, handshake: handshake)
                 }
             }
@@ -144,6 +149,7 @@ struct BrokerServer {
         defer { connectionLimiter.release(ip: ip) }
         var context = RequestContext(peer: peer, clientHost: "/\(ip)", logger: connectionLogger)
         context.listenerName = accepted.listenerName
+        context.sendsFiles = accepted.sendsFiles
         context.onParked = { parked in parked ? flow.parked() : flow.unparked() }
         // On SASL_SSL, SASL runs over the TLS session and its principal replaces the certificate's.
         var authenticator = sasl?.authenticator(for: listener)
@@ -234,17 +240,17 @@ struct BrokerServer {
 
     /// Carries out a ``SaslAuthenticator`` action for a frame that does not go to the router.
     /// - Returns: false when the connection must close.
-    private func perform(_ action: SaslAuthenticator.Action, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+    private func perform(_ action: SaslAuthenticator.Action, outbound: NIOAsyncChannelOutboundWriter<KafkaWriter.Part>,
                          flow: ConnectionFlow, ip: String, logger: Logger) async throws -> Bool {
         switch action {
         case .route:
             return true
         case .respond(let bytes):
-            try await outbound.write(bytes)
+            try await outbound.write(.bytes(bytes))
             flow.finished()
             return true
         case .respondAndClose(let bytes, let reason):
-            try await outbound.write(bytes)
+            try await outbound.write(.bytes(bytes))
             flow.finished()
             metrics?.connectionsClosedByBroker.increment()
             logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
@@ -253,7 +259,7 @@ struct BrokerServer {
             // Slows a password guesser down; only this connection's task waits.
             logLimiter.log(logger, .warning, key: "sasl /\(ip)", "\(reason)")
             if let delay = sasl?.failedAuthenticationDelay, delay > .zero { try await Task.sleep(for: delay) }
-            if let bytes { try await outbound.write(bytes) }
+            if let bytes { try await outbound.write(.bytes(bytes)) }
             flow.finished()
             metrics?.connectionsClosedByBroker.increment()
             return false
@@ -268,7 +274,7 @@ struct BrokerServer {
     /// Sends a response of a client over its quota and holds the connection for the throttle time:
     /// after the response when the client backs off by itself (KIP-219), before it for older
     /// request versions, which expect the broker to delay the response.
-    private func respond(_ bytes: ResponseBytes, throttle: QuotaThrottle, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+    private func respond(_ bytes: ResponseBytes, throttle: QuotaThrottle, outbound: NIOAsyncChannelOutboundWriter<KafkaWriter.Part>,
                          flow: ConnectionFlow) async throws {
         flow.mute(for: throttle.time)
         if throttle.clientBacksOff {

@@ -14,6 +14,9 @@ struct RequestContext: Sendable {
     var principal: KafkaPrincipal = .anonymous
     /// The name of the listener the connection came in on (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`...).
     var listenerName: String = "PLAINTEXT"
+    /// Whether responses can carry record sets by reference to their segment files, sent with
+    /// `sendfile(2)` (``ResponsePartWriter``): true on plaintext listeners, false under TLS.
+    var sendsFiles = false
     /// Told `true` when a request parks in a long wait (``RequestTimer/parked(_:)``) and `false`
     /// when it is back at work, so its address's fair share leaves it out meanwhile
     /// (``SourceAddressFairness``); nil for requests nothing counts.

@@ -34,8 +34,9 @@ import NIOCore
 final class RequestFlowHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    /// Responses pass through untouched: buffers, or file regions on plaintext listeners.
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     private let maxFrameBytes: Int
     private let maxInFlight: Int

@@ -95,7 +95,8 @@ struct RequestRouter: Sendable {
                 }
                 return respond(await handlers.quorumFetch(request, version: version), header)
             }
-            return fetchOutcome(request, response: await handlers.fetch(request, version: version), header: header, context: context)
+            return fetchOutcome(request, response: await handlers.fetch(request, version: version, sendsFiles: context.sendsFiles),
+                                header: header, context: context)
         case .vote:
             return try await serve(VoteRequest.self, body, header, handlers.vote)
         case .beginQuorumEpoch:
@@ -248,7 +249,10 @@ struct RequestRouter: Sendable {
 
     /// Size prefix, response header (v0 or v1 by API and version) and body.
     static func frame(_ body: some KafkaMessage, apiKey: ApiKey, version: Int16, correlationID: Int32) -> ByteBuffer {
-        frameParts(body, apiKey: apiKey, version: version, correlationID: correlationID, spliceBytesAtLeast: nil).joined
+        // Without splicing the encoding is one buffer (external records need a splicing writer).
+        let parts = frameParts(body, apiKey: apiKey, version: version, correlationID: correlationID, spliceBytesAtLeast: nil).parts
+        guard parts.count == 1, case .bytes(let buffer) = parts[0] else { preconditionFailure("an unspliced encoding has one part") }
+        return buffer
     }
 
     /// As ``frame(_:apiKey:version:correlationID:)``, with byte fields of at least
@@ -261,8 +265,10 @@ struct RequestRouter: Sendable {
         var writer = KafkaWriter(buffer: out, flexible: apiKey.isFlexible(version), spliceBytesAtLeast: spliceBytesAtLeast)
         body.encode(to: &writer, version: version)
         var parts = writer.finishedParts()
-        let size = parts.reduce(0) { $0 + $1.readableBytes } - 4
-        parts[0].setInteger(Int32(size), at: parts[0].readerIndex, endianness: .big)
+        let size = parts.reduce(0) { $0 + $1.byteCount } - 4
+        guard case .bytes(var first) = parts[0] else { preconditionFailure("a frame starts with its size prefix") }
+        first.setInteger(Int32(size), at: first.readerIndex, endianness: .big)
+        parts[0] = .bytes(first)
         return ResponseBytes(parts: parts)
     }
 }

@@ -54,6 +54,9 @@ public final class BrokerMetrics: Sendable {
     let connectionsOpen: CoreMetrics.Meter
     let connectionsAccepted: CoreMetrics.Counter
     let connectionsClosedByBroker: CoreMetrics.Counter
+    /// Record bytes that left for consumers straight from segment files (`sendfile`, plaintext
+    /// listeners; ``ResponsePartWriter``), counted once sent.
+    let fetchSendfileBytes: CoreMetrics.Counter
     /// TLS handshakes that failed on SSL and SASL_SSL listeners (untrusted or missing client
     /// certificates, non-TLS clients); peers that hang up before the handshake are not counted.
     let tlsHandshakeFailures: CoreMetrics.Counter
@@ -91,6 +94,7 @@ public final class BrokerMetrics: Sendable {
         connectionsOpen = CoreMetrics.Meter(label: "runnel_connections_open", factory: factory)
         connectionsAccepted = CoreMetrics.Counter(label: "runnel_connections_accepted_total", factory: factory)
         connectionsClosedByBroker = CoreMetrics.Counter(label: "runnel_connections_closed_by_broker_total", factory: factory)
+        fetchSendfileBytes = CoreMetrics.Counter(label: "runnel_fetch_sendfile_bytes_total", factory: factory)
         tlsHandshakeFailures = CoreMetrics.Counter(label: "runnel_tls_handshake_failures_total", factory: factory)
         recoveryPartitions = CoreMetrics.Counter(label: "runnel_log_recovery_partitions_total", factory: factory)
         recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)

@@ -186,6 +186,9 @@ actor Partition {
     /// What a fetch of one partition returns.
     struct ReadResult: Sendable {
         var records: ByteBuffer
+        /// Set instead of `records` (then empty) when the batches stay in their segment file
+        /// (``Log/readForSending(from:maxBytes:upperBound:fileAtLeast:)``).
+        var file: FileRecords?
         var highWatermark: Int64
         var lastStableOffset: Int64
         var logStartOffset: Int64
@@ -200,25 +203,44 @@ actor Partition {
     ///     read returns no records.
     ///   - requireLeader: whether only a leader may answer (client and follower fetches); the
     ///     group coordinator reading its own partition passes false.
+    ///   - fileAtLeast: for a consumer's read, a range of at least this many bytes whose pages
+    ///     are cached may come back as ``ReadResult/file`` to be sent with `sendfile` (nil: always
+    ///     in memory). Replicas always read into memory: a follower's fetch goes up to the log
+    ///     end, which a leader change can truncate while the response is still being sent.
     /// - Throws: ``NotLeaderError`` when `requireLeader` and this replica follows; ``StorageError``
     ///   (OFFSET_OUT_OF_RANGE when outside the log).
     /// Consumer reads count the records returned in the topic's bytes-out and records-out metrics.
     func read(from offset: Int64, maxBytes: Int, isReplica: Bool, oversizedFirstBatch: Bool = true,
-              requireLeader: Bool = true) throws -> ReadResult {
+              requireLeader: Bool = true, fileAtLeast: Int? = nil) throws -> ReadResult {
         if requireLeader, !isLeader { throw NotLeaderError(topicPartition: topicPartition) }
         let bound = isReplica ? log.logEndOffset : highWatermark
-        var records = ByteBuffer()
+        var result = ReadResult(records: ByteBuffer(), highWatermark: highWatermark, lastStableOffset: lastStableOffset,
+                                logStartOffset: log.logStartOffset)
         if maxBytes > 0 {
-            records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
-            if !oversizedFirstBatch, records.readableBytes > maxBytes { records = ByteBuffer() }
-            if !isReplica, let counters, records.readableBytes > 0 {
-                counters.recordFetched(bytes: records.readableBytes, records: records.recordBatchRecordCount)
+            if let fileAtLeast, !isReplica {
+                switch try log.readForSending(from: offset, maxBytes: maxBytes, upperBound: bound, fileAtLeast: fileAtLeast) {
+                case .bytes(let bytes): result.records = bytes
+                case .file(let file): result.file = file
+                }
+            } else {
+                result.records = try log.read(from: offset, maxBytes: maxBytes, upperBound: bound)
+            }
+            let byteCount = result.file?.byteCount ?? result.records.readableBytes
+            if !oversizedFirstBatch, byteCount > maxBytes {
+                result.records = ByteBuffer()
+                result.file = nil
+            }
+            if !isReplica, let counters {
+                if let file = result.file {
+                    counters.recordFetched(bytes: file.byteCount, records: file.recordCount)
+                } else if result.records.readableBytes > 0 {
+                    counters.recordFetched(bytes: result.records.readableBytes, records: result.records.recordBatchRecordCount)
+                }
             }
         } else if offset < log.logStartOffset || offset > log.logEndOffset {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset)
         }
-        return ReadResult(records: records, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
-                          logStartOffset: log.logStartOffset)
+        return result
     }
 
     /// Forgets idempotent producers idle for `producer.id.expiration.ms`.
