@@ -36,7 +36,7 @@ struct ConsumerOffsetsStore: OffsetsTopicStore {
             }
             // runnel.flush.on.ack (broker default or on __consumer_offsets): a commit is answered
             // once synced, as a produce is.
-            try await appended.durability?.waitUntilFlushed(through: appended.lastOffset + 1)
+            try await RequestTimer.parked { try await appended.durability?.waitUntilFlushed(through: appended.lastOffset + 1) }
             return appended.baseOffset
         } catch let error as OffsetsTopicStoreError {
             throw error

@@ -38,7 +38,8 @@ extension RequestHandlers {
         switch keyType {
         case 0:
             if let refused = groupAuthorizationError(.describe, group: key) { return failure(refused, "Group authorization failed.") }
-            if let (code, message) = await offsetsTopic.ensure() { return failure(code, message) }
+            // Parked: creating the topic is the controller's and the replicas' work, not this request's.
+            if let (code, message) = await RequestTimer.parked({ await offsetsTopic.ensure() }) { return failure(code, message) }
             guard controller.cluster != nil else {
                 let own = advertised(for: listenerName)
                 return FindCoordinatorResponse.Coordinator(key: key, nodeID: nodeID, host: own.host, port: Int32(own.port))

@@ -69,12 +69,15 @@ extension RequestHandlers {
         }
         // runnel.flush.on.ack: the syncs started at append time, so they ran during the waits above.
         for item in unsynced where responses[item.topic].partitionResponses[item.partition].errorCode == .none {
-            do {
-                try await item.flusher.waitUntilFlushed(through: item.lastOffset + 1)
-            } catch {
-                responses[item.topic].partitionResponses[item.partition].errorCode = error.errorCode
+            // Parked: the flush pool syncs, this request only waits (as for the followers above).
+            let failure: LogFlushError? = await RequestTimer.parked {
+                do throws(LogFlushError) { try await item.flusher.waitUntilFlushed(through: item.lastOffset + 1) } catch { return error }
+                return nil
+            }
+            if let failure {
+                responses[item.topic].partitionResponses[item.partition].errorCode = failure.errorCode
                 responses[item.topic].partitionResponses[item.partition].baseOffset = -1
-                responses[item.topic].partitionResponses[item.partition].errorMessage = "\(error)"
+                responses[item.topic].partitionResponses[item.partition].errorMessage = "\(failure)"
             }
         }
         return ProduceResponse(responses: responses)

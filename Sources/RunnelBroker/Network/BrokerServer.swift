@@ -256,9 +256,14 @@ struct BrokerServer {
             logLimiter.log(logger, .warning, key: "sasl /\(ip)", "closing connection: \(reason)")
             return false
         case .failAuthentication(let bytes, let reason):
-            // Slows a password guesser down; only this connection's task waits.
+            // Slows a password guesser down; only this connection's task waits, parked: the wait
+            // is not work, so it does not count in the address's fair share meanwhile.
             logLimiter.log(logger, .warning, key: "sasl /\(ip)", "\(reason)")
-            if let delay = sasl?.failedAuthenticationDelay, delay > .zero { try await Task.sleep(for: delay) }
+            if let delay = sasl?.failedAuthenticationDelay, delay > .zero {
+                flow.parked()
+                defer { flow.unparked() }
+                try await Task.sleep(for: delay)
+            }
             if let bytes { try await outbound.write(.bytes(bytes)) }
             flow.finished()
             metrics?.connectionsClosedByBroker.increment()
