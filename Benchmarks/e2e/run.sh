@@ -83,5 +83,13 @@ export RESULTS="${RESULTS:-$CACHE/results/e2e-$(date -u +%Y%m%dT%H%M%SZ).jsonl}"
 
 note "machine: $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 note "runnel: $RUNNEL_BIN; results: $RESULTS"
+# Rows 1-2 keep up to ~25 GB of logs at once (deleted segments linger file.delete.delay.ms); below
+# runnel.log.dir.min.free.bytes the broker refuses produce with KAFKA_STORAGE_ERROR, which shows up
+# as failed deliveries and stalled latency, not as an error of the suite.
+FREE_GIB=$(df -P -BG "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $4 + 0}')
+note "free space in ${TMPDIR:-/tmp}: ${FREE_GIB} GiB"
+if (( FREE_GIB < 40 )); then
+    note "WARNING: under 40 GiB free; the broker may refuse produce (disk low) and spoil rows 1-8"
+fi
 cd "$HERE"
 exec "$PY" suite.py
