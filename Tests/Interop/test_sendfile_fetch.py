@@ -81,26 +81,9 @@ def read_with_kafka_python(bootstrap: str, topic: str, n: int) -> list[tuple[int
 
 
 def read_with_aiokafka(bootstrap: str, topic: str, n: int) -> list[tuple[int, bytes]]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from test_aiokafka import _consume
 
-    async def run():
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", fetch_max_wait_ms=200, request_timeout_ms=10000)
-        await c.start()
-        try:
-            tp = TopicPartition(topic, 0)
-            c.assign([tp])
-            await c.seek_to_beginning(tp)
-            out = []
-            deadline = time.monotonic() + 60
-            while len(out) < n and time.monotonic() < deadline:
-                batch = await c.getmany(tp, timeout_ms=500)
-                out.extend((r.offset, r.value) for r in batch.get(tp, []))
-            return out
-        finally:
-            await c.stop()
-
-    return asyncio.run(run())
+    return [(r.offset, r.value) for r in asyncio.run(_consume(bootstrap, topic, n, timeout_s=60))]
 
 
 def test_every_client_reads_record_sets_sent_from_files(broker, topic):
