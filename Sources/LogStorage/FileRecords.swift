@@ -10,8 +10,10 @@ import SystemPackage
 /// It owns a duplicate of the segment's descriptor, closed when the value is released, so the
 /// range stays readable after the segment's own handle closes or its file is deleted (the inode
 /// lives while a descriptor is open). A segment truncated below the range while it is being sent
-/// would leave `sendfile` short of bytes; ranges are only made for consumers, below the high
-/// watermark, which truncation does not cross (KIP-101 truncates followers above it).
+/// would leave `sendfile` short of bytes (NIO then retries until the connection closes, and the
+/// client times out and reconnects). Ranges are therefore only made for consumers, whose reads
+/// stop at the high watermark: a replica truncates below it only after an unclean leader
+/// election, or when the ISR lost every copy of the committed records (KIP-101, KIP-279).
 public final class FileRecords: ExternalRecordSource {
     /// The duplicate descriptor, open for reading until `deinit`.
     public let descriptor: CInt
