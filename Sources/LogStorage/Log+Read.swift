@@ -128,12 +128,4 @@ extension Log {
 public enum StoredRecords {
     case bytes(ByteBuffer)
     case file(FileRecords)
-
-    /// The batches' total size in bytes.
-    public var byteCount: Int {
-        switch self {
-        case .bytes(let buffer): buffer.readableBytes
-        case .file(let file): file.byteCount
-        }
-    }
 }

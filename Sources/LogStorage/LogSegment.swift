@@ -80,7 +80,7 @@ final class LogSegment {
     private func mappedBytes(upTo end: Int64) throws -> UnsafeRawPointer {
         if let map = headerMap, Int64(map.length) >= end { return map.base }
         unmapHeaders()
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Self.pageSize
         var length = max(Int(end), isActive ? segmentBytes : Int(sizeBytes))
         length = (length + page - 1) / page * page
         let fd = try file().descriptor.rawValue
@@ -493,16 +493,17 @@ final class LogSegment {
         guard range.byteCount > 0 else { return true }
         let end = range.position + Int64(range.byteCount)
         let base = try mappedBytes(upTo: end)
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Self.pageSize
         let start = Int(range.position) / page * page
         let length = Int(end) - start
-        var residency = [UInt8](repeating: 0, count: (length + page - 1) / page)
-        let status = residency.withUnsafeMutableBufferPointer { vector in
-            mincore(UnsafeMutableRawPointer(mutating: base + start), length, vector.baseAddress)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: (length + page - 1) / page) { residency in
+            guard mincore(UnsafeMutableRawPointer(mutating: base + start), length, residency.baseAddress) == 0 else { return false }
+            return residency.allSatisfy { $0 & 1 == 1 }
         }
-        guard status == 0 else { return false }
-        return residency.allSatisfy { $0 & 1 == 1 }
     }
+
+    /// The system's page size in bytes (maps and `mincore` work in whole pages).
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// `range` as a ``FileRecords`` holding its own duplicate of the file's descriptor.
     /// - Throws: ``StorageError/io(operation:path:errno:)`` when the file cannot be opened or

@@ -99,9 +99,7 @@ public struct KafkaWriter {
         }
         if flexible { writeUnsignedVarint(UInt32(b.readableBytes + 1)) } else { writeInt32(Int32(b.readableBytes)) }
         if let spliceBytesAtLeast, b.readableBytes >= spliceBytesAtLeast {
-            splicedParts.append(.bytes(buffer))
-            splicedParts.append(.bytes(b))
-            buffer = ByteBuffer()
+            splice(.bytes(b))
         } else {
             buffer.writeBuffer(&b)
         }
@@ -115,8 +113,13 @@ public struct KafkaWriter {
     public mutating func writeExternalRecords(_ records: ExternalRecords) {
         precondition(spliceBytesAtLeast != nil, "external records need a splicing KafkaWriter")
         if flexible { writeUnsignedVarint(UInt32(records.byteCount + 1)) } else { writeInt32(Int32(records.byteCount)) }
+        splice(.external(records))
+    }
+
+    /// Closes the buffer written so far as a part, adds `part` after it, and goes on in a new buffer.
+    private mutating func splice(_ part: Part) {
         splicedParts.append(.bytes(buffer))
-        splicedParts.append(.external(records))
+        splicedParts.append(part)
         buffer = ByteBuffer()
     }
 

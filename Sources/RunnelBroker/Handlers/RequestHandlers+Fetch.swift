@@ -22,7 +22,8 @@ extension RequestHandlers {
         let isReplica = request.replicaID >= 0
         let maxBytes = version >= 3 ? Int(max(request.maxBytes, 0)) : Int.max
         let sendfileMinBytes = config.int("runnel.fetch.sendfile.min.bytes")
-        let fileAtLeast = sendsFiles && !isReplica && version >= 4 && sendfileMinBytes > 0 ? sendfileMinBytes : nil
+        // Partition.read keeps replicas in memory, and readOne down-converted (v0-3) fetches.
+        let fileAtLeast = sendsFiles && sendfileMinBytes > 0 ? sendfileMinBytes : nil
         var result = await readPartitions(request, version: version, maxBytes: maxBytes, isReplica: isReplica, fileAtLeast: fileAtLeast)
         if result.bytes < Int(request.minBytes), request.maxWaitMs > 0, !result.hadError {
             let signal = AppendSignal()

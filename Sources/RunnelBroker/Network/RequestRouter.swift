@@ -264,11 +264,10 @@ struct RequestRouter: Sendable {
         ResponseHeader(correlationID: correlationID).encode(to: &out, version: apiKey.responseHeaderVersion(version))
         var writer = KafkaWriter(buffer: out, flexible: apiKey.isFlexible(version), spliceBytesAtLeast: spliceBytesAtLeast)
         body.encode(to: &writer, version: version)
-        var parts = writer.finishedParts()
-        let size = parts.reduce(0) { $0 + $1.byteCount } - 4
-        guard case .bytes(var first) = parts[0] else { preconditionFailure("a frame starts with its size prefix") }
-        first.setInteger(Int32(size), at: first.readerIndex, endianness: .big)
-        parts[0] = .bytes(first)
-        return ResponseBytes(parts: parts)
+        var bytes = ResponseBytes(parts: writer.finishedParts())
+        guard case .bytes(var first) = bytes.parts[0] else { preconditionFailure("a frame starts with its size prefix") }
+        first.setInteger(Int32(bytes.byteCount - 4), at: first.readerIndex, endianness: .big)
+        bytes.parts[0] = .bytes(first)
+        return bytes
     }
 }
