@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import re
 import signal
 import socket
@@ -27,10 +28,45 @@ def runnel_bin() -> str:
     return path
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port_run(count: int = 1) -> int:
+    """A port p with p...p+count-1 all free on 127.0.0.1, below the kernel's ephemeral range.
+
+    A broker that a test kills and restarts must get its port back. A port handed out by the
+    kernel (bind to 0) lies in the ephemeral range, where any outgoing connection made while the
+    broker is down (a client's retry, another broker's reconnect) can be given that very port as
+    its local one, and the restarted broker's bind then fails with EADDRINUSE. Ports below the
+    range are never handed out that way."""
+    low, _ = _ephemeral_range()
+    top = max(low - count, 10000 + count)
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(10000, top)
+        held = []
+        try:
+            for p in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError(f"no run of {count} free ports below {low}")
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """One free port below the ephemeral range (see ``free_port_run``)."""
+    return free_port_run(1)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import _die_with_parent, port_accepts, runnel_bin
+from harness import _die_with_parent, free_port_run, port_accepts, runnel_bin
 from interop_util import kcat
 import kafka_wire as kw
 
@@ -38,24 +37,9 @@ TIMEOUT_OVERRIDES = [
 
 
 def _free_base_port(count: int) -> int:
-    """A port p with p...p+count-1 all free on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count >= 65000:
-            continue
-        ok = True
-        for p in range(base, base + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no run of free ports")
+    """A port p with p...p+count-1 all free on 127.0.0.1, outside the ephemeral range, so a
+    killed node gets its ports back on restart (harness.free_port_run says why)."""
+    return free_port_run(count)
 
 
 class Cluster:
@@ -139,7 +123,15 @@ class Cluster:
         self.restarted[node] = proc
         self.pids[node] = proc.pid
         port = self.controller_port(node) if self.is_controller_only(node) else self.port(node)
-        _until(lambda: port_accepts(port), 30, f"node {node} listening again")
+
+        def listening():
+            if proc.poll() is not None:
+                raise _Exited(f"node {node} exited with {proc.returncode} before listening; its log ends:\n{self.log_tail(node)}")
+            return port_accepts(port)
+        try:
+            _until(listening, 30, f"node {node} listening again")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nnode {node}'s log ends:\n{self.log_tail(node)}") from None
 
     def metrics(self, node: int) -> dict[tuple[str, tuple], float]:
         """One scrape of the node's /metrics, parsed by prometheus_client: (name, labels) → value."""
@@ -154,6 +146,9 @@ class Cluster:
 
     def log(self, node: int) -> str:
         return (self.dir / f"node-{node}.log").read_text(errors="replace")
+
+    def log_tail(self, node: int, lines: int = 40) -> str:
+        return "\n".join(self.log(node).splitlines()[-lines:])
 
     def stop(self) -> None:
         for proc in self.restarted.values():
@@ -188,6 +183,11 @@ def _wait_gone(pid: int, timeout: float = 10) -> None:
         except OSError:
             return
         time.sleep(0.05)
+    raise AssertionError(f"process {pid} still alive {timeout}s after SIGKILL")
+
+
+class _Exited(AssertionError):
+    """A waited-for process is gone: ``_until`` stops waiting at once."""
 
 
 def _until(check, timeout: float, what: str):
@@ -198,6 +198,8 @@ def _until(check, timeout: float, what: str):
             last = check()
             if last:
                 return last
+        except _Exited:
+            raise
         except Exception as e:  # noqa: BLE001 - retried until the deadline
             last = e
         time.sleep(0.05)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import free_port
+
 from interop_util import kcat_path
 from runnel_cli import FAST, runnel
 
@@ -69,9 +71,7 @@ def _ssl_overrides(pki: Path, port: int, client_auth: str = "requested", keystor
 
 
 def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="module")
