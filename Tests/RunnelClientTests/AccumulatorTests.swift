@@ -57,6 +57,37 @@ struct AccumulatorTests {
         #expect(acc.headIsReady(tp, now: start + .milliseconds(100), flushing: false))
     }
 
+    @Test("an acknowledged batch's buffer is written into by the next batch, which encodes the same bytes as in a new buffer")
+    func recycledBufferIsReused() throws {
+        var acc = RecordAccumulator(batchSizeBytes: 4096, linger: .zero, deliveryTimeout: .seconds(60))
+        _ = append(&acc, bytes: 3000)
+        let first = acc.takeHead(tp)!
+        _ = try first.encoded(compression: .none)
+        let firstAddress = first.records.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        acc.recycle(first.takeStorage())
+        #expect(first.sizeBytes == 0)
+        #expect(acc.spareBuffers.count == 1)
+
+        _ = append(&acc, bytes: 200)
+        let second = acc.takeHead(tp)!
+        #expect(acc.spareBuffers.isEmpty)
+        #expect(second.records.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == firstAddress)
+        var fresh = RecordAccumulator(batchSizeBytes: 4096, linger: .zero, deliveryTimeout: .seconds(60))
+        _ = append(&fresh, bytes: 200)
+        let reference = fresh.takeHead(tp)!
+        #expect(try second.encoded(compression: .none) == reference.encoded(compression: .none))
+    }
+
+    @Test("at most four spare buffers are kept, and none larger than two batch sizes")
+    func spareBuffersAreBounded() {
+        var acc = RecordAccumulator(batchSizeBytes: 1000, linger: .zero, deliveryTimeout: .seconds(60))
+        for _ in 0..<6 { acc.recycle(ByteBuffer(repeating: 0, count: 900)) }
+        #expect(acc.spareBuffers.count == RecordAccumulator.spareBufferLimit)
+        var big = RecordAccumulator(batchSizeBytes: 1000, linger: .zero, deliveryTimeout: .seconds(60))
+        big.recycle(ByteBuffer(repeating: 0, count: 5000))
+        #expect(big.spareBuffers.isEmpty)
+    }
+
     @Test("expired batches are removed for failing")
     func expiry() {
         var acc = RecordAccumulator(batchSizeBytes: 100, linger: .seconds(1), deliveryTimeout: .seconds(2))

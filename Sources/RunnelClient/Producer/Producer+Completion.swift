@@ -15,6 +15,7 @@ extension Producer {
             case .success(let baseOffset, let logAppendTime):
                 releaseMemory(batch.memoryBytes)
                 metrics.batches.increment()
+                accumulator.recycle(batch.takeStorage())
                 report(batch, .success(baseOffset: baseOffset, logAppendTime: logAppendTime))
             case .failure(let error):
                 handleFailure(batch, error: error)

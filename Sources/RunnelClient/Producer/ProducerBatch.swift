@@ -44,12 +44,20 @@ final class ProducerBatch: @unchecked Sendable {
     var producerEpoch: Int16 = -1
     var baseSequence: Int32 = -1
 
-    init(id: UInt64, topicPartition: TopicPartition, now: ContinuousClock.Instant, deliveryTimeout: Duration) {
+    /// - Parameter spare: the records buffer of an acknowledged batch (``takeStorage()``) to write
+    ///   into instead of a new one; its capacity is kept when nothing else references it.
+    init(id: UInt64, topicPartition: TopicPartition, now: ContinuousClock.Instant, deliveryTimeout: Duration,
+         spare: consuming ByteBuffer? = nil) {
         self.id = id
         self.splitPath = []
         self.topicPartition = topicPartition
         self.createdAt = now
         self.deadline = now + deliveryTimeout
+        if var spare = spare.take() {
+            spare.clear()
+            spare.writeRepeatingByte(0, count: RecordBatchHeader.size)
+            storage = spare
+        }
     }
 
     /// A part of a split batch: same partition, creation time and deadline.
@@ -228,6 +236,15 @@ final class ProducerBatch: @unchecked Sendable {
         storage.setInteger(crc, at: start + 17, endianness: .big)
         assert(storage == RecordBatchHeader.encodeBatch(header, body: records), "batch \(id) header differs from encodeBatch")
         return storage
+    }
+
+    /// Takes the batch's buffer away for reuse by a later batch (see ``RecordAccumulator/recycle(_:)``),
+    /// leaving the batch without records. Call only once the batch is acknowledged and its bytes
+    /// are no longer needed for a retry.
+    func takeStorage() -> ByteBuffer {
+        let taken = storage
+        storage = ByteBuffer()
+        return taken
     }
 
     /// Adjusts the buffer memory the batch holds (split parts settle rounding).

@@ -13,6 +13,11 @@ struct RecordAccumulator: Sendable {
     private var nextBatchID: UInt64 = 0
     /// The open (last, not closed) batch the latest append went to; see ``append(to:key:value:headers:timestamp:memoryBytes:now:handler:call:)``.
     private var openBatch: ProducerBatch?
+    /// Buffers of acknowledged batches that new batches write into, so a busy partition does not
+    /// allocate, fault in and grow (by copying) a buffer of up to `batchSizeBytes` for every batch.
+    /// At most ``spareBufferLimit`` are kept, so they pin at most that many batch sizes.
+    private(set) var spareBuffers: [ByteBuffer] = []
+    static let spareBufferLimit = 4
 
     init(batchSizeBytes: Int, linger: Duration, deliveryTimeout: Duration) {
         self.batchSizeBytes = batchSizeBytes
@@ -46,6 +51,7 @@ struct RecordAccumulator: Sendable {
         var created = false
         var full = false
         var open: ProducerBatch?
+        var spare = spareBuffers.popLast()
         // Mutated in place through the dictionary's `_modify` accessor: no copy of the queue.
         modifyQueue(topicPartition) { queue in
             if let last = queue.indices.last, !queue[last].isClosed,
@@ -57,7 +63,8 @@ struct RecordAccumulator: Sendable {
                     queue[last].isClosed = true
                     full = true
                 }
-                let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout)
+                let batch = ProducerBatch(id: id, topicPartition: topicPartition, now: now, deliveryTimeout: deliveryTimeout,
+                                          spare: spare.take())
                 batch.append(key: key, value: value, headers: headers, timestamp: timestamp,
                              memoryBytes: memoryBytes, handler: handler(), call: call, index: index)
                 queue.append(batch)
@@ -70,6 +77,7 @@ struct RecordAccumulator: Sendable {
             open = queue.last.flatMap { $0.isClosed ? nil : $0 }
         }
         openBatch = open
+        if let spare { spareBuffers.append(spare) }
         if created { nextBatchID += 1 }
         return AppendResult(createdBatch: created, batchFull: full)
     }
@@ -93,6 +101,14 @@ struct RecordAccumulator: Sendable {
             return AppendResult(createdBatch: false, batchFull: true)
         }
         return AppendResult(createdBatch: false, batchFull: false)
+    }
+
+    /// Keeps an acknowledged batch's buffer (``ProducerBatch/takeStorage()``) for a later batch,
+    /// unless ``spareBufferLimit`` are kept already or it is larger than two batch sizes (a
+    /// single oversized record's batch).
+    mutating func recycle(_ buffer: ByteBuffer) {
+        guard spareBuffers.count < Self.spareBufferLimit, buffer.capacity <= 2 * batchSizeBytes else { return }
+        spareBuffers.append(buffer)
     }
 
     private mutating func modifyQueue(_ topicPartition: TopicPartition, _ body: (inout [ProducerBatch]) -> Void) {
