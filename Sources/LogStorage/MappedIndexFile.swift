@@ -74,6 +74,12 @@ final class MappedIndexFile {
             mappedBytes = 0
             throw StorageError.io(operation: "mmap", path: path.string, errno: Errno(rawValue: errno))
         }
+        // An active index is a sparse file of segment.index.bytes (10 MiB by default). Without
+        // this, the first touch of its first page read ahead and zero-filled a whole readahead
+        // window of holes (up to megabytes), charged to the page cache: the first appends to 1,000
+        // new partitions spent most of the broker's CPU there. Lookups are binary searches, so
+        // readahead never helps an index. Advice only: a failure changes nothing else.
+        _ = madvise(pointer, bytes, MADV_RANDOM)
         base = pointer
     }
 
