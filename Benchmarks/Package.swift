@@ -9,6 +9,17 @@ import PackageDescription
 // (e.g. "main" here, something else in CI), so derive it instead of hard-coding it.
 let rootPackage = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
 
+/// A package-benchmark executable in `Benchmarks/<name>`, with the Benchmark library and plugin.
+func benchmarkTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [.product(name: "Benchmark", package: "benchmark")] + dependencies,
+        path: "Benchmarks/\(name)",
+        swiftSettings: [.swiftLanguageMode(.v6)],
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
+
 let package = Package(
     name: "runnel-benchmarks",
     platforms: [.macOS(.v15)],
@@ -20,48 +31,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
     ],
     targets: [
-        .executableTarget(
-            name: "CRC32CBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "KafkaProtocol", package: rootPackage),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/CRC32CBenchmarks",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [
-                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
-            ]
-        ),
-        .executableTarget(
-            name: "ProtocolBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "KafkaProtocol", package: rootPackage),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/ProtocolBenchmarks",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [
-                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
-            ]
-        ),
-        .executableTarget(
-            name: "LogStorageBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "KafkaProtocol", package: rootPackage),
-                .product(name: "LogStorage", package: rootPackage),
-                .product(name: "RunnelBroker", package: rootPackage),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            path: "Benchmarks/LogStorageBenchmarks",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [
-                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
-            ]
-        ),
+        benchmarkTarget("CRC32CBenchmarks", [
+            .product(name: "KafkaProtocol", package: rootPackage),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        benchmarkTarget("ProtocolBenchmarks", [
+            .product(name: "KafkaProtocol", package: rootPackage),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        benchmarkTarget("LogStorageBenchmarks", [
+            .product(name: "KafkaProtocol", package: rootPackage),
+            .product(name: "LogStorage", package: rootPackage),
+            .product(name: "RunnelBroker", package: rootPackage),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
     ]
 )

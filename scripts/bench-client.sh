@@ -20,10 +20,7 @@ set -euo pipefail
 BROKER="${BROKER:-127.0.0.1:9092}"
 COUNT="${COUNT:-1000000}"
 RUNNEL="${RUNNEL:-.build/release/runnel}"
-E2E="$(cd "$(dirname "$0")/../Benchmarks/e2e" && pwd)"
-CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runnel-bench}"
-RDPERF="${RDPERF:-$("$E2E/build-rdkafka-perf.sh" "$CACHE/bin")}"
-LIBDIR="$("$E2E/make-venv.sh" "$CACHE")"
+source "$(dirname "$0")/bench-tools.sh"  # E2E, CACHE, RDPERF, LIBDIR
 
 rate_rdkafka() {  # size acks topic
     LD_LIBRARY_PATH="$LIBDIR" "$RDPERF" -P -t "$3" -p 0 -b "$BROKER" -s "$1" -c "$COUNT" \

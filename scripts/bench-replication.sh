@@ -15,10 +15,7 @@ COUNT="${COUNT:-500000}"
 RATE="${RATE:-20000}"
 RUNNEL="${RUNNEL:-.build/release/runnel}"
 BASE="${BASE_PORT:-19092}"
-E2E="$(cd "$(dirname "$0")/../Benchmarks/e2e" && pwd)"
-CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runnel-bench}"
-RDPERF="${RDPERF:-$("$E2E/build-rdkafka-perf.sh" "$CACHE/bin" 2>/dev/null || true)}"
-LIBDIR="$("$E2E/make-venv.sh" "$CACHE" 2>/dev/null || true)"
+BENCH_TOOLS_OPTIONAL=1 source "$(dirname "$0")/bench-tools.sh"  # E2E, CACHE, RDPERF, LIBDIR
 DIR="$(mktemp -d /tmp/runnel-bench-replication.XXXXXX)"
 B="localhost:$BASE,localhost:$((BASE + 2)),localhost:$((BASE + 4))"
 

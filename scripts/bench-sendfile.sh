@@ -18,10 +18,7 @@ COUNT="${COUNT:-1000000}"
 PARTITIONS="${PARTITIONS:-1}"
 ROUNDS="${ROUNDS:-2}"
 PORT="${PORT:-19092}"
-E2E="$(cd "$(dirname "$0")/../Benchmarks/e2e" && pwd)"
-CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runnel-bench}"
-RDPERF="${RDPERF:-$("$E2E/build-rdkafka-perf.sh" "$CACHE/bin")}"
-LIBDIR="$("$E2E/make-venv.sh" "$CACHE")"
+source "$(dirname "$0")/bench-tools.sh"  # E2E, CACHE, RDPERF, LIBDIR
 BROKER="127.0.0.1:$PORT"
 
 one_broker() {  # min.bytes
