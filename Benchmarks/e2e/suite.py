@@ -77,6 +77,7 @@ class Suite:
         """Runs one measurement, records it, returns its figures (None if it failed). With
         profile=[pids] and the row in PROFILE_ROWS, perf records those pids meanwhile."""
         try:
+            self.settle()
             if profile is not None and row in self.profile_rows:
                 stem = os.path.splitext(os.environ["RESULTS"])[0] + f"-row{row}-{system}-{self._topic_seq}"
                 with Profile(profile, stem):
@@ -91,6 +92,16 @@ class Suite:
             self.record(kind="measurement", row=row, system=system, workload=workload, error=str(e))
             print(f"  row {row} {system:8s} {workload}: FAILED: {e}", flush=True)
             return None
+
+    def settle(self):
+        """Writes back what earlier measurements left dirty in the page cache before the next one
+        starts, so that no measurement pays for its predecessor's writeback (the kernel flushes
+        dirty pages in the background, taking CPU and disk time from whatever runs then)."""
+        started = time.monotonic()
+        os.sync()
+        took = time.monotonic() - started
+        if took > 0.5:
+            print(f"  (writeback of earlier measurements took {took:.1f} s)", flush=True)
 
     def result(self, row, workload, runnel, peer, ratio=None, target=None, met=None, note=""):
         rec = self.record(kind="row", row=row, workload=workload, runnel=runnel, peer=peer, ratio=ratio,

@@ -161,18 +161,22 @@ public func writeFileAtomically(_ path: FilePath, contents: String) throws {
 }
 
 /// Writes `bytes` to `path` through a temporary file, fsync and rename, then fsyncs the directory.
+/// - Parameter sync: false leaves out both fsyncs: the file is whole or absent after a crash
+///   only once someone syncs it and its directory later (a roll's deferred sync,
+///   ``RolledSegmentSync``); until then a crash may leave it empty or torn, so its reader must
+///   check it.
 /// - Throws: ``StorageError/io(operation:path:errno:)``.
-public func writeFileAtomically(_ path: FilePath, bytes buffer: ByteBuffer) throws {
+public func writeFileAtomically(_ path: FilePath, bytes buffer: ByteBuffer, sync: Bool = true) throws {
     let tmp = FilePath(path.string + ".tmp")
     let file = try SegmentFile.open(tmp, create: true)
     defer { file.close() }
     try file.truncate(to: 0)
     try file.write(buffer, at: 0)
-    try file.sync()
+    if sync { try file.sync() }
     guard rename(tmp.string, path.string) == 0 else {
         throw StorageError.io(operation: "rename", path: path.string, errno: Errno(rawValue: errno))
     }
-    syncDirectory(path.removingLastComponent())
+    if sync { syncDirectory(path.removingLastComponent()) }
 }
 
 /// Best-effort fsync of a directory so a rename or a new file survives a crash.

@@ -27,14 +27,17 @@ extension Log {
 
     /// Writes the producer state as of `offset` (the log end offset) to `<offset>.snapshot`
     /// atomically and removes older snapshots beyond the one kept.
-    func writeProducerSnapshot(at offset: Int64) throws {
+    /// - Parameter sync: false when a roll's deferred sync (``RolledSegmentSync``) syncs it later.
+    @discardableResult
+    func writeProducerSnapshot(at offset: Int64, sync: Bool = true) throws -> FilePath {
         let path = directory.appending(ProducerStateSnapshot.fileName(offset: offset))
-        try writeFileAtomically(path, bytes: ProducerStateSnapshot.encode(producerState))
+        try writeFileAtomically(path, bytes: ProducerStateSnapshot.encode(producerState), sync: sync)
         lastProducerSnapshotOffset = offset
         let snapshots = producerSnapshotOffsets().filter { $0 < offset }
         for old in snapshots.dropLast(Self.olderProducerSnapshotsKept) {
             _ = unlink(directory.appending(ProducerStateSnapshot.fileName(offset: old)).string)
         }
+        return path
     }
 
     /// Writes a snapshot at the log end unless the newest one is already there.

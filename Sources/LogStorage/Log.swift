@@ -30,6 +30,10 @@ public final class Log {
         /// check its free space first, and an I/O error here takes the whole directory offline
         /// (``LogDirectoryHealth``). `nil` checks nothing (tools, the metadata log).
         public var directoryHealth: LogDirectoryHealth?
+        /// Whether a roll leaves its fsyncs to the owner (``Log/takeRolledSegmentSyncs()``), to run
+        /// off its thread, instead of running them inline. The broker's partitions defer them and
+        /// hand them to their ``LogFlusher``; tools and tests sync inline.
+        public var defersRollSync = false
 
         public init(recoveryPoint: Int64? = nil, cleanShutdown: Bool = false, logStartOffset: Int64? = nil,
                     maxOpenInactiveSegments: Int = 2) {
@@ -46,8 +50,11 @@ public final class Log {
     var segments: [LogSegment]
     /// First offset still readable (retention and DeleteRecords move it forward).
     public internal(set) var logStartOffset: Int64
-    /// Offset below which every batch has been fsynced.
+    /// Offset below which every batch has been fsynced. With deferred roll syncs it stays behind
+    /// a rolled segment until its sync has run (see ``rolledSegmentSynced(_:)``).
     public private(set) var recoveryPoint: Int64
+    /// Rolls whose fsyncs are left to the owner (``LoadOptions/defersRollSync``), oldest first.
+    private var rolledSegmentSyncs: [RolledSegmentSync] = []
     /// Leader epoch history (`leader-epoch-checkpoint`).
     public private(set) var leaderEpochCache: LeaderEpochCache
     /// Idempotent producers' recent batches (see `Log+ProducerState.swift`).
@@ -59,6 +66,8 @@ public final class Log {
     let fileOperations: any FileOperations
     /// See ``LoadOptions/directoryHealth``.
     let directoryHealth: LogDirectoryHealth?
+    /// See ``LoadOptions/defersRollSync``.
+    let defersRollSync: Bool
     private var openInactive: [Int64] = []
     private let maxOpenInactive: Int
     var pendingDeletes: [(paths: [FilePath], deadlineMs: Int64)] = []
@@ -101,6 +110,7 @@ public final class Log {
         self.maxOpenInactive = options.maxOpenInactiveSegments
         self.fileOperations = options.fileOperations
         self.directoryHealth = options.directoryHealth
+        self.defersRollSync = options.defersRollSync
         try makeDirectories(directory)
         let now = clock()
         let ops = options.fileOperations
@@ -336,19 +346,28 @@ public final class Log {
     }
 
     /// Makes the active segment read-only (trimmed indexes, fsynced) and starts a new one at the
-    /// log end offset. The recovery point moves to the new segment's base.
+    /// log end offset. The recovery point moves to the new segment's base. With
+    /// ``LoadOptions/defersRollSync`` the fsyncs (of the old segment, the producer snapshot and
+    /// the directory) are left to the owner instead (``takeRolledSegmentSyncs()``), and the
+    /// recovery point waits for them.
     public func roll() throws {
         let old = activeSegment
-        try old.makeInactive()
-        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock(), fileOperations: fileOperations)
+        let deferred = defersRollSync
+        let oldFiles = try old.makeInactive(syncNow: !deferred)
+        let next = try LogSegment.create(directory: directory, baseOffset: logEndOffset, config: config, nowMs: clock(),
+                                         fileOperations: fileOperations, syncsDirectory: !deferred)
         segments.append(next)
-        recoveryPoint = max(recoveryPoint, next.baseOffset)
+        if !deferred { recoveryPoint = max(recoveryPoint, next.baseOffset) }
         // As Kafka: a snapshot per rolled segment bounds the replay after a crash to the active one.
+        var snapshot: FilePath?
         do {
-            try writeProducerSnapshot(at: next.baseOffset)
+            snapshot = try writeProducerSnapshot(at: next.baseOffset, sync: !deferred)
         } catch {
             logger.warning("writing a producer state snapshot failed; a restart replays more of the log",
                            metadata: ["dir": "\(directory)", "error": "\(error)"])
+        }
+        if deferred {
+            rolledSegmentSyncs.append(RolledSegmentSync(nextBaseOffset: next.baseOffset, files: oldFiles, snapshot: snapshot, directory: directory))
         }
         touch(old)
         logger.debug("rolled segment", metadata: ["dir": "\(directory)", "baseOffset": "\(next.baseOffset)"])
@@ -360,6 +379,19 @@ public final class Log {
     /// - Throws: ``StorageError/io(operation:path:errno:)`` when the descriptor cannot be duplicated.
     public func activeSyncHandle() throws -> SegmentSyncHandle {
         try reportingFailures { try activeSegment.syncHandle() }
+    }
+
+    /// The rolls since the last call whose fsyncs were deferred, oldest first: the owner runs them
+    /// off its thread (``LogFlusher/rolled(_:)``) and reports each with ``rolledSegmentSynced(_:)``.
+    public func takeRolledSegmentSyncs() -> [RolledSegmentSync] {
+        defer { rolledSegmentSyncs.removeAll() }
+        return rolledSegmentSyncs
+    }
+
+    /// A deferred roll sync has run: the recovery point moves up to its segment's end, but never
+    /// past the active segment's base (a truncation since may have cut below it).
+    public func rolledSegmentSynced(_ rolled: RolledSegmentSync) {
+        recoveryPoint = max(recoveryPoint, min(rolled.nextBaseOffset, activeSegment.baseOffset, logEndOffset))
     }
 
     /// Forces every segment to disk; the recovery point becomes the log end offset.

@@ -75,11 +75,20 @@ public final class LogFlusher: Sendable {
         var policy: Policy
         /// Monotonic milliseconds when the last sync ended (or the flusher started).
         var lastSyncEndMs: Int64
+        /// Rolls whose fsyncs wait for the next sync, oldest first, each with the truncation
+        /// generation it was made in.
+        var rolled: [(RolledSegmentSync, generation: UInt64)] = []
+        /// Rolls synced and not yet taken by the owner (``takeSyncedRolls()``).
+        var syncedRolls: [(RolledSegmentSync, generation: UInt64)] = []
+        /// Bumped by every truncation: a roll made before one says nothing about the log after it.
+        var rollGeneration: UInt64 = 0
     }
 
     private typealias Start = (sync: GroupCommitState.Sync, handle: SegmentSyncHandle?)
 
     private let inner: Mutex<Inner>
+    /// Held by the thread syncing rolls (``syncRolls()``), never while `inner` is held.
+    private let rollSyncing = Mutex<Void>(())
     private let runner: Runner
     private let directoryHealth: LogDirectoryHealth?
     private let onSync: @Sendable (SyncReport) -> Void
@@ -126,6 +135,41 @@ public final class LogFlusher: Sendable {
             return inner.state.requestBackgroundSync().map { ($0, handle) }
         }
         if let start { run(start) }
+    }
+
+    /// A roll left its fsyncs to this flusher (``Log/takeRolledSegmentSyncs()``). Call it before
+    /// ``appended(through:handle:)`` reports the appends after the roll: every sync runs the
+    /// pending rolls' fsyncs before its own, so no offset above a rolled segment is reported
+    /// durable before the segment is. Starts a sync now if none is running (a background one,
+    /// whatever the flush policy), so the rolled segment is written out soon.
+    public func rolled(_ segments: [RolledSegmentSync]) {
+        guard !segments.isEmpty else { return }
+        let (start, alone) = inner.withLock { inner -> (Start?, Bool) in
+            inner.rolled += segments.map { ($0, inner.rollGeneration) }
+            if let sync = inner.state.requestBackgroundSync() { return ((sync, inner.handle), false) }
+            // Every offset appended is durable already, or a sync is running (its end starts the
+            // one that runs these): only the first case needs a run of the rolls alone.
+            return (nil, inner.state.running == nil && inner.state.failure == nil)
+        }
+        if let start { run(start) }
+        if alone { runner { [self] in _ = self.syncRolls() } }
+    }
+
+    /// Runs the pending rolls' fsyncs now, on the caller's thread (a partition closing or flushing
+    /// everything: ``Log/flush()`` only syncs the segments it still has open).
+    /// - Throws: ``StorageError`` when one failed (the flusher has stopped then).
+    public func syncPendingRolls() throws(StorageError) {
+        if let failure = syncRolls() { throw failure }
+    }
+
+    /// The deferred rolls whose fsyncs have run since the last call, oldest first, for the owner
+    /// to move its recovery point (``Log/rolledSegmentSynced(_:)``). Rolls made before a
+    /// truncation are left out: the log they describe is gone.
+    public func takeSyncedRolls() -> [RolledSegmentSync] {
+        inner.withLock { inner in
+            defer { inner.syncedRolls.removeAll() }
+            return inner.syncedRolls.filter { $0.generation == inner.rollGeneration }.map(\.0)
+        }
     }
 
     /// Suspends until every offset below `offset` is durable.
@@ -177,6 +221,7 @@ public final class LogFlusher: Sendable {
     public func truncated(to logEndOffset: Int64, handle: SegmentSyncHandle?) {
         let continuations = inner.withLock { inner in
             let ids = inner.state.truncated(to: logEndOffset)
+            inner.rollGeneration &+= 1
             inner.handle = handle
             return ids.compactMap { inner.continuations.removeValue(forKey: $0) }
         }
@@ -201,8 +246,52 @@ public final class LogFlusher: Sendable {
         runner { [self] in self.sync(start) }
     }
 
-    /// Runs on the runner's thread: one `fdatasync`, then the waiters it covers, then the next sync.
+    /// Runs on the runner's thread: the pending rolls' fsyncs (``syncRolls()``) and whatever
+    /// waiters they made durable.
+    /// - Returns: the failure, if a roll's sync failed (the flusher has stopped then).
+    private func syncRolls() -> StorageError? {
+        // Held while the rolls taken are synced: a sync that finds none pending has to wait for
+        // those another thread is still syncing, or it could report their offsets durable first.
+        let (rolls, failure) = rollSyncing.withLock { _ -> ([(RolledSegmentSync, generation: UInt64)], StorageError?) in
+            let rolls = inner.withLock { inner in
+                defer { inner.rolled.removeAll() }
+                return inner.rolled
+            }
+            var failure: StorageError?
+            for (roll, _) in rolls where failure == nil {
+                do throws(StorageError) { try roll.sync() } catch { failure = error }
+            }
+            return (rolls, failure)
+        }
+        guard !rolls.isEmpty else { return nil }
+        if let failure { directoryHealth?.markOffline(reason: "\(failure)") }
+        let resumed = inner.withLock { inner -> [(CheckedContinuation<LogFlushError?, Never>, LogFlushError?)] in
+            if let failure {
+                let error = LogFlushError.syncFailed(failure)
+                return inner.state.stop(error).compactMap { id in inner.continuations.removeValue(forKey: id).map { ($0, error) } }
+            }
+            inner.syncedRolls += rolls
+            // A rolled segment holds every offset below the next one's base: those are durable now,
+            // unless a truncation since cut the log below them.
+            let current = rolls.filter { $0.generation == inner.rollGeneration }
+            guard let through = current.map(\.0.nextBaseOffset).max() else { return [] }
+            return inner.state.noteDurable(through: through).compactMap { id in
+                inner.continuations.removeValue(forKey: id).map { ($0, LogFlushError?.none) }
+            }
+        }
+        for (continuation, error) in resumed { continuation.resume(returning: error) }
+        return failure
+    }
+
+    /// Runs on the runner's thread: the pending rolls' fsyncs, one `fdatasync` of the active
+    /// segment, then the waiters they cover, then the next sync.
     private func sync(_ start: Start) {
+        if let failure = syncRolls() {
+            // syncRolls() stopped the flusher and answered every waiter already.
+            inner.withLock { _ = $0.state.syncFailed(start.sync, error: .syncFailed(failure)) }
+            onSync(SyncReport(duration: .zero, failed: true, completedWaiters: 0))
+            return
+        }
         guard let handle = start.handle else {
             inner.withLock { $0.state.syncAbandoned(start.sync) }
             return

@@ -162,8 +162,11 @@ final class LogSegment {
     /// Creates an empty active segment with preallocated indexes.
     /// - Parameter fileSuffix: `.cleaned` for a segment the log cleaner fills (`<base>.log.cleaned` and
     ///   its indexes); it takes appends like an active segment but is never part of a ``Log``.
+    /// - Parameter syncsDirectory: false when the caller syncs the directory later (a roll whose
+    ///   fsyncs are deferred: ``RolledSegmentSync``).
     static func create(directory: FilePath, baseOffset: Int64, config: LogConfig, nowMs: Int64,
-                       fileOperations: any FileOperations = RealFileOperations(), fileSuffix: String = "") throws -> LogSegment {
+                       fileOperations: any FileOperations = RealFileOperations(), fileSuffix: String = "",
+                       syncsDirectory: Bool = true) throws -> LogSegment {
         let segment = LogSegment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs,
                                  fileOperations: fileOperations, fileSuffix: fileSuffix)
         for path in [segment.indexPath, segment.timeIndexPath] { _ = unlink(path.string) }
@@ -172,7 +175,7 @@ final class LogSegment {
         segment.openFile = file
         _ = try segment.offsetIndex()
         _ = try segment.timeIndex()
-        syncDirectory(directory)
+        if syncsDirectory { syncDirectory(directory) }
         return segment
     }
 
@@ -393,16 +396,27 @@ final class LogSegment {
 
     /// Makes this segment read-only: a final time-index entry with its largest timestamp, indexes
     /// trimmed, everything fsynced (Kafka `onBecomeInactiveSegment` plus the flush on roll).
-    func makeInactive() throws {
-        guard isActive else { return }
+    /// - Parameter syncNow: false leaves the fsyncs to the caller, off the log owner's thread
+    ///   (Kafka flushes a rolled segment from its scheduler too).
+    /// - Returns: with `syncNow` false, the `.log` and both index files to sync; otherwise none.
+    @discardableResult
+    func makeInactive(syncNow: Bool = true) throws -> [SegmentSyncHandle] {
+        guard isActive else { return [] }
         let times = try timeIndex()
         appendFinalTimeIndexEntry(times)
-        try flush()
+        if syncNow { try flush() }
         try openOffsetIndex?.file.trimToValidSize()
         try times.file.trimToValidSize()
+        var toSync: [SegmentSyncHandle] = []
+        if !syncNow {
+            toSync.append(try syncHandle())
+            toSync.append(try offsetIndex().file.syncHandle(operations: fileOperations))
+            toSync.append(try times.file.syncHandle(operations: fileOperations))
+        }
         isActive = false
         // A sync still running holds its own reference; later ones go to the next segment.
         cachedSyncHandle = nil
+        return toSync
     }
 
     /// fsyncs the log file and msyncs the indexes.

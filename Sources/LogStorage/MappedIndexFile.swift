@@ -122,6 +122,13 @@ final class MappedIndexFile {
     }
 
     /// Shrinks the file to the used entries (roll, close).
+    /// A duplicate of the index file's descriptor for a sync on another thread (`fdatasync` of
+    /// the file writes back the pages dirtied through the map too).
+    /// - Throws: ``StorageError/io(operation:path:errno:)`` when `dup` fails.
+    func syncHandle(operations: any FileOperations) throws -> SegmentSyncHandle {
+        try SegmentSyncHandle(duplicating: descriptor, path: path, operations: operations)
+    }
+
     func trimToValidSize() throws {
         let bytes = entryCount * entrySize
         guard bytes != mappedBytes else { return }

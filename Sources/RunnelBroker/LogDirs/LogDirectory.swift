@@ -21,6 +21,8 @@ final class LogDirectory: Sendable, CustomStringConvertible {
     let startState: LogDirectoryState
     /// Whether the directory had no `meta.properties` at start (nothing to recover).
     let fresh: Bool
+    /// Writes its offset checkpoint files off the concurrency pool, in snapshot order.
+    let checkpoints: CheckpointWriter
 
     init(path: FilePath, directoryID: UUIDBytes, health: LogDirectoryHealth, startState: LogDirectoryState, fresh: Bool) {
         self.path = path
@@ -28,6 +30,7 @@ final class LogDirectory: Sendable, CustomStringConvertible {
         self.health = health
         self.startState = startState
         self.fresh = fresh
+        self.checkpoints = CheckpointWriter(directory: path)
     }
 
     /// Whether an I/O error took the directory offline.

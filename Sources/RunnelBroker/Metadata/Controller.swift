@@ -291,10 +291,13 @@ actor Controller {
                 starts.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.logStartOffset))
                 highWatermarks.append(.init(topic: tp.topic, partition: tp.partition, offset: await partition.highWatermark))
             }
+            // Taken before any await: a snapshot read later gets a later ticket.
+            let ticket = directory.checkpoints.ticket()
             do {
-                try OffsetCheckpointFile.write(recovery, directory: directory.path, name: OffsetCheckpointFile.recoveryPoint)
-                try OffsetCheckpointFile.write(starts, directory: directory.path, name: OffsetCheckpointFile.logStartOffset)
-                try OffsetCheckpointFile.write(highWatermarks, directory: directory.path, name: OffsetCheckpointFile.replicationOffset)
+                try await directory.checkpoints.write([.init(name: OffsetCheckpointFile.recoveryPoint, entries: recovery),
+                                                       .init(name: OffsetCheckpointFile.logStartOffset, entries: starts),
+                                                       .init(name: OffsetCheckpointFile.replicationOffset, entries: highWatermarks)],
+                                                      ticket: ticket)
             } catch {
                 directory.health.recordFailure(error)
                 if firstError == nil { firstError = error }
@@ -318,7 +321,7 @@ actor Controller {
 
     /// Records that `tp` is compacted below `endOffset` and rewrites `cleaner-offset-checkpoint`.
     /// Only the checkpoint of the directory holding `tp` is rewritten, with that directory's partitions.
-    func recordCleaned(_ tp: TopicPartition, endOffset: Int64) throws {
+    func recordCleaned(_ tp: TopicPartition, endOffset: Int64) async throws {
         guard partitions[tp] != nil, let index = placement.directory(of: tp.directoryName) else { return }
         cleanerOffsets[tp] = endOffset
         let entries = cleanerOffsets.compactMap { tp, offset in
@@ -326,8 +329,9 @@ actor Controller {
                 ? nil : OffsetCheckpointFile.Entry(topic: tp.topic, partition: tp.partition, offset: offset)
         }
         let directory = logDirectories[index]
+        let ticket = directory.checkpoints.ticket()
         do {
-            try OffsetCheckpointFile.write(entries, directory: directory.path, name: OffsetCheckpointFile.cleanerOffset)
+            try await directory.checkpoints.write([.init(name: OffsetCheckpointFile.cleanerOffset, entries: entries)], ticket: ticket)
         } catch {
             directory.health.recordFailure(error)
             throw error

@@ -370,6 +370,7 @@ extension Partition {
             appended += header.totalSize
         }
         if appended > 0 {
+            flusher.rolled(log.takeRolledSegmentSyncs())
             flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
             writeback.appended(bytes: appended) { try log.activeSyncHandle() }
             // A follower reports its fetch offset without waiting for the sync (see

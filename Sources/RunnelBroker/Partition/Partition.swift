@@ -82,7 +82,10 @@ actor Partition {
         self.replication = replication
         self.counters = metrics?.counters(topicPartition.topic)
         let directory = logDirectory.appending(topicPartition.directoryName)
-        let log = try Log(directory: directory, config: config, logger: logger, options: loadOptions)
+        var options = loadOptions
+        // A roll's fsyncs go to the flusher's thread pool instead of holding the actor (see RolledSegmentSync).
+        options.defersRollSync = true
+        let log = try Log(directory: directory, config: config, logger: logger, options: options)
         try PartitionMetadataFile.write(topicID: topicID, directory: directory)
         self.log = log
         let onSync: @Sendable (LogFlusher.SyncReport) -> Void = { report in metrics?.logFlushed(report) }
@@ -176,6 +179,7 @@ actor Partition {
         let appendTime: Int64 = appendPolicy.logAppendTime ? nowMs : -1
         let base = try log.append(bytes, header: header, leaderEpoch: leaderEpoch)
         counters?.recordProduced(bytes: bytes.readableBytes, records: Int(header.recordsCount))
+        flusher.rolled(log.takeRolledSegmentSyncs())
         flusher.appended(through: log.logEndOffset, handle: try syncHandleIfSyncing())
         writeback.appended(bytes: bytes.readableBytes) { try log.activeSyncHandle() }
         leaderLogAdvanced()
@@ -357,17 +361,24 @@ actor Partition {
         return try log.swapIn(cleaned)
     }
 
-    /// Offset below which everything is on disk, for `recovery-point-offset-checkpoint`.
-    var recoveryPoint: Int64 { log.recoveryPoint }
+    /// Offset below which everything is on disk, for `recovery-point-offset-checkpoint`: it moves
+    /// past a rolled segment once the flusher has synced it.
+    var recoveryPoint: Int64 {
+        for rolled in flusher.takeSyncedRolls() { log.rolledSegmentSynced(rolled) }
+        return log.recoveryPoint
+    }
 
     /// Forces the log to disk (the recovery point becomes the log end offset).
-    func flush() throws { try log.flush() }
+    func flush() throws {
+        try flusher.syncPendingRolls()
+        try log.flush()
+    }
 
     func close() {
         closed = true
         wakeFetches()
         failCommitWaiters(.notLeaderOrFollower)
-        let flushed: Int64? = (try? log.flush()) != nil ? log.logEndOffset : nil
+        let flushed: Int64? = (try? flusher.syncPendingRolls()) != nil && (try? log.flush()) != nil ? log.logEndOffset : nil
         flusher.close(durableThrough: flushed)
         log.close()
     }
