@@ -51,7 +51,7 @@ public final class Log {
     /// First offset still readable (retention and DeleteRecords move it forward).
     public internal(set) var logStartOffset: Int64
     /// Offset below which every batch has been fsynced. With deferred roll syncs it stays behind
-    /// a rolled segment until its sync has run (see ``rolledSegmentSynced(_:)``).
+    /// a rolled segment until its sync has run (see ``rolledSegmentSynced(through:)``).
     public private(set) var recoveryPoint: Int64
     /// Rolls whose fsyncs are left to the owner (``LoadOptions/defersRollSync``), oldest first.
     private var rolledSegmentSyncs: [RolledSegmentSync] = []
@@ -382,16 +382,17 @@ public final class Log {
     }
 
     /// The rolls since the last call whose fsyncs were deferred, oldest first: the owner runs them
-    /// off its thread (``LogFlusher/rolled(_:)``) and reports each with ``rolledSegmentSynced(_:)``.
+    /// off its thread (``LogFlusher/rolled(_:)``) and reports each with ``rolledSegmentSynced(through:)``.
     public func takeRolledSegmentSyncs() -> [RolledSegmentSync] {
         defer { rolledSegmentSyncs.removeAll() }
         return rolledSegmentSyncs
     }
 
-    /// A deferred roll sync has run: the recovery point moves up to its segment's end, but never
-    /// past the active segment's base (a truncation since may have cut below it).
-    public func rolledSegmentSynced(_ rolled: RolledSegmentSync) {
-        recoveryPoint = max(recoveryPoint, min(rolled.nextBaseOffset, activeSegment.baseOffset, logEndOffset))
+    /// A deferred roll sync has run (``RolledSegmentSync/nextBaseOffset`` is `offset`): the
+    /// recovery point moves up to the rolled segment's end, but never past the active segment's
+    /// base (a truncation since may have cut below it).
+    public func rolledSegmentSynced(through offset: Int64) {
+        recoveryPoint = max(recoveryPoint, min(offset, activeSegment.baseOffset, logEndOffset))
     }
 
     /// Forces every segment to disk; the recovery point becomes the log end offset.

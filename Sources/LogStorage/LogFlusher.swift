@@ -78,8 +78,9 @@ public final class LogFlusher: Sendable {
         /// Rolls whose fsyncs wait for the next sync, oldest first, each with the truncation
         /// generation it was made in.
         var rolled: [(RolledSegmentSync, generation: UInt64)] = []
-        /// Rolls synced and not yet taken by the owner (``takeSyncedRolls()``).
-        var syncedRolls: [(RolledSegmentSync, generation: UInt64)] = []
+        /// The next base offsets of rolls synced and not yet taken by the owner
+        /// (``takeSyncedRolls()``); the rolls themselves, and their descriptors, are let go.
+        var syncedRolls: [(nextBaseOffset: Int64, generation: UInt64)] = []
         /// Bumped by every truncation: a roll made before one says nothing about the log after it.
         var rollGeneration: UInt64 = 0
     }
@@ -162,13 +163,13 @@ public final class LogFlusher: Sendable {
         if let failure = syncRolls() { throw failure }
     }
 
-    /// The deferred rolls whose fsyncs have run since the last call, oldest first, for the owner
-    /// to move its recovery point (``Log/rolledSegmentSynced(_:)``). Rolls made before a
-    /// truncation are left out: the log they describe is gone.
-    public func takeSyncedRolls() -> [RolledSegmentSync] {
+    /// The next base offsets of the deferred rolls whose fsyncs have run since the last call,
+    /// oldest first, for the owner to move its recovery point (``Log/rolledSegmentSynced(through:)``).
+    /// Rolls made before a truncation are left out: the log they describe is gone.
+    public func takeSyncedRolls() -> [Int64] {
         inner.withLock { inner in
             defer { inner.syncedRolls.removeAll() }
-            return inner.syncedRolls.filter { $0.generation == inner.rollGeneration }.map(\.0)
+            return inner.syncedRolls.filter { $0.generation == inner.rollGeneration }.map(\.nextBaseOffset)
         }
     }
 
@@ -270,7 +271,7 @@ public final class LogFlusher: Sendable {
                 let error = LogFlushError.syncFailed(failure)
                 return inner.state.stop(error).compactMap { id in inner.continuations.removeValue(forKey: id).map { ($0, error) } }
             }
-            inner.syncedRolls += rolls
+            inner.syncedRolls += rolls.map { ($0.0.nextBaseOffset, $0.generation) }
             // A rolled segment holds every offset below the next one's base: those are durable now,
             // unless a truncation since cut the log below them.
             let current = rolls.filter { $0.generation == inner.rollGeneration }

@@ -364,7 +364,7 @@ actor Partition {
     /// Offset below which everything is on disk, for `recovery-point-offset-checkpoint`: it moves
     /// past a rolled segment once the flusher has synced it.
     var recoveryPoint: Int64 {
-        for rolled in flusher.takeSyncedRolls() { log.rolledSegmentSynced(rolled) }
+        for offset in flusher.takeSyncedRolls() { log.rolledSegmentSynced(through: offset) }
         return log.recoveryPoint
     }
 
