@@ -28,6 +28,13 @@ in three came to 93 ms against 7.3 ms idle (12.8x), because one such stall of ab
 the ~20 records of its span, and that is the p99 of ~1,950 records. Starvation, which this test
 exists to catch, is 0.6-2 s (the figure before fairness), well above both bounds.
 
+What that stall is (traced with perf sched and perf record on 2026-12-01): one event loop runs
+tasks for 150-200 ms without polling its sockets. swift-nio's loop runs immediate tasks until none
+are left before it calls epoll again, and the flood keeps that queue fed: each finished attacker
+request wakes the next attacker connection, whose request comes back as a write and a `finished`
+task on the same loop. The producer's request waits unread in its socket until the chain pauses.
+Ending a loop's task phase after a bounded number of such resumes is the open fix (issue 11).
+
 The attacker reports ready once the broker has accepted all its connections, so the window
 measures the flood, not the tail of the accept storm before it (a few hundred milliseconds of a
 debug broker's time for 1,700 connections: a connection-rate problem, which Kafka bounds with
