@@ -4,41 +4,24 @@ import Synchronization
 import SystemPackage
 import Testing
 
-/// A disk that records the files it is asked to `fdatasync`, in order.
-final class SyncRecordingDisk: FileOperations {
-    let real = RealFileOperations()
-    let synced = Mutex<[String]>([])
-
-    func open(_ path: FilePath, create: Bool) throws -> SystemPackage.FileDescriptor { try real.open(path, create: create) }
-    func size(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws -> Int64 { try real.size(descriptor, path: path) }
-    func pwrite(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
-        try real.pwrite(descriptor, path: path, bytes, at: offset)
-    }
-    func pread(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        try real.pread(descriptor, path: path, into: buffer, at: offset)
-    }
-    func ftruncate(_ descriptor: SystemPackage.FileDescriptor, path: FilePath, to size: Int64) throws {
-        try real.ftruncate(descriptor, path: path, to: size)
-    }
-    func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws { try real.fsync(descriptor, path: path) }
-    func fdatasync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
-        synced.withLock { $0.append(path.lastComponent?.string ?? path.string) }
-        try real.fdatasync(descriptor, path: path)
-    }
-    func close(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) { real.close(descriptor, path: path) }
-
-    var files: [String] { synced.withLock { $0 } }
-}
-
 /// A roll whose fsyncs are deferred (``Log/LoadOptions/defersRollSync``, as the broker's
 /// partitions open their logs): nothing is synced on the owner's thread, the recovery point waits
 /// for the sync, and ``LogFlusher`` syncs the rolled segment before anything above it.
 struct DeferredRollSyncTests {
-    private func makeLog(_ dir: FilePath, disk: SyncRecordingDisk) throws -> Log {
-        var options = Log.LoadOptions()
-        options.fileOperations = disk
-        options.defersRollSync = true
-        return try Log(directory: dir, config: LogConfig(), logger: quietLogger, options: options)
+    /// A log that defers its roll syncs, on a disk that records what is synced, and a flusher
+    /// whose syncs run when the test drains `runner`.
+    private func withDeferredLog(policy: LogFlusher.Policy = .init(),
+                                 _ body: (Log, SyncCountingDisk, ManualRunner, LogFlusher) async throws -> Void) async throws {
+        try await withTemporaryDirectoryAsync { dir in
+            let disk = SyncCountingDisk()
+            var options = Log.LoadOptions()
+            options.fileOperations = disk
+            options.defersRollSync = true
+            let log = try Log(directory: dir, config: LogConfig(), logger: quietLogger, options: options)
+            defer { log.close() }
+            let runner = ManualRunner()
+            try await body(log, disk, runner, LogFlusher(durableOffset: 0, policy: policy, runner: runner.runner))
+        }
     }
 
     private func append(_ count: Int, to log: Log, flusher: LogFlusher, seed: Int) throws {
@@ -49,13 +32,8 @@ struct DeferredRollSyncTests {
         }
     }
 
-    @Test func theRecoveryPointWaitsForTheRolledSegmentsSync() throws {
-        try withTemporaryDirectory { dir in
-            let disk = SyncRecordingDisk()
-            let log = try makeLog(dir, disk: disk)
-            defer { log.close() }
-            let runner = ManualRunner()
-            let flusher = LogFlusher(durableOffset: 0, policy: .init(), runner: runner.runner)
+    @Test func theRecoveryPointWaitsForTheRolledSegmentsSync() async throws {
+        try await withDeferredLog { log, disk, runner, flusher in
             try append(3, to: log, flusher: flusher, seed: 0)
             try log.roll()
             #expect(disk.files.isEmpty, "the roll synced nothing on the owner's thread")
@@ -75,12 +53,7 @@ struct DeferredRollSyncTests {
     }
 
     @Test func aWaiterAboveARolledSegmentIsAnsweredOnlyAfterItsSync() async throws {
-        try await withTemporaryDirectoryAsync { dir in
-            let disk = SyncRecordingDisk()
-            let log = try makeLog(dir, disk: disk)
-            defer { log.close() }
-            let runner = ManualRunner()
-            let flusher = LogFlusher(durableOffset: 0, policy: .init(flushOnAck: true), runner: runner.runner)
+        try await withDeferredLog(policy: .init(flushOnAck: true)) { log, disk, runner, flusher in
             try append(3, to: log, flusher: flusher, seed: 0)
             try log.roll()
             try append(2, to: log, flusher: flusher, seed: 10)
@@ -97,12 +70,7 @@ struct DeferredRollSyncTests {
     }
 
     @Test func aRollWithEverythingDurableAlreadyIsSyncedOnItsOwn() async throws {
-        try await withTemporaryDirectoryAsync { dir in
-            let disk = SyncRecordingDisk()
-            let log = try makeLog(dir, disk: disk)
-            defer { log.close() }
-            let runner = ManualRunner()
-            let flusher = LogFlusher(durableOffset: 0, policy: .init(flushOnAck: true), runner: runner.runner)
+        try await withDeferredLog(policy: .init(flushOnAck: true)) { log, disk, runner, flusher in
             try append(3, to: log, flusher: flusher, seed: 0)
             async let waited: Void = flusher.waitUntilFlushed(through: 3)
             while flusher.waitingCount == 0 { await Task.yield() }
@@ -117,13 +85,8 @@ struct DeferredRollSyncTests {
         }
     }
 
-    @Test func rollsSyncedAcrossATruncationDoNotMoveTheRecoveryPoint() throws {
-        try withTemporaryDirectory { dir in
-            let disk = SyncRecordingDisk()
-            let log = try makeLog(dir, disk: disk)
-            defer { log.close() }
-            let runner = ManualRunner()
-            let flusher = LogFlusher(durableOffset: 0, policy: .init(), runner: runner.runner)
+    @Test func rollsSyncedAcrossATruncationDoNotMoveTheRecoveryPoint() async throws {
+        try await withDeferredLog { log, disk, runner, flusher in
             try append(3, to: log, flusher: flusher, seed: 0)
             try log.roll()
             flusher.rolled(log.takeRolledSegmentSyncs())
@@ -135,13 +98,8 @@ struct DeferredRollSyncTests {
         }
     }
 
-    @Test func closingSyncsPendingRollsOnTheCallersThread() throws {
-        try withTemporaryDirectory { dir in
-            let disk = SyncRecordingDisk()
-            let log = try makeLog(dir, disk: disk)
-            defer { log.close() }
-            let runner = ManualRunner()
-            let flusher = LogFlusher(durableOffset: 0, policy: .init(), runner: runner.runner)
+    @Test func closingSyncsPendingRollsOnTheCallersThread() async throws {
+        try await withDeferredLog { log, disk, runner, flusher in
             try append(3, to: log, flusher: flusher, seed: 0)
             // A sync is running (queued, not run): the roll waits for the next one.
             flusher.requestSync()

@@ -5,11 +5,14 @@ import Synchronization
 import SystemPackage
 import Testing
 
-/// A disk that counts `fdatasync` calls and fails them with EIO on demand.
+/// A disk that counts `fdatasync` calls, records the files synced in order, and fails them with
+/// EIO on demand.
 final class SyncCountingDisk: FileOperations {
     let real = RealFileOperations()
     let syncs = Mutex(0)
     let failSyncs = Mutex(false)
+    /// The names of the files `fdatasync` was asked for, in order.
+    let synced = Mutex<[String]>([])
 
     func open(_ path: FilePath, create: Bool) throws -> SystemPackage.FileDescriptor { try real.open(path, create: create) }
     func size(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws -> Int64 { try real.size(descriptor, path: path) }
@@ -25,10 +28,13 @@ final class SyncCountingDisk: FileOperations {
     func fsync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws { try real.fsync(descriptor, path: path) }
     func fdatasync(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) throws {
         syncs.withLock { $0 += 1 }
+        synced.withLock { $0.append(path.lastComponent?.string ?? path.string) }
         if failSyncs.withLock({ $0 }) { throw Errno.ioError }
         try real.fdatasync(descriptor, path: path)
     }
     func close(_ descriptor: SystemPackage.FileDescriptor, path: FilePath) { real.close(descriptor, path: path) }
+
+    var files: [String] { synced.withLock { $0 } }
 }
 
 /// A ``LogFlusher/Runner`` whose jobs run only when the test says so: which sync covers which
