@@ -143,6 +143,16 @@ public final class Log {
                                               "validBytes": "\(segment.sizeBytes)",
                                               "reason": "a batch failed its length, magic, CRC-32C or offset check (torn or corrupt write)"])
                     cut = true
+                } else if !active, !config.compactEnabled, segment.nextOffset < bases[i + 1] {
+                    // Offsets of a log that is not compacted are contiguous across segments: a
+                    // segment ending before the next one starts lost its tail (a power cut before
+                    // the roll's deferred fsync, LoadOptions.defersRollSync). What follows the hole
+                    // was never reported durable (the flusher syncs a rolled segment before
+                    // anything after it), so it goes, and the log stays a prefix of what was appended.
+                    logger.warning("recovery found a segment ending before the next one starts; deleting the segments after it",
+                                   metadata: ["dir": "\(directory)", "baseOffset": "\(base)", "end": "\(segment.nextOffset)",
+                                              "nextBaseOffset": "\(bases[i + 1])"])
+                    cut = true
                 }
                 loaded.append(segment)
             } else {

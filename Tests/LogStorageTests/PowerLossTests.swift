@@ -301,9 +301,11 @@ final class PowerLossFileSystem: FileOperations {
 /// Power loss under the group commit: whatever ``LogFlusher`` reported as flushed (the offsets a
 /// `runnel.flush.on.ack` produce acknowledges) survives the cut, across segment rolls, with the
 /// indexes of the unsynced segments damaged (only the `.log` is synced per acknowledgement).
+/// Run both with rolls synced inline and with their syncs deferred to the flusher
+/// (``Log/LoadOptions/defersRollSync``, as the broker opens its partitions).
 @Suite struct GroupCommitPowerLossTests {
-    @Test(arguments: Array(UInt64(0)..<60))
-    func flushedOffsetsSurvivePowerLoss(seed: UInt64) throws {
+    @Test(arguments: [false, true], Array(UInt64(0)..<60))
+    func flushedOffsetsSurvivePowerLoss(defersRollSync: Bool, seed: UInt64) throws {
         try withTemporaryDirectory { root throws in
             var rng = CrashRNG(seed: seed)
             let dir = root.appending("group-commit")
@@ -312,15 +314,17 @@ final class PowerLossFileSystem: FileOperations {
             let fs = PowerLossFileSystem()
             var options = Log.LoadOptions(recoveryPoint: nil, cleanShutdown: false, maxOpenInactiveSegments: 1000)
             options.fileOperations = fs
+            options.defersRollSync = defersRollSync
             var log: Log? = try Log(directory: dir, config: config, logger: quietLogger, options: options)
             let runner = ManualRunner()
             let flusher = LogFlusher(durableOffset: 0, policy: .init(flushOnAck: true), runner: runner.runner)
             var expected = PowerLossTests.Expected()
-            var trace = ["seed \(seed) segmentBytes=\(config.segmentBytes)"]
+            var trace = ["seed \(seed) segmentBytes=\(config.segmentBytes) defersRollSync=\(defersRollSync)"]
             for _ in 0..<Int.random(in: 5...40, using: &rng) {
                 let batch = makeBatch(recordCount: Int.random(in: 1...6, using: &rng), seed: Int.random(in: 0...999, using: &rng))
                 let base = try log!.append(batch, epoch: 0)
                 expected.append(stamped(batch, baseOffset: base))
+                flusher.rolled(log!.takeRolledSegmentSyncs())
                 flusher.appended(through: log!.logEndOffset, handle: try log!.activeSyncHandle())
                 // Some appends get a sync started; some syncs finish before the next append.
                 if rng.chance(0.3) { flusher.requestSync() }
