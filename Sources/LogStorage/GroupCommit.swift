@@ -85,7 +85,9 @@ public struct GroupCommitState: Sendable {
     public private(set) var failure: LogFlushError?
     /// Registered waiters, oldest first.
     public private(set) var waiters: [Waiter] = []
-    private var generation: UInt64 = 0
+    /// Bumped by every truncation: a sync (or a roll) from before one says nothing about the log
+    /// after it.
+    public private(set) var generation: UInt64 = 0
     /// A background sync was asked for (flush.messages, flush.ms, a follower's append).
     private var backgroundRequested = false
     /// The last sync was abandoned: no sync starts until the next append.

@@ -76,13 +76,11 @@ public final class LogFlusher: Sendable {
         /// Monotonic milliseconds when the last sync ended (or the flusher started).
         var lastSyncEndMs: Int64
         /// Rolls whose fsyncs wait for the next sync, oldest first, each with the truncation
-        /// generation it was made in.
+        /// generation (``GroupCommitState/generation``) it was made in.
         var rolled: [(RolledSegmentSync, generation: UInt64)] = []
         /// The next base offsets of rolls synced and not yet taken by the owner
         /// (``takeSyncedRolls()``); the rolls themselves, and their descriptors, are let go.
         var syncedRolls: [(nextBaseOffset: Int64, generation: UInt64)] = []
-        /// Bumped by every truncation: a roll made before one says nothing about the log after it.
-        var rollGeneration: UInt64 = 0
     }
 
     private typealias Start = (sync: GroupCommitState.Sync, handle: SegmentSyncHandle?)
@@ -146,7 +144,7 @@ public final class LogFlusher: Sendable {
     public func rolled(_ segments: [RolledSegmentSync]) {
         guard !segments.isEmpty else { return }
         let (start, alone) = inner.withLock { inner -> (Start?, Bool) in
-            inner.rolled += segments.map { ($0, inner.rollGeneration) }
+            inner.rolled += segments.map { ($0, inner.state.generation) }
             if let sync = inner.state.requestBackgroundSync() { return ((sync, inner.handle), false) }
             // Every offset appended is durable already, or a sync is running (its end starts the
             // one that runs these): only the first case needs a run of the rolls alone.
@@ -169,7 +167,7 @@ public final class LogFlusher: Sendable {
     public func takeSyncedRolls() -> [Int64] {
         inner.withLock { inner in
             defer { inner.syncedRolls.removeAll() }
-            return inner.syncedRolls.filter { $0.generation == inner.rollGeneration }.map(\.nextBaseOffset)
+            return inner.syncedRolls.filter { $0.generation == inner.state.generation }.map(\.nextBaseOffset)
         }
     }
 
@@ -222,7 +220,6 @@ public final class LogFlusher: Sendable {
     public func truncated(to logEndOffset: Int64, handle: SegmentSyncHandle?) {
         let continuations = inner.withLock { inner in
             let ids = inner.state.truncated(to: logEndOffset)
-            inner.rollGeneration &+= 1
             inner.handle = handle
             return ids.compactMap { inner.continuations.removeValue(forKey: $0) }
         }
@@ -274,7 +271,7 @@ public final class LogFlusher: Sendable {
             inner.syncedRolls += rolls.map { ($0.0.nextBaseOffset, $0.generation) }
             // A rolled segment holds every offset below the next one's base: those are durable now,
             // unless a truncation since cut the log below them.
-            let current = rolls.filter { $0.generation == inner.rollGeneration }
+            let current = rolls.filter { $0.generation == inner.state.generation }
             guard let through = current.map(\.0.nextBaseOffset).max() else { return [] }
             return inner.state.noteDurable(through: through).compactMap { id in
                 inner.continuations.removeValue(forKey: id).map { ($0, LogFlushError?.none) }

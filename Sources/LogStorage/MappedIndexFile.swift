@@ -121,7 +121,6 @@ final class MappedIndexFile {
         entryCount = count
     }
 
-    /// Shrinks the file to the used entries (roll, close).
     /// A duplicate of the index file's descriptor for a sync on another thread (`fdatasync` of
     /// the file writes back the pages dirtied through the map too).
     /// - Throws: ``StorageError/io(operation:path:errno:)`` when `dup` fails.
@@ -129,6 +128,7 @@ final class MappedIndexFile {
         try SegmentSyncHandle(duplicating: descriptor, path: path, operations: operations)
     }
 
+    /// Shrinks the file to the used entries (roll, close).
     func trimToValidSize() throws {
         let bytes = entryCount * entrySize
         guard bytes != mappedBytes else { return }

@@ -34,8 +34,8 @@ final class CheckpointWriter: Sendable {
 
     private let directory: FilePath
     private let runner: Runner
-    /// Tickets handed out; read on the caller's actor, so held only for a counter.
-    private let issued = Mutex<UInt64>(0)
+    /// The last ticket handed out.
+    private let issued = Atomic<UInt64>(0)
     /// Held by the pool thread for a whole write (the file I/O included), never by an actor.
     private let written = Mutex(Written())
 
@@ -49,10 +49,7 @@ final class CheckpointWriter: Sendable {
 
     /// A write's place in order; take it right after reading the offsets the write will list.
     func ticket() -> UInt64 {
-        issued.withLock { last in
-            last += 1
-            return last
-        }
+        issued.add(1, ordering: .relaxed).newValue
     }
 
     /// Writes `files` unless a snapshot newer than `ticket` is already in them (each file is
