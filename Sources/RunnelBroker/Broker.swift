@@ -111,14 +111,14 @@ public struct Broker: Service {
         var extraChannels: [(listener: Listener, channel: BrokerServer.ListeningChannel)] = []
         var binding = listener
         do {
-            channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+            channel = try await server.bind(group: ServingEventLoops.group)
             for extra in extraListeners {
                 binding = extra
-                extraChannels.append((extra, try await server.bind(listener: extra, group: MultiThreadedEventLoopGroup.singleton)))
+                extraChannels.append((extra, try await server.bind(listener: extra, group: ServingEventLoops.group)))
             }
             if let controllerListener {
                 binding = controllerListener
-                controllerChannel = try await server.bind(listener: controllerListener, group: MultiThreadedEventLoopGroup.singleton)
+                controllerChannel = try await server.bind(listener: controllerListener, group: ServingEventLoops.group)
             }
         } catch {
             for extra in extraChannels { try? await extra.channel.channel.close() }
@@ -136,7 +136,7 @@ public struct Broker: Service {
                 return scrapeMetrics.render()
             }
             do {
-                metricsChannel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
+                metricsChannel = try await server.bind(group: ServingEventLoops.group)
                 metricsServer = server
             } catch {
                 try? await channel.channel.close()

@@ -7,33 +7,24 @@ buffers without reading the answers, and keeps sending Metadata requests whose t
 5 requests in flight) and a consumer on 127.0.0.1 keep working: every record is delivered and read
 back, every giant count is refused, and broker RSS stays at or under 512 MiB.
 
-Latency: the target is the producer's p99 under attack within 5x its idle p99, measured in the
-same run over windows of the same length, so that a hiccup of the shared machine is as likely in
-either (the test prints both, their ratio, whether the target is met, and the slowest deliveries
-under attack with their time from the start of the attack). The broker is fair per source address
-(SourceAddressFairness): with runnel.max.requests.in.progress.per.ip=0 (twice the cores; the
-broker's default, -1, leaves only a fair share of queued.max.requests, see its doc) the attacker's
-address has at most that many requests being handled at once however many connections it has, and
-its other connections are not read from meanwhile, so the producer finds at most that many of the
-attacker's requests ahead of its own. Before that its p99 was 0.6-2 s against 8-10 ms idle (it
-took its turn among 200 busy connections). No absolute floor: the idle p99 is never tiny, as
-linger.ms=5 and the 5 ms produce cadence alone put it at 6-16 ms here.
+Latency: the producer's p99 under attack must stay within 5x its idle p99, measured in the same
+run over windows of the same length, so that a hiccup of the shared machine is as likely in either
+(the test prints both, their ratio, and the slowest deliveries under attack with their time from
+the start of the attack). No absolute floor: the idle p99 is never tiny, as linger.ms=5 and the
+5 ms produce cadence alone put it at 6-16 ms here. Two of the broker's defaults, which the test
+leaves as they are, are what it holds to account:
 
-The test asserts 10x, not 5x: on a debug build on two cores shared with other builds (load
-average 6-9), 9 of 10 runs met 5x (ratios 0.1-4.7) and one came to 5.8, from a single stall of
-about 110 ms in the first 0.1 s of the flood, when 200 connections deliver 4 MB at once and the
-attacker process itself is busiest; idle windows on the same machine showed stalls as long (an
-idle p99 of 68 and 133 ms in two runs). Nor does it fail below 300 ms: on a quiet machine one run
-in three came to 93 ms against 7.3 ms idle (12.8x), because one such stall of about 100 ms delays
-the ~20 records of its span, and that is the p99 of ~1,950 records. Starvation, which this test
-exists to catch, is 0.6-2 s (the figure before fairness), well above both bounds.
-
-What that stall is (traced with perf sched and perf record on 2026-12-01): one event loop runs
-tasks for 150-200 ms without polling its sockets. swift-nio's loop runs immediate tasks until none
-are left before it calls epoll again, and the flood keeps that queue fed: each finished attacker
-request wakes the next attacker connection, whose request comes back as a write and a `finished`
-task on the same loop. The producer's request waits unread in its socket until the chain pauses.
-Ending a loop's task phase after a bounded number of such resumes is the open fix (issue 11).
+- runnel.max.requests.in.progress.per.ip=0 (twice the cores): the attacker's address has at most
+  that many requests being handled at once however many connections it has, and its other
+  connections are not read from meanwhile, so the producer finds at most that many of the
+  attacker's requests ahead of its own (SourceAddressFairness). With -1 (only a fair share of
+  queued.max.requests) the producer's p99 under this flood is 3-5 s.
+- each event loop resumes at most 32 connections between two polls of its sockets
+  (TaskPhaseBudget). swift-nio runs a loop's tasks until none are left before polling, and the
+  flood's answers, each resuming the next attacker connection, kept one loop in its task phase for
+  150-200 ms at the start of the flood (traced with perf sched, 2026-12-01): the producer's
+  request waited unread in its socket, and 1 to 2 runs in 6 missed 5x. With the budget, 12 runs of
+  12 came to 1.0-1.6x (debug build, 2026-12-01).
 
 The attacker reports ready once the broker has accepted all its connections, so the window
 measures the flood, not the tail of the accept storm before it (a few hundred milliseconds of a
@@ -55,9 +46,7 @@ from storage_util import ck_consumer, ck_producer, create_topic
 
 RSS_LIMIT = 512 * 1024 * 1024
 ATTACK_SECONDS = 6.0
-P99_TARGET_RATIO = 5.0
-P99_RATIO = 10.0
-P99_FLOOR = 0.3  # seconds
+P99_RATIO = 5.0
 
 
 def _rss(pid: int) -> int:
@@ -105,7 +94,7 @@ class SteadyProducer(threading.Thread):
 
 
 def test_well_behaved_clients_keep_working_under_attack(broker_factory):
-    broker = broker_factory({"runnel.max.requests.in.progress.per.ip": 0})
+    broker = broker_factory()
     topic = f"victim-{uuid.uuid4().hex[:8]}"
     create_topic(broker.bootstrap, topic)
     producer = SteadyProducer(broker.bootstrap, topic)
@@ -149,11 +138,11 @@ def test_well_behaved_clients_keep_working_under_attack(broker_factory):
     idle_p99, attacked_p99 = _p99(idle), _p99(attacked)
     print(f"attacker {report}; producer p99 idle {idle_p99 * 1000:.1f} ms ({len(idle)} records), under attack "
           f"{attacked_p99 * 1000:.1f} ms ({len(attacked)} records), ratio {attacked_p99 / idle_p99:.1f} "
-          f"(target {P99_TARGET_RATIO:.0f}x {'met' if attacked_p99 <= P99_TARGET_RATIO * idle_p99 else 'missed'}); "
+          f"(target {P99_RATIO:.0f}x); "
           f"broker RSS peak {peak[0] / 2**20:.0f} MiB")
     slowest = sorted(((lat, t - attack_start) for t, lat in producer.delivered if attack_start <= t < attack_end), reverse=True)
     print("slowest under attack (ms at s): " + ", ".join(f"{lat * 1000:.0f} at {at:.2f}" for lat, at in slowest[:8]))
     assert seen == producer.sent
     assert refused, "no request with a giant array count was refused"
     assert peak[0] <= RSS_LIMIT
-    assert attacked_p99 <= max(P99_RATIO * idle_p99, P99_FLOOR), f"p99 {attacked_p99 * 1000:.1f} ms under attack, {idle_p99 * 1000:.1f} ms idle"
+    assert attacked_p99 <= P99_RATIO * idle_p99, f"p99 {attacked_p99 * 1000:.1f} ms under attack, {idle_p99 * 1000:.1f} ms idle"

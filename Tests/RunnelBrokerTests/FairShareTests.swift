@@ -159,6 +159,30 @@ struct FairShareTests {
         #expect(fairness.usage(of: "10.0.0.2").active == 0)
     }
 
+    /// Found with the limit at 4 and ten clients of one address: a connection woken with room
+    /// reserved must take its turn even when others of its address wait behind it. It used to
+    /// treat those waiters as a reason to hold back, gave the room away and was never woken again.
+    @Test func aWokenConnectionTakesItsTurnWhileOthersWaitBehindIt() throws {
+        let fairness = SourceAddressFairness(capacity: 500, perAddressLimit: 1)
+        let (a, flowA, _) = try Self.channel(address: "10.0.0.4", fairness: fairness)
+        let (b, flowB, _) = try Self.channel(address: "10.0.0.4", fairness: fairness)
+        let (c, _, _) = try Self.channel(address: "10.0.0.4", fairness: fairness)
+        try a.writeInbound(BackPressureTests.frames([[1]]))
+        #expect(try a.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1]))
+        try b.writeInbound(BackPressureTests.frames([[2]]))
+        try c.writeInbound(BackPressureTests.frames([[3]]))
+        #expect(try b.readInbound(as: ByteBuffer.self) == nil && c.readInbound(as: ByteBuffer.self) == nil, "a holds the address's one")
+        flowA.finished()
+        b.embeddedEventLoop.run()
+        #expect(try b.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [2]), "b's turn, with c waiting behind it")
+        #expect(try c.readInbound(as: ByteBuffer.self) == nil)
+        flowB.finished()
+        c.embeddedEventLoop.run()
+        #expect(try c.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [3]))
+        for channel in [a, b, c] { _ = try channel.finish() }
+        #expect(fairness.usage(of: "10.0.0.4").active == 0)
+    }
+
     @Test func parkedRequestsAndSlowReadersLeaveTheAddressCount() throws {
         let fairness = SourceAddressFairness(capacity: 500, perAddressLimit: 4)
         let (channel, flow, _) = try Self.channel(address: "10.0.0.3", fairness: fairness)
