@@ -111,14 +111,14 @@ public struct Broker: Service {
         var extraChannels: [(listener: Listener, channel: BrokerServer.ListeningChannel)] = []
         var binding = listener
         do {
-            channel = try await server.bind(group: ServingEventLoops.group)
+            channel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
             for extra in extraListeners {
                 binding = extra
-                extraChannels.append((extra, try await server.bind(listener: extra, group: ServingEventLoops.group)))
+                extraChannels.append((extra, try await server.bind(listener: extra, group: MultiThreadedEventLoopGroup.singleton)))
             }
             if let controllerListener {
                 binding = controllerListener
-                controllerChannel = try await server.bind(listener: controllerListener, group: ServingEventLoops.group)
+                controllerChannel = try await server.bind(listener: controllerListener, group: MultiThreadedEventLoopGroup.singleton)
             }
         } catch {
             for extra in extraChannels { try? await extra.channel.channel.close() }
@@ -136,7 +136,7 @@ public struct Broker: Service {
                 return scrapeMetrics.render()
             }
             do {
-                metricsChannel = try await server.bind(group: ServingEventLoops.group)
+                metricsChannel = try await server.bind(group: MultiThreadedEventLoopGroup.singleton)
                 metricsServer = server
             } catch {
                 try? await channel.channel.close()

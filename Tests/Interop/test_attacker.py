@@ -11,20 +11,22 @@ Latency: the producer's p99 under attack must stay within 5x its idle p99, measu
 run over windows of the same length, so that a hiccup of the shared machine is as likely in either
 (the test prints both, their ratio, and the slowest deliveries under attack with their time from
 the start of the attack). No absolute floor: the idle p99 is never tiny, as linger.ms=5 and the
-5 ms produce cadence alone put it at 6-16 ms here. Two of the broker's defaults, which the test
-leaves as they are, are what it holds to account:
+5 ms produce cadence alone put it at 6-16 ms here.
 
-- runnel.max.requests.in.progress.per.ip=0 (twice the cores): the attacker's address has at most
-  that many requests being handled at once however many connections it has, and its other
-  connections are not read from meanwhile, so the producer finds at most that many of the
-  attacker's requests ahead of its own (SourceAddressFairness). With -1 (only a fair share of
-  queued.max.requests) the producer's p99 under this flood is 3-5 s.
-- each event loop resumes at most 32 connections between two polls of its sockets
-  (TaskPhaseBudget). swift-nio runs a loop's tasks until none are left before polling, and the
-  flood's answers, each resuming the next attacker connection, kept one loop in its task phase for
-  150-200 ms at the start of the flood (traced with perf sched, 2026-12-01): the producer's
-  request waited unread in its socket, and 1 to 2 runs in 6 missed 5x. With the budget, 12 runs of
-  12 came to 1.0-1.6x (debug build, 2026-12-01).
+The broker runs on its defaults, and one of them is what this test holds to account:
+runnel.max.requests.in.progress.per.ip=0 (twice the cores). The attacker's address has at most
+that many requests being handled at once however many connections it has, and its other
+connections are not read from meanwhile, so the producer finds at most that many of the
+attacker's requests ahead of its own (SourceAddressFairness). With -1 (only a fair share of
+queued.max.requests) the producer's p99 under this flood is 3-5 s.
+
+Until 2026-12-01 1 to 2 runs in 6 missed 5x, from one 150-200 ms stall at the start of the flood,
+during which an event loop ran tasks without polling its sockets. The tasks were a cascade of
+fairness wake-ups: a connection woken with room reserved held back because others of its address
+waited behind it, handed the room to the next waiter, which did the same, through all of the
+attacker's ~1,700 waiting connections, each left stuck. With that fixed (FairShareTests'
+aWokenConnectionTakesItsTurnWhileOthersWaitBehindIt), 12 runs of 12 came to 1.2-1.5x (debug
+build, 2026-12-01).
 
 The attacker reports ready once the broker has accepted all its connections, so the window
 measures the flood, not the tail of the accept storm before it (a few hundred milliseconds of a

@@ -41,7 +41,7 @@ final class NodeConnection: Sendable {
     /// - Throws: ``NodeConnectionError/connectFailed(host:port:reason:)``; ``NodeSaslError`` when
     ///   the other node refuses the credentials.
     static func connect(host: String, port: Int, clientID: String, timeout: TimeAmount, tls: NodeTLS? = nil,
-                        group: any EventLoopGroup = ServingEventLoops.group,
+                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                         sasl: NodeSaslCredentials? = nil) async throws -> NodeConnection {
         let connection = try await open(host: host, port: port, clientID: clientID, timeout: timeout, tls: tls, group: group)
         guard let sasl else { return connection }

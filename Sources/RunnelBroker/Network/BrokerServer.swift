@@ -80,7 +80,6 @@ struct BrokerServer {
         let budget = requestBudget
         let fairness = self.fairness
         let sentFromFiles = metrics?.fetchSendfileBytes
-        let deferredResumes = metrics?.eventLoopDeferredResumes
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         let listenerName = listener.name
         let tlsContext = listener.usesTLS ? tlsContexts[listener.name] : nil
@@ -103,8 +102,7 @@ struct BrokerServer {
                 channel.eventLoop.makeCompletedFuture {
                     let handshake = try tlsContext.map { try TLSHandshakeObserver.install(on: channel, context: $0) }
                     let flow = RequestFlowHandler(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, budget: budget,
-                                                  address: channel.remoteAddress?.ipAddress ?? "unknown", fairness: fairness,
-                                                  deferredResumes: deferredResumes)
+                                                  address: channel.remoteAddress?.ipAddress ?? "unknown", fairness: fairness)
                     try channel.pipeline.syncOperations.addHandler(flow)
                     try channel.pipeline.syncOperations.addHandler(ResponsePartWriter(sendsFiles: tlsContext == nil, sentFromFiles: sentFromFiles))
                     return Connection(channel: try NIOAsyncChannel<ByteBuffer, KafkaWriter.Part>(wrappingChannelSynchronously: channel),

@@ -40,12 +40,6 @@ struct FrameDecoder: ByteToMessageDecoder {
         return buffer.readSlice(length: Int(size))!
     }
 
-    /// Whether `buffer` starts with a whole frame of a valid size (nothing is consumed).
-    static func holdsWholeFrame(_ buffer: ByteBuffer) -> Bool {
-        guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self), size >= 0 else { return false }
-        return buffer.readableBytes >= 4 + Int(size)
-    }
-
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A partial frame at EOF is dropped with the connection.
         while try decode(context: context, buffer: &buffer) == .continue {}

@@ -1,4 +1,3 @@
-import CoreMetrics
 import NIOCore
 
 /// Splits a connection's bytes into request frames and decides when the broker reads more of
@@ -45,8 +44,6 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     /// The client's IP address, and the per-address share it is counted in (nil: not counted).
     private let address: String
     private let fairness: SourceAddressFairness?
-    /// Counts the resumes deferred past the loop's next poll (``TaskPhaseBudget``).
-    private let deferredResumes: CoreMetrics.Counter?
     private var context: ChannelHandlerContext?
     /// Bytes read and not yet split into frames.
     private var cumulation: ByteBuffer?
@@ -70,8 +67,6 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private var readAheadCounted = 0
     private var fairShareCounted = 0
     private var mutedUntil: NIODeadline?
-    /// A resume waits for the loop's next tick (``TaskPhaseBudget``).
-    private var resumeDeferred = false
     /// Set after a framing error or once the channel is gone: nothing more is passed on.
     private var stopped = false
 
@@ -81,15 +76,12 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     ///   - budget: the broker-wide request budget.
     ///   - address: the client's IP address, as ``SourceAddressFairness`` counts it.
     ///   - fairness: the per-address shares; nil counts nothing (tests of the other rules).
-    ///   - deferredResumes: counts resumes deferred by the loop's ``TaskPhaseBudget``.
-    init(maxFrameBytes: Int, maxInFlight: Int, budget: RequestQueueBudget, address: String = "", fairness: SourceAddressFairness? = nil,
-         deferredResumes: CoreMetrics.Counter? = nil) {
+    init(maxFrameBytes: Int, maxInFlight: Int, budget: RequestQueueBudget, address: String = "", fairness: SourceAddressFairness? = nil) {
         self.maxFrameBytes = maxFrameBytes
         self.maxInFlight = max(1, maxInFlight)
         self.budget = budget
         self.address = address
         self.fairness = fairness
-        self.deferredResumes = deferredResumes
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -197,8 +189,9 @@ final class RequestFlowHandler: ChannelDuplexHandler {
         if let fairness {
             if inFlight == 0 {
                 // Passing this request on makes the connection busy: one more for its address,
-                // unless it was woken with room reserved for it (its turn has come, whoever
-                // waits behind it).
+                // unless it was woken with room reserved for it. Then its turn has come, whoever
+                // waits behind it: were it to hold back for them, it would give the room away and
+                // never be woken again.
                 if !holdsReservation, !fairness.admits(address, orWait: { loop.execute { bound.value.fairnessResumed() } }) {
                     waitingForFairness = true
                     return false
@@ -226,16 +219,7 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     private func fairnessResumed() {
         waitingForFairness = false
         holdsReservation = true
-        resumeWithReservation()
-    }
-
-    /// Deferred as a whole when the loop's task phase is over budget, so the reservation waits
-    /// with it instead of waking the next connection of the address.
-    private func resumeWithReservation() {
-        if let context, !stopped {
-            if deferredOverBudget(context: context, { $0.resumeWithReservation() }) { return }
-            passOnAndRead(context: context)
-        }
+        resume()
         if holdsReservation {
             holdsReservation = false
             fairness?.unreserve(address)
@@ -269,37 +253,13 @@ final class RequestFlowHandler: ChannelDuplexHandler {
     }
 
     /// Passes on what is buffered, then reads again if a read was held back and nothing blocks.
-    ///
-    /// Called from tasks (a request answered, room in the budget, a throttle over): when a whole
-    /// request is buffered and this loop has resumed ``TaskPhaseBudget/resumesPerTick``
-    /// connections since it last polled its sockets, the resume waits until after the next poll.
     private func resume() {
-        guard let context, !stopped, !resumeDeferred else { return }
-        if deferredOverBudget(context: context, { $0.resumeDeferred = false; $0.resume() }) {
-            // Later resumes before it runs are covered by it.
-            resumeDeferred = true
-            return
-        }
-        passOnAndRead(context: context)
-    }
-
-    private func passOnAndRead(context: ChannelHandlerContext) {
+        guard let context, !stopped else { return }
         passOnFrames(context: context)
         if readPending, mayPassOn(context: context) {
             readPending = false
             context.read()
         }
-    }
-
-    /// Whether `resume` was deferred to the loop's next tick: a whole request is buffered (one this
-    /// resume could pass on) and the loop's task-phase budget is spent.
-    private func deferredOverBudget(context: ChannelHandlerContext, _ resume: @escaping (RequestFlowHandler) -> Void) -> Bool {
-        guard !stopped, let budget = TaskPhaseBudget.current, let buffered = cumulation,
-              FrameDecoder.holdsWholeFrame(buffered) else { return false }
-        if budget.takeResume() { return false }
-        deferredResumes?.increment()
-        budget.deferToNextTick(on: context.eventLoop) { resume(self) }
-        return true
     }
 
     private func passOnFrames(context: ChannelHandlerContext) {

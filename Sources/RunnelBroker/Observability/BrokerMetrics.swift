@@ -60,9 +60,6 @@ public final class BrokerMetrics: Sendable {
     /// TLS handshakes that failed on SSL and SASL_SSL listeners (untrusted or missing client
     /// certificates, non-TLS clients); peers that hang up before the handshake are not counted.
     let tlsHandshakeFailures: CoreMetrics.Counter
-    /// Connections an event loop resumed only after its next socket poll, because it had resumed
-    /// ``TaskPhaseBudget/resumesPerTick`` others since its last one (a flood of pipelined requests).
-    let eventLoopDeferredResumes: CoreMetrics.Counter
     let recoveryPartitions: CoreMetrics.Counter
     let recoveryBytes: CoreMetrics.Counter
     /// Responses held or muted for a client quota, and the time they were held (KIP-219).
@@ -99,7 +96,6 @@ public final class BrokerMetrics: Sendable {
         connectionsClosedByBroker = CoreMetrics.Counter(label: "runnel_connections_closed_by_broker_total", factory: factory)
         fetchSendfileBytes = CoreMetrics.Counter(label: "runnel_fetch_sendfile_bytes_total", factory: factory)
         tlsHandshakeFailures = CoreMetrics.Counter(label: "runnel_tls_handshake_failures_total", factory: factory)
-        eventLoopDeferredResumes = CoreMetrics.Counter(label: "runnel_event_loop_deferred_resumes_total", factory: factory)
         recoveryPartitions = CoreMetrics.Counter(label: "runnel_log_recovery_partitions_total", factory: factory)
         recoveryBytes = CoreMetrics.Counter(label: "runnel_log_recovery_bytes_total", factory: factory)
         requestsThrottled = CoreMetrics.Counter(label: "runnel_requests_throttled_total", factory: factory)
